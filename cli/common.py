@@ -1,0 +1,167 @@
+"""What every command shares: exit codes, the home, input reading, JSON and progress output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ledger.errors import (
+    ConfigError,
+    InputError,
+    LedgerError,
+    RecordRejected,
+    StorageError,
+    VerificationError,
+)
+from ledger.home import Home, find_home
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+EXIT_INTEGRITY = 3
+EXIT_INCONCLUSIVE = 4
+EXIT_REJECTED = 5
+
+PROGRESS_THRESHOLD = 100
+"""Inputs at least this long show a progress bar (on a terminal only)."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exit_code_for(error: LedgerError) -> int:
+    if isinstance(error, RecordRejected):
+        return EXIT_REJECTED
+    if isinstance(error, VerificationError):
+        return EXIT_INTEGRITY
+    if isinstance(error, ConfigError | InputError | StorageError):
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+@dataclass(slots=True)
+class Settings:
+    home: Path | None
+    debug: bool
+
+
+def settings(ctx: click.Context) -> Settings:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Settings)
+    return obj
+
+
+def current_home(ctx: click.Context) -> Home:
+    """The home named by --home, else $BLOC_HOME, else the current directory."""
+    return find_home(settings(ctx).home, os.environ.get("BLOC_HOME"), Path.cwd())
+
+
+def optional_home(ctx: click.Context) -> Home | None:
+    try:
+        return current_home(ctx)
+    except ConfigError:
+        return None
+
+
+def now() -> datetime:
+    """The one place the command line reads the clock."""
+    return datetime.now(UTC)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
+
+
+def passphrase_option(f: F) -> F:
+    return click.option(
+        "--passphrase-env",
+        metavar="VAR",
+        help="Name of an environment variable holding the key's passphrase.",
+    )(f)
+
+
+def passphrase_from(var: str | None) -> bytes | None:
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if not value:
+        raise ConfigError(f"environment variable {var} is not set or empty")
+    return value.encode("utf-8")
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, sort_keys=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One JSON document read from an input, with where it came from."""
+
+    label: str
+    data: bytes
+
+
+def read_source(path: str) -> tuple[str, bytes]:
+    if path == "-":
+        return "<stdin>", sys.stdin.buffer.read()
+    try:
+        return path, Path(path).read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from e
+
+
+def split_documents(label: str, data: bytes) -> list[Item]:
+    """A JSON document, or JSON Lines (one document per non-blank line).
+
+    The input is JSON Lines when it has several non-blank lines and the first one is a
+    complete JSON value on its own; otherwise it is one document (possibly pretty-printed).
+    """
+    lines = [(n, line) for n, line in enumerate(data.split(b"\n"), 1) if line.strip()]
+    if not lines:
+        raise InputError(f"{label} holds no JSON")
+    if len(lines) > 1 and _is_json(lines[0][1]):
+        return [Item(f"{label}:{n}", line.rstrip(b"\r")) for n, line in lines]
+    return [Item(label, data)]
+
+
+def _is_json(line: bytes) -> bool:
+    """Syntax only: strictness is the parser's job once the documents are split."""
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def read_items(paths: tuple[str, ...]) -> list[Item]:
+    items: list[Item] = []
+    for path in paths:
+        label, data = read_source(path)
+        items.extend(split_documents(label, data))
+    return items
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal and the work is long."""
+    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

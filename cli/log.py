@@ -1,0 +1,82 @@
+"""``bloc log``: checkpoints, inclusion proofs and consistency proofs."""
+
+from __future__ import annotations
+
+import click
+from ledger.cli.common import current_home, emit_json, json_option
+
+
+@click.group()
+def log() -> None:
+    """The log's signed checkpoints and proofs."""
+
+
+@log.command()
+@json_option
+@click.pass_context
+def checkpoint(ctx: click.Context, as_json: bool) -> None:
+    """The latest signed checkpoint (verified against root.json before it is shown)."""
+    ledger = current_home(ctx).ledger(writer=False)
+    cp, note = ledger.latest_checkpoint()
+    if as_json:
+        emit_json(
+            {
+                "origin": cp.origin,
+                "tree_size": cp.tree_size,
+                "root_hash": cp.root_hash.hex(),
+                "note": note,
+            }
+        )
+    else:
+        click.echo(note, nl=False)
+
+
+@log.command()
+@click.argument("index", type=click.IntRange(min=0))
+@click.option("--size", type=click.IntRange(min=1), help="Tree size (default: latest checkpoint).")
+@json_option
+@click.pass_context
+def prove(ctx: click.Context, index: int, size: int | None, as_json: bool) -> None:
+    """An inclusion proof of the entry at INDEX."""
+    proof = current_home(ctx).ledger(writer=False).prove_inclusion(index, tree_size=size)
+    body = {
+        "log_index": proof.log_index,
+        "tree_size": proof.tree_size,
+        "leaf_hash": proof.leaf_hash.hex(),
+        "root_hash": proof.root_hash.hex(),
+        "inclusion_proof": [h.hex() for h in proof.inclusion_proof],
+        "checkpoint": proof.checkpoint,
+    }
+    if as_json:
+        emit_json(body)
+        return
+    click.echo(f"log index {proof.log_index} in tree size {proof.tree_size}")
+    click.echo(f"leaf hash {body['leaf_hash']}")
+    click.echo(f"root hash {body['root_hash']}")
+    for i, digest in enumerate(body["inclusion_proof"]):
+        click.echo(f"  {i:2d} {digest}")
+
+
+@log.command()
+@click.argument("old", type=click.IntRange(min=0))
+@click.argument("new", type=click.IntRange(min=0))
+@json_option
+@click.pass_context
+def consistency(ctx: click.Context, old: int, new: int, as_json: bool) -> None:
+    """A consistency proof that the tree of size NEW extends the tree of size OLD."""
+    proof = current_home(ctx).ledger(writer=False).prove_consistency(old, new)
+    body = {
+        "old_size": proof.old_size,
+        "new_size": proof.new_size,
+        "old_root": proof.old_root.hex(),
+        "new_root": proof.new_root.hex(),
+        "consistency_proof": [h.hex() for h in proof.consistency_proof],
+    }
+    if as_json:
+        emit_json(body)
+        return
+    click.echo(f"tree size {proof.old_size} -> {proof.new_size}")
+    click.echo(f"old root {body['old_root']}")
+    click.echo(f"new root {body['new_root']}")
+    for i, digest in enumerate(body["consistency_proof"]):
+        click.echo(f"  {i:2d} {digest}")

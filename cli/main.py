@@ -1,0 +1,80 @@
+"""The ``bloc`` group: global options, error mapping, and the subcommands."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+from ledger.cli import keys, log, records, setup, verify
+from ledger.cli.common import EXIT_USAGE, Settings, exit_code_for
+
+from ledger import __version__
+from ledger.errors import LedgerError
+
+
+class BlocError(click.ClickException):
+    """A library error rendered as one line on stderr, with the exit code DESIGN §10 gives."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"bloc: error: {self.message}", err=True)
+
+
+class BlocGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except LedgerError as e:
+            self._trace(ctx)
+            raise BlocError(e.diagnostics(), exit_code_for(e)) from e
+        except Exception as e:
+            self._trace(ctx)
+            detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise BlocError(
+                f"internal error: {type(e).__name__}: {detail} "
+                "(run with --debug for the traceback)",
+                EXIT_USAGE,
+            ) from e
+
+    @staticmethod
+    def _trace(ctx: click.Context) -> None:
+        if isinstance(ctx.obj, Settings) and ctx.obj.debug:
+            traceback.print_exc()
+
+
+@click.group(cls=BlocGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The ledger home (default: $BLOC_HOME, else the current directory).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, prog_name="bloc")
+@click.pass_context
+def bloc(ctx: click.Context, home: Path | None, debug: bool) -> None:
+    """Bloc Ledger: signed, tamper-evident provenance for critical minerals.
+
+    Exit codes: 0 ok, 1 fail, 2 usage or configuration error, 3 integrity or verification
+    failure, 4 inconclusive, 5 some submitted records rejected.
+    """
+    ctx.obj = Settings(home=home, debug=debug)
+
+
+bloc.add_command(setup.init)
+bloc.add_command(keys.keys)
+bloc.add_command(records.sign)
+bloc.add_command(records.submit)
+bloc.add_command(records.register)
+bloc.add_command(verify.verify)
+bloc.add_command(log.log)
+
+
+def main() -> None:
+    bloc(prog_name="bloc")

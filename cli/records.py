@@ -1,0 +1,157 @@
+"""``bloc sign``, ``bloc submit`` and ``bloc register``: records in, envelopes in the log."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from ledger.cli.common import (
+    EXIT_REJECTED,
+    Item,
+    current_home,
+    emit_json,
+    json_option,
+    now,
+    optional_home,
+    passphrase_from,
+    passphrase_option,
+    progress_bar,
+    read_items,
+    read_source,
+    split_documents,
+)
+
+from ledger.authoring import prepare_record, seal
+from ledger.errors import InputError
+from ledger.home import REGISTRAR_KEY, read_signer
+from ledger.model import REGISTRAR, REGISTRY_KINDS
+from ledger.service import SubmitResult
+
+
+@click.command()
+@click.argument("file")
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM private key to sign with.",
+)
+@passphrase_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the envelope(s) here instead of standard output.",
+)
+@click.pass_context
+def sign(
+    ctx: click.Context, file: str, key_path: Path, passphrase_env: str | None, output: Path | None
+) -> None:
+    """Sign a record (JSON) or records (JSON Lines) into DSSE envelope(s) of the same shape.
+
+    Fills issued_at with the current time when absent. When run in a ledger home whose
+    registry knows the key, refuses records whose signer does not own it.
+    """
+    label, data = read_source(file)
+    items = split_documents(label, data)
+    signer = read_signer(key_path, passphrase=passphrase_from(passphrase_env))
+    home = optional_home(ctx)
+    owner = home.ledger(writer=False).key_owner(signer.keyid) if home else None
+    moment = now()
+    lines: list[bytes] = []
+    for item in items:
+        try:
+            payload, record = prepare_record(item.data, now=moment)
+            lines.append(seal(payload, record, signer, key_owner=owner).canonical_bytes())
+        except InputError as e:
+            raise InputError(f"{item.label}: {e}") from e
+    _write_output(b"".join(line + b"\n" for line in lines), output)
+
+
+def _write_output(data: bytes, output: Path | None) -> None:
+    if output is None:
+        click.get_binary_stream("stdout").write(data)
+        return
+    directory = output.parent if str(output.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, output)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--atomic", is_flag=True, help="Store all envelopes or none.")
+@json_option
+@click.pass_context
+def submit(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bool) -> None:
+    """Submit DSSE envelopes (JSON, JSON Lines, or - for standard input).
+
+    Prints one result per envelope; exits 5 when any was rejected.
+    """
+    home = current_home(ctx)
+    items = read_items(files)
+    ledger = home.ledger()
+    with progress_bar(len(items), "submitting") as advance:
+        results = ledger.submit([i.data for i in items], now=now(), atomic=atomic, progress=advance)
+    _report(items, results, as_json)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--atomic", is_flag=True, help="Store all records or none.")
+@json_option
+@click.pass_context
+def register(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bool) -> None:
+    """Sign participant, facility and key_revocation records with the registrar key and submit them.
+
+    Fills signer (org:registrar) and issued_at when absent. Exits 5 when any was rejected.
+    """
+    home = current_home(ctx)
+    items = read_items(files)
+    registrar = home.signer(REGISTRAR_KEY)
+    moment = now()
+    envelopes: list[bytes] = []
+    for item in items:
+        try:
+            payload, record = prepare_record(item.data, now=moment, default_signer=REGISTRAR)
+            if record.kind not in REGISTRY_KINDS:
+                raise InputError(
+                    f"{record.kind} records are not registrations; sign and submit them instead"
+                )
+            envelopes.append(seal(payload, record, registrar).canonical_bytes())
+        except InputError as e:
+            raise InputError(f"{item.label}: {e}") from e
+    ledger = home.ledger()
+    with progress_bar(len(items), "registering") as advance:
+        results = ledger.submit(envelopes, now=moment, atomic=atomic, progress=advance)
+    _report(items, results, as_json)
+
+
+def _report(items: Sequence[Item], results: Sequence[SubmitResult], as_json: bool) -> None:
+    for item, result in zip(items, results, strict=True):
+        if as_json:
+            emit_json(
+                {"log_index": result.log_index} if result.accepted else {"error": result.error}
+            )
+        elif not result.accepted:
+            click.echo(f"{item.label}: rejected: {result.error}")
+        elif result.duplicate:
+            click.echo(f"{item.label}: already in the log at index {result.log_index}")
+        else:
+            click.echo(
+                f"{item.label}: accepted at log index {result.log_index} "
+                f"({result.kind} {result.record_id})"
+            )
+    rejected = sum(not r.accepted for r in results)
+    if rejected:
+        click.echo(f"bloc: {rejected} of {len(results)} envelopes rejected", err=True)
+        raise click.exceptions.Exit(EXIT_REJECTED)

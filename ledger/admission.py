@@ -1,0 +1,427 @@
+"""Admission: the ordered checks a submitted envelope must pass (DESIGN §5).
+
+:func:`admit` is pure: it takes the envelope bytes, a read-only :class:`LedgerView` of what
+the ledger already holds, and the current time, and returns nothing
+or raises :class:`~ledger.errors.RecordRejected` naming the first failed check, the field
+and the value. The checks run in this order:
+
+1. ``envelope``   shape, payload type, base64, size, distinct key ids;
+2. ``payload``    strict JSON, schema, vocabulary, masses, dates, record invariants;
+3. ``signature``  every signature verifies with a key registered and valid at
+                  ``issued_at`` (registry records: a registrar key of the trust root), and
+                  one of them belongs to the record's signer;
+4. ``authority``  the signer operates the facility it names, which may perform the stage;
+5. ``reference``  referenced participants, facilities, lots and shipments exist;
+6. ``identity``   new ids are in the signer's namespace and unused.
+
+Plausibility problems (double spending, mass balance, dates out of order) are not
+rejections: the ledger keeps them as evidence and reports them as findings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from ledger.codec import format_timestamp
+from ledger.envelope import Envelope, parse_envelope
+from ledger.errors import InputError, RecordRejected
+from ledger.merkle import hash_leaf
+from ledger.model import (
+    REGISTRAR,
+    REGISTRY_KINDS,
+    Extraction,
+    Facility,
+    FacilityId,
+    KeyGrant,
+    KeyRevocation,
+    LotId,
+    Participant,
+    ParticipantId,
+    Receipt,
+    Record,
+    RecordId,
+    Shipment,
+    ShipmentId,
+    Transformation,
+    decode_record,
+    namespace_of,
+)
+from ledger.signing import KeyId, PublicKey
+
+CLOCK_SKEW = timedelta(minutes=10)
+"""How far in the future an ``issued_at`` may lie before the record is rejected."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyState:
+    """A participant's key as the registry holds it now."""
+
+    participant: ParticipantId
+    grant: KeyGrant
+    compromised_since: datetime | None = None
+
+    def problem_at(self, moment: datetime) -> str | None:
+        """Why this key may not sign at ``moment``, or ``None`` when it may."""
+        keyid, grant = self.grant.keyid, self.grant
+        if moment < grant.valid_from:
+            return (
+                f"key {keyid} of {self.participant} is valid only from "
+                f"{format_timestamp(grant.valid_from)}, record issued {format_timestamp(moment)}"
+            )
+        if grant.valid_until is not None and moment >= grant.valid_until:
+            return (
+                f"key {keyid} of {self.participant} expired at "
+                f"{format_timestamp(grant.valid_until)}, record issued {format_timestamp(moment)}"
+            )
+        if self.compromised_since is not None and moment >= self.compromised_since:
+            return (
+                f"key {keyid} of {self.participant} is revoked: compromised since "
+                f"{format_timestamp(self.compromised_since)}, record issued "
+                f"{format_timestamp(moment)}"
+            )
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FacilityState:
+    id: FacilityId
+    operator: ParticipantId
+    country: str
+    stages: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentState:
+    id: ShipmentId
+    from_facility: FacilityId
+    to_facility: FacilityId
+    lots: frozenset[LotId]
+    received_index: int | None
+
+
+class KeyView(Protocol):
+    """Who may sign: the trust root's registrar keys and the participants' keys."""
+
+    def registrar_keys(self) -> Mapping[KeyId, PublicKey]: ...
+
+    def key(self, keyid: KeyId) -> KeyState | None: ...
+
+
+class LedgerView(KeyView, Protocol):
+    """What admission needs to know about the ledger so far (read-only)."""
+
+    def participant_exists(self, participant: ParticipantId) -> bool: ...
+
+    def facility(self, facility: FacilityId) -> FacilityState | None: ...
+
+    def lot_exists(self, lot: LotId) -> bool: ...
+
+    def shipment(self, shipment: ShipmentId) -> ShipmentState | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Opened:
+    """An envelope whose shape and payload are valid (steps 1 and 2)."""
+
+    envelope: Envelope
+    record: Record
+    record_id: RecordId
+    canonical: bytes
+    leaf_hash: bytes
+
+
+def open_envelope(data: bytes) -> Opened:
+    """Steps 1–2: envelope shape and payload. Raises RecordRejected."""
+    try:
+        envelope = parse_envelope(data)
+    except InputError as e:
+        raise RecordRejected("envelope", str(e)) from e
+    try:
+        record = decode_record(envelope.payload)
+    except InputError as e:
+        raise RecordRejected("payload", str(e)) from e
+    canonical = envelope.canonical_bytes()
+    return Opened(
+        envelope=envelope,
+        record=record,
+        record_id=RecordId(hashlib.sha256(envelope.payload).hexdigest()),
+        canonical=canonical,
+        leaf_hash=hash_leaf(canonical),
+    )
+
+
+def admit(opened: Opened, view: LedgerView, *, now: datetime) -> None:
+    """Steps 3–6 for an opened envelope. Raises RecordRejected on the first failure."""
+    record = opened.record
+    if record.issued_at > now + CLOCK_SKEW:
+        raise RecordRejected(
+            "payload",
+            f"{record.kind}.issued_at {format_timestamp(record.issued_at)} is in the future "
+            f"(now {format_timestamp(now)})",
+        )
+    check_signatures(opened.envelope, record, view)
+    _check_authority(record, view)
+    _check_references(record, view)
+    _check_identity(record, view)
+
+
+def check_signatures(envelope: Envelope, record: Record, view: KeyView) -> None:
+    """Step 3: every signature verifies with a key allowed to sign at ``issued_at``.
+
+    Raises:
+        RecordRejected: ``signature`` naming the key and why it may not sign.
+    """
+    registry = record.kind in REGISTRY_KINDS
+    if registry and record.signer != REGISTRAR:
+        raise RecordRejected(
+            "signature",
+            f"{record.kind}.signer {record.signer} is not {REGISTRAR}: only the registrar "
+            "registers participants, facilities and revocations",
+        )
+    if not registry and record.signer == REGISTRAR:
+        raise RecordRejected(
+            "signature", f"{record.kind}.signer {REGISTRAR} cannot sign supply-chain events"
+        )
+    by_signer = False
+    registrars = view.registrar_keys()
+    for i, sig in enumerate(envelope.signatures):
+        where = f"envelope.signatures[{i}]"
+        if registry:
+            key = registrars.get(sig.keyid)
+            if key is None:
+                raise RecordRejected(
+                    "signature", f"{where}.keyid {sig.keyid} is not a registrar key of root.json"
+                )
+            if not envelope.verifies(sig, key):
+                raise RecordRejected(
+                    "signature", f"{where}: signature by key {sig.keyid} does not verify"
+                )
+            by_signer = True
+            continue
+        state = view.key(sig.keyid)
+        if state is None:
+            raise RecordRejected(
+                "signature", f"{where}.keyid {sig.keyid} is not a registered participant key"
+            )
+        if not envelope.verifies(sig, state.grant.public_key):
+            raise RecordRejected(
+                "signature", f"{where}: signature by key {sig.keyid} does not verify"
+            )
+        problem = state.problem_at(record.issued_at)
+        if problem is not None:
+            raise RecordRejected("signature", f"{where}: {problem}")
+        by_signer = by_signer or state.participant == record.signer
+    if not by_signer:
+        raise RecordRejected(
+            "signature",
+            f"{record.kind}.signer {record.signer}: no signature by a key of {record.signer}",
+        )
+
+
+def _facility(view: LedgerView, facility: FacilityId, field: str) -> FacilityState:
+    state = view.facility(facility)
+    if state is None:
+        raise RecordRejected("authority", f"{field} {facility} is not a registered facility")
+    return state
+
+
+def _operated(view: LedgerView, record: Record, facility: FacilityId, field: str) -> FacilityState:
+    state = _facility(view, facility, field)
+    if state.operator != record.signer:
+        raise RecordRejected(
+            "authority",
+            f"{field} {facility} is operated by {state.operator}, not by {record.signer}",
+        )
+    return state
+
+
+def _may_perform(state: FacilityState, stage: str, field: str) -> None:
+    if stage not in state.stages:
+        raise RecordRejected(
+            "authority",
+            f"{field} {stage!r} is not a stage facility {state.id} is registered for "
+            f"({', '.join(sorted(state.stages))})",
+        )
+
+
+def _check_authority(record: Record, view: LedgerView) -> None:
+    match record:
+        case Extraction():
+            state = _operated(view, record, record.facility, "extraction.facility")
+            _may_perform(state, record.stage, f"extraction.source {record.source!r} means stage")
+        case Transformation():
+            state = _operated(view, record, record.facility, "transformation.facility")
+            _may_perform(state, record.stage, "transformation.stage")
+        case Shipment():
+            _operated(view, record, record.from_facility, "shipment.from_facility")
+        case Receipt():
+            _operated(view, record, record.facility, "receipt.facility")
+        case Participant() | Facility() | KeyRevocation():
+            pass
+
+
+def _lots_exist(view: LedgerView, lots: Iterable[LotId], field: str) -> None:
+    for i, lot in enumerate(lots):
+        if not view.lot_exists(lot):
+            raise RecordRejected(
+                "reference", f"{field}[{i}] {lot} does not exist (not created by an earlier record)"
+            )
+
+
+def _check_references(record: Record, view: LedgerView) -> None:
+    match record:
+        case Facility():
+            if not view.participant_exists(record.operator):
+                raise RecordRejected(
+                    "reference",
+                    f"facility.operator {record.operator} is not a registered participant",
+                )
+        case KeyRevocation():
+            state = view.key(record.keyid)
+            if state is None or state.participant != record.participant:
+                raise RecordRejected(
+                    "reference",
+                    f"key_revocation.keyid {record.keyid} is not a key of {record.participant}",
+                )
+        case Transformation():
+            _lots_exist(view, (a.lot for a in record.inputs), "transformation.inputs")
+        case Shipment():
+            _lots_exist(view, record.lots, "shipment.lots")
+            if view.facility(record.to_facility) is None:
+                raise RecordRejected(
+                    "reference",
+                    f"shipment.to_facility {record.to_facility} is not a registered facility",
+                )
+        case Receipt():
+            _check_receipt(record, view)
+        case Participant() | Extraction():
+            pass
+
+
+def _check_receipt(record: Receipt, view: LedgerView) -> None:
+    shipment = view.shipment(record.shipment)
+    if shipment is None:
+        raise RecordRejected("reference", f"receipt.shipment {record.shipment} does not exist")
+    if shipment.to_facility != record.facility:
+        raise RecordRejected(
+            "reference",
+            f"receipt.facility {record.facility} is not the destination of {record.shipment} "
+            f"({shipment.to_facility})",
+        )
+    if shipment.received_index is not None:
+        raise RecordRejected(
+            "reference",
+            f"receipt.shipment {record.shipment} was already received at log index "
+            f"{shipment.received_index}",
+        )
+    for i, amount in enumerate(record.lots):
+        if amount.lot not in shipment.lots:
+            raise RecordRejected(
+                "reference", f"receipt.lots[{i}].lot {amount.lot} is not in {record.shipment}"
+            )
+
+
+def _owned(record: Record, identifier: str, field: str) -> None:
+    if namespace_of(identifier) != namespace_of(record.signer):
+        raise RecordRejected(
+            "identity",
+            f"{field} {identifier} is not in the namespace of its signer {record.signer}",
+        )
+
+
+def _new_lots(record: Record, lots: Sequence[LotId], field: str, view: LedgerView) -> None:
+    for i, lot in enumerate(lots):
+        _owned(record, lot, f"{field}[{i}].id")
+        if view.lot_exists(lot):
+            raise RecordRejected("identity", f"{field}[{i}].id {lot} already exists")
+
+
+def _check_identity(record: Record, view: LedgerView) -> None:
+    match record:
+        case Participant():
+            if record.id == REGISTRAR:
+                raise RecordRejected("identity", f"participant.id {REGISTRAR} is reserved")
+            for i, grant in enumerate(record.keys):
+                state = view.key(grant.keyid)
+                if state is not None and state.participant != record.id:
+                    raise RecordRejected(
+                        "identity",
+                        f"participant.keys[{i}].keyid {grant.keyid} is already a key of "
+                        f"{state.participant}",
+                    )
+        case Extraction():
+            _new_lots(record, [lot.id for lot in record.lots], "extraction.lots", view)
+        case Transformation():
+            _new_lots(record, [lot.id for lot in record.outputs], "transformation.outputs", view)
+        case Shipment():
+            _owned(record, record.id, "shipment.id")
+            if view.shipment(record.id) is not None:
+                raise RecordRejected("identity", f"shipment.id {record.id} already exists")
+        case Facility() | KeyRevocation() | Receipt():
+            pass
+
+
+def rotated_keys(existing: Sequence[KeyState], registration: Participant) -> list[KeyState]:
+    """The key states after ``registration`` (re-)registers a participant.
+
+    Keys the registration lists take its windows (a revocation stays in force); keys it no
+    longer lists stop being valid at its ``issued_at``: that is how keys rotate.
+    """
+    listed = {grant.keyid: grant for grant in registration.keys}
+    revoked = {state.grant.keyid: state.compromised_since for state in existing}
+    states = [
+        KeyState(participant=registration.id, grant=grant, compromised_since=revoked.get(keyid))
+        for keyid, grant in listed.items()
+    ]
+    for state in existing:
+        if state.grant.keyid in listed:
+            continue
+        until = state.grant.valid_until
+        if until is None or until > registration.issued_at:
+            until = max(registration.issued_at, state.grant.valid_from + timedelta(microseconds=1))
+            state = replace(state, grant=replace(state.grant, valid_until=until))
+        states.append(state)
+    return states
+
+
+def revoked_key(state: KeyState, revocation: KeyRevocation) -> KeyState:
+    """The key state after ``revocation``; the earliest compromise instant wins."""
+    since = revocation.compromised_since
+    if state.compromised_since is not None and state.compromised_since < since:
+        since = state.compromised_since
+    return replace(state, compromised_since=since)
+
+
+class KeyRegistry:
+    """An in-memory :class:`KeyView` replayed from the log (used by ``verify``)."""
+
+    def __init__(self, registrars: Mapping[KeyId, PublicKey]) -> None:
+        self._registrars = registrars
+        self._keys: dict[KeyId, KeyState] = {}
+        self._by_participant: dict[ParticipantId, list[KeyId]] = {}
+
+    def registrar_keys(self) -> Mapping[KeyId, PublicKey]:
+        return self._registrars
+
+    def key(self, keyid: KeyId) -> KeyState | None:
+        return self._keys.get(keyid)
+
+    def apply(self, record: Record) -> None:
+        """Take in a registry record that was admitted; other kinds change nothing."""
+        match record:
+            case Participant():
+                existing = [self._keys[k] for k in self._by_participant.get(record.id, [])]
+                states = rotated_keys(existing, record)
+                for state in states:
+                    self._keys[state.grant.keyid] = state
+                self._by_participant[record.id] = [state.grant.keyid for state in states]
+            case KeyRevocation():
+                current = self._keys.get(record.keyid)
+                if current is not None:
+                    self._keys[record.keyid] = revoked_key(current, record)
+            case _:
+                pass

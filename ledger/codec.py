@@ -1,0 +1,227 @@
+"""Bytes in, values out: strict JSON, canonical JSON, masses and timestamps.
+
+Guarantees of :func:`parse_json`:
+
+- the input is at most ``max_bytes`` long and valid UTF-8 (no byte-order mark, no lone
+  surrogates, even escaped ones);
+- no object has the same key twice;
+- ``NaN``, ``Infinity`` and ``-Infinity`` are rejected;
+- nesting is at most :data:`MAX_DEPTH` deep (the top-level value is depth 1);
+- numbers with a fraction or exponent are :class:`decimal.Decimal`, never ``float``.
+
+Masses are read from those decimals and held as integer grams (:func:`mass_to_grams`).
+:func:`canonical_json` gives the one byte form used where the library serialises a value
+itself (signing a record it filled in, leaf hashes of envelopes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ledger.errors import InputError
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Largest record payload accepted (DESIGN §4)."""
+
+MAX_ENVELOPE_BYTES = 512 * 1024
+"""Largest envelope accepted: a maximal payload in base64 plus up to 16 signatures."""
+
+MAX_DEPTH = 32
+"""Deepest nesting accepted; the top-level value is depth 1."""
+
+MAX_MASS_GRAMS = 10**15
+"""One billion tonnes: anything above is a typing mistake, not a lot."""
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _reject_constant(name: str) -> Any:
+    raise InputError(f"{name} is not a JSON number")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise InputError(f"duplicate key {key!r} in JSON object")
+        obj[key] = value
+    return obj
+
+
+def _check_tree(value: Any, depth: int) -> None:
+    """Walk a parsed value: enforce the depth limit and encodable strings."""
+    if depth > MAX_DEPTH:
+        raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        _check_str(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_str(key)
+            _check_tree(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_tree(item, depth + 1)
+
+
+def _check_str(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError("JSON string holds a lone surrogate (not valid Unicode)") from e
+
+
+def parse_json(data: bytes, *, max_bytes: int, what: str = "document") -> Any:
+    """Parse ``data`` as strict JSON (see the module docstring).
+
+    Raises:
+        InputError: naming the first rule ``data`` breaks.
+    """
+    if len(data) > max_bytes:
+        raise InputError(f"{what} is {len(data):,} bytes, more than the {max_bytes:,} allowed")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InputError(f"{what} starts with a UTF-8 byte-order mark")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{what} is not valid UTF-8 (byte {e.start})") from e
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_unique_object,
+            parse_constant=_reject_constant,
+            parse_float=Decimal,
+        )
+    except RecursionError as e:
+        raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels") from e
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        ) from e
+    except ValueError as e:  # int too long for int(), among others
+        raise InputError(f"{what} is not acceptable JSON: {e}") from e
+    _check_tree(value, 1)
+    return value
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, Mapping):
+        out.append("{")
+        for i, key in enumerate(sorted(value)):
+            if not isinstance(key, str):
+                raise TypeError(f"JSON object key {key!r} is not a string")
+            if i:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _encode(value[key], out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{value} is not a JSON number")
+        out.append(_decimal_text(value))
+    elif isinstance(value, float):
+        raise TypeError("binary floats are never serialised; use Decimal")
+    else:
+        out.append(json.dumps(value, ensure_ascii=False))
+
+
+def _decimal_text(value: Decimal) -> str:
+    """Plain positional notation without trailing fractional zeros (``5200.50`` → ``5200.5``)."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical bytes of a JSON value: sorted keys, no whitespace, UTF-8, plain decimals."""
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out).encode("utf-8")
+
+
+def mass_to_grams(value: object, *, field: str) -> int:
+    """Turn a JSON mass in kilograms into integer grams.
+
+    Raises:
+        InputError: when the value is not a number, not positive, finer than one gram
+            (more than three decimals) or implausibly large.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise InputError(f"{field} must be a number of kilograms, got {value!r}")
+    try:
+        grams = Decimal(value) * 1000
+    except InvalidOperation as e:  # pragma: no cover - Decimal(int) cannot fail
+        raise InputError(f"{field} {value} is not a number") from e
+    if grams <= 0:
+        raise InputError(f"{field} must be more than 0 kg, got {_kg(value)}")
+    if grams != grams.to_integral_value():
+        raise InputError(f"{field} {_kg(value)} kg has more than three decimals")
+    if grams > MAX_MASS_GRAMS:
+        raise InputError(f"{field} {_kg(value)} kg is more than the 1,000,000,000,000 kg allowed")
+    return int(grams)
+
+
+def _kg(value: int | Decimal) -> str:
+    return _decimal_text(Decimal(value))
+
+
+def grams_to_kg_text(grams: int) -> str:
+    """Kilograms as a plain decimal string (``5200500`` → ``5200.5``)."""
+    return _decimal_text(Decimal(grams) / 1000)
+
+
+def parse_timestamp(text: str, *, field: str) -> datetime:
+    """An RFC 3339 timestamp with an offset, as an aware UTC datetime.
+
+    Leap seconds (``:60``) are rejected: they cannot be ordered reliably.
+    """
+    match = _RFC3339.match(text)
+    if not match:
+        raise InputError(f"{field} {text!r} is not an RFC 3339 timestamp with an offset")
+    fraction = match.group(7) or ""
+    normal = (
+        text[: match.start(7) if fraction else match.end(6)]
+        + (fraction[:7] if fraction else "")
+        + ("+00:00" if match.group(8) in ("Z", "z") else match.group(8))
+    )
+    try:
+        moment = datetime.fromisoformat(normal.replace("t", "T"))
+    except ValueError as e:
+        raise InputError(f"{field} {text!r} is not a real date and time") from e
+    return moment.astimezone(UTC)
+
+
+def parse_day(text: str, *, field: str) -> date:
+    """An ISO 8601 calendar date (``YYYY-MM-DD``)."""
+    if not _DATE.match(text):
+        raise InputError(f"{field} {text!r} is not a date of the form YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise InputError(f"{field} {text!r} is not a real date") from e
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, to the second when there is no fraction."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are not timestamps")
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

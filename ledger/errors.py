@@ -1,0 +1,53 @@
+"""The one exception hierarchy of Bloc Ledger.
+
+Errors are grouped by how a caller should react, not by where they were raised:
+
+- ``InputError``: the caller gave something malformed or inconsistent; fix the input.
+  ``RecordRejected`` is the submission-time subclass and names the field and value.
+- ``VerificationError``: a signature, proof or integrity check failed; the data cannot be
+  trusted.
+- ``ConfigError``: the environment is wrong (no home, bad configuration, missing key file).
+- ``StorageError``: the database failed or holds something the library cannot read.
+
+Third-party exceptions are wrapped at the boundary with ``raise ... from``; messages name
+the values involved so that a one-line rendering is enough for a user.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    def diagnostics(self) -> str:
+        """The one-line, human-readable text the command line prints."""
+        return str(self)
+
+
+class InputError(LedgerError):
+    """Malformed or inconsistent input: nothing was changed."""
+
+
+class RecordRejected(InputError):
+    """A record or envelope failed an admission check; nothing was stored.
+
+    ``check`` names the admission step (``envelope``, ``parse``, ``schema``, ``signature``,
+    ``authority``, ``reference``, ``identity``) so that callers can group rejections.
+    """
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"{check}: {message}")
+        self.check = check
+        self.message = message
+
+
+class VerificationError(LedgerError):
+    """A signature, proof, checkpoint or integrity check failed."""
+
+
+class ConfigError(LedgerError):
+    """The environment is not usable: missing home, bad configuration, missing keys."""
+
+
+class StorageError(LedgerError):
+    """The database failed or returned data the library cannot interpret."""

@@ -1,0 +1,195 @@
+"""A ledger home on disk: ``bloc.toml``, ``root.json``, ``keys/`` and (by default) the database.
+
+``bloc.toml`` holds the database URL and the log origin. A relative SQLite path in it is
+relative to the home, so a home can be moved. Private keys are written with mode 0600 and
+never overwritten; creating a home that fails half-way removes what it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import ConfigError, InputError
+from ledger.service import Ledger
+from ledger.signing import Signer
+from ledger.store import Store, resolve_db_url, sqlite_files
+from ledger.trust import TrustRoot
+
+CONFIG_FILE = "bloc.toml"
+ROOT_FILE = "root.json"
+KEYS_DIR = "keys"
+DEFAULT_DB = "sqlite:///ledger.db"
+REGISTRAR_KEY = "registrar"
+LOG_KEY = "log"
+_KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Home:
+    path: Path
+    db_url: str
+    origin: str
+
+    @property
+    def root_path(self) -> Path:
+        return self.path / ROOT_FILE
+
+    def key_path(self, name: str) -> Path:
+        if not _KEY_NAME.match(name):
+            raise InputError(
+                f"key name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)"
+            )
+        return self.path / KEYS_DIR / f"{name}.pem"
+
+    def root(self) -> TrustRoot:
+        try:
+            data = self.root_path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"cannot read {self.root_path}: {e.strerror}") from e
+        try:
+            root = TrustRoot.from_bytes(data)
+        except InputError as e:
+            raise ConfigError(f"{self.root_path}: {e}") from e
+        if root.origin != self.origin:
+            raise ConfigError(
+                f"{self.root_path} is for log {root.origin!r} "
+                f"but {CONFIG_FILE} says {self.origin!r}"
+            )
+        return root
+
+    def signer(self, name: str, *, passphrase: bytes | None = None) -> Signer:
+        return read_signer(self.key_path(name), passphrase=passphrase)
+
+    def ledger(self, *, writer: bool = True) -> Ledger:
+        """Open this home's ledger; a writer also loads the log key to sign checkpoints."""
+        root = self.root()
+        store = Store.open(self.db_url)
+        log_signer = self.signer(LOG_KEY) if writer else None
+        try:
+            return Ledger(store, root, log_signer=log_signer)
+        except InputError as e:
+            raise ConfigError(f"{self.key_path(LOG_KEY)}: {e}") from e
+
+
+def find_home(explicit: Path | None, env: str | None, cwd: Path) -> Home:
+    """The home named by ``--home``, else ``$BLOC_HOME``, else the current directory.
+
+    Raises:
+        ConfigError: the chosen directory holds no ``bloc.toml``.
+    """
+    if explicit is not None:
+        path, how = explicit, "--home"
+    elif env:
+        path, how = Path(env), "BLOC_HOME"
+    else:
+        path, how = cwd, "the current directory"
+    config = path / CONFIG_FILE
+    if not config.is_file():
+        raise ConfigError(
+            f"no ledger home at {path} ({how}): no {CONFIG_FILE}; run 'bloc init DIR' "
+            "or point --home or BLOC_HOME at one"
+        )
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{config} is not readable TOML: {e}") from e
+    for key in ("db", "origin"):
+        if not isinstance(data.get(key), str):
+            raise ConfigError(f"{config}: '{key}' must be a string")
+    unknown = sorted(set(data) - {"db", "origin"})
+    if unknown:
+        raise ConfigError(f"{config}: unknown setting {unknown[0]!r}")
+    return Home(path=path.resolve(), db_url=resolve_db_url(data["db"], path), origin=data["origin"])
+
+
+def default_origin(path: Path) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", path.resolve().name.lower()).strip("-") or "ledger"
+    return f"bloc.local/{slug}"
+
+
+def init_home(path: Path, *, db_url: str | None = None, origin: str | None = None) -> Home:
+    """Create a new home: registrar and log keys, ``root.json``, ``bloc.toml``, empty database.
+
+    Raises:
+        ConfigError: the directory already holds a home or a database, or cannot be written.
+    """
+    origin = origin or default_origin(path)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}", origin):
+        raise ConfigError(f"origin {origin!r} must be a schema-less URL without spaces or '+'")
+    for name in (CONFIG_FILE, ROOT_FILE, KEYS_DIR):
+        if (path / name).exists():
+            raise ConfigError(f"{path / name} exists: {path} already holds a ledger home")
+    config_url = db_url or DEFAULT_DB
+    with _undo_on_failure(path) as created:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / KEYS_DIR).mkdir(mode=0o700)
+        created.append(path / KEYS_DIR)
+        home = Home(path=path.resolve(), db_url=resolve_db_url(config_url, path), origin=origin)
+        registrar, log = Signer.generate(), Signer.generate()
+        for name, signer in ((REGISTRAR_KEY, registrar), (LOG_KEY, log)):
+            write_signer(home.key_path(name), signer)
+            created.append(home.key_path(name))
+        root = TrustRoot(origin=origin, registrars=(registrar.public_key,), log_key=log.public_key)
+        _write_new(home.root_path, (json.dumps(root.to_dict(), indent=2) + "\n").encode(), 0o644)
+        created.append(home.root_path)
+        Store.create(home.db_url).dispose()
+        created.extend(sqlite_files(home.db_url))
+        config = (
+            f"# Bloc Ledger home\ndb = {json.dumps(config_url)}\norigin = {json.dumps(origin)}\n"
+        )
+        _write_new(path / CONFIG_FILE, config.encode(), 0o644)
+        created.append(path / CONFIG_FILE)
+    return home
+
+
+@contextmanager
+def _undo_on_failure(path: Path) -> Iterator[list[Path]]:
+    existed = path.exists()
+    created: list[Path] = []
+    try:
+        yield created
+    except BaseException:
+        for item in reversed(created):
+            if item.is_dir():
+                for child in item.iterdir():
+                    child.unlink(missing_ok=True)
+                item.rmdir()
+            else:
+                item.unlink(missing_ok=True)
+        if not existed and path.exists() and not any(path.iterdir()):
+            path.rmdir()
+        raise
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Write a file that must not exist yet, with ``mode``; never overwrites."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError as e:
+        raise ConfigError(f"{path} exists; refusing to overwrite it") from e
+    except OSError as e:
+        raise ConfigError(f"cannot create {path}: {e.strerror}") from e
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, mode)  # the umask may have narrowed or widened it
+
+
+def write_signer(path: Path, signer: Signer, *, passphrase: bytes | None = None) -> None:
+    """Save a private key as PKCS#8 PEM with mode 0600; refuses to overwrite."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_new(path, signer.to_pem(passphrase=passphrase), 0o600)
+
+
+def read_signer(path: Path, *, passphrase: bytes | None = None) -> Signer:
+    try:
+        pem = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read key {path}: {e.strerror}") from e
+    return Signer.from_pem(pem, passphrase=passphrase, source=str(path))

@@ -1,0 +1,151 @@
+"""Loading and applying the JSON Schema documents in ``schemas/`` (the only ``jsonschema`` user).
+
+The documents are package data of ``ledger.schemas``; they are the single source of truth
+for every wire format. Validation uses Draft 2020-12 with format checking switched on
+(``date-time`` through ``rfc3339-validator``), and the first error is reported as one line
+that names the field and the value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import referencing
+import referencing.jsonschema
+
+from ledger.errors import InputError
+
+_PACKAGE = "ledger.schemas"
+
+
+def read_document(name: str) -> Any:
+    """A JSON document shipped in ``ledger.schemas`` (schemas and data such as the vocabulary)."""
+    try:
+        text = resources.files(_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise LookupError(f"no document {name!r} in {_PACKAGE}") from e
+    return json.loads(text)
+
+
+def schema_names() -> list[str]:
+    """File names of every schema document shipped."""
+    return sorted(
+        entry.name
+        for entry in resources.files(_PACKAGE).iterdir()
+        if entry.name.endswith(".schema.json")
+    )
+
+
+@cache
+def _registry() -> referencing.Registry[Any]:
+    resources_ = []
+    for name in schema_names():
+        document = read_document(name)
+        resource = referencing.Resource.from_contents(
+            document, default_specification=referencing.jsonschema.DRAFT202012
+        )
+        resources_.append((document["$id"], resource))
+    registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources_)
+    return registry.crawl()
+
+
+@cache
+def validator(name: str) -> jsonschema.Draft202012Validator:
+    """A validator for the schema document ``name`` (e.g. ``"record.schema.json"``)."""
+    schema = read_document(name)
+    return jsonschema.Draft202012Validator(
+        schema,
+        registry=_registry(),
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+def check_schemas() -> None:
+    """Check every shipped schema against the Draft 2020-12 meta-schema.
+
+    Raises:
+        jsonschema.exceptions.SchemaError: for the first schema that is not valid.
+    """
+    for name in schema_names():
+        jsonschema.Draft202012Validator.check_schema(read_document(name))
+
+
+def validate(instance: Any, schema: str, *, what: str) -> None:
+    """Validate ``instance`` against the schema document named ``schema``.
+
+    Raises:
+        InputError: one line naming the first offending field and value.
+    """
+    errors = validator(schema).iter_errors(instance)
+    error = jsonschema.exceptions.best_match(errors)
+    if error is not None:
+        raise InputError(_describe(error, what))
+
+
+def _path(parts: Iterable[Any], what: str) -> str:
+    text = what
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, str):
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        return json.dumps(shown, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return json.dumps(value)
+
+
+def _describe(error: jsonschema.ValidationError, what: str) -> str:
+    path = _path(error.absolute_path, what)
+    keyword = error.validator
+    # The error's fields are typed loosely (they may be "unset"); read them as plain values.
+    value: Any = error.instance
+    expected: Any = error.validator_value
+    subschema: Any = error.schema
+    if keyword == "required":
+        missing = [name for name in expected if name not in value]
+        return f"{path}: missing required field {missing[0]!r}"
+    if keyword == "additionalProperties":
+        allowed = set(subschema.get("properties", {}))
+        extra = sorted(set(value) - allowed)
+        return f"{path}: unknown field {extra[0]!r}" if extra else f"{path}: {error.message}"
+    if keyword == "type":
+        return f"{path} must be of type {expected}, got {_show(value)}"
+    if keyword == "format":
+        return f"{path} {_show(value)} is not a valid {expected}"
+    if keyword == "pattern":
+        return f"{path} {_show(value)} does not have the required form"
+    if keyword in ("enum", "const"):
+        options = expected if keyword == "enum" else [expected]
+        choices = ", ".join(_show(v) for v in options)
+        return f"{path} {_show(value)} is not one of {choices}"
+    if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        relation = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }[keyword]
+        return f"{path} {_show(value)} must be {relation} {expected}"
+    if keyword in ("minItems", "maxItems"):
+        bound = "at least" if keyword == "minItems" else "at most"
+        return f"{path} must have {bound} {expected} items, has {len(value)}"
+    if keyword in ("minLength", "maxLength"):
+        bound = "at least" if keyword == "minLength" else "at most"
+        return f"{path} must be {bound} {expected} characters long"
+    if keyword == "uniqueItems":
+        return f"{path} lists the same item twice"
+    return f"{path}: {error.message}"

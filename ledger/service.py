@@ -1,0 +1,489 @@
+"""Use cases over one ledger: submit, publish checkpoints, prove, verify.
+
+This layer owns transactions and takes the current time as a parameter; it never prints.
+Each accepted envelope is one transaction (or, with ``atomic``, the whole batch is), and a
+signed checkpoint is published after every submit call that grew the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ledger import merkle
+from ledger.admission import KeyRegistry, Opened, admit, check_signatures, open_envelope
+from ledger.errors import InputError, LedgerError, RecordRejected, VerificationError
+from ledger.merkle import Frontier, hash_children, hash_leaf
+from ledger.signing import Signer
+from ledger.store import Store, Transaction
+from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.trust import TrustRoot
+
+Progress = Callable[[int], None]
+"""Called with the number of items just finished."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitResult:
+    """What became of one submitted envelope."""
+
+    position: int
+    log_index: int | None = None
+    duplicate: bool = False
+    error: str | None = None
+    kind: str | None = None
+    record_id: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InclusionProof:
+    log_index: int
+    tree_size: int
+    leaf_hash: bytes
+    root_hash: bytes
+    inclusion_proof: tuple[bytes, ...]
+    checkpoint: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    consistency_proof: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One integrity failure ``bloc verify`` found."""
+
+    log_index: int | None
+    message: str
+
+
+@dataclass(slots=True, kw_only=True)
+class VerifyReport:
+    tree_size: int = 0
+    entries: int = 0
+    checkpoints: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+class _BatchRejectedError(Exception):
+    """Internal: ends an atomic batch's transaction so that it rolls back."""
+
+
+class Ledger:
+    """One ledger: its store, its trust root, and (for writers) the log's signing key."""
+
+    def __init__(self, store: Store, root: TrustRoot, *, log_signer: Signer | None = None) -> None:
+        if log_signer is not None and log_signer.public_key != root.log_key:
+            raise InputError("the log key does not match the log key in root.json")
+        self.store = store
+        self.root = root
+        self._log_signer = log_signer
+
+    # -- submission -----------------------------------------------------------------------
+
+    def submit(
+        self,
+        items: Sequence[bytes],
+        *,
+        now: datetime,
+        atomic: bool = False,
+        progress: Progress | None = None,
+    ) -> list[SubmitResult]:
+        """Admit and append each envelope; publish a checkpoint if the log grew.
+
+        Without ``atomic`` every valid envelope is kept whatever happens to the others; with
+        it, one rejection keeps the whole batch out (and the others are reported as not
+        stored). Storage failures raise; rejections are results.
+        """
+        opened: list[Opened | SubmitResult] = []
+        for position, data in enumerate(items):
+            try:
+                opened.append(open_envelope(data))
+            except RecordRejected as e:
+                opened.append(SubmitResult(position=position, error=str(e)))
+        if atomic:
+            results = self._submit_atomic(opened, now=now, progress=progress)
+        else:
+            results = [
+                self._submit_one(position, item, now=now, progress=progress)
+                for position, item in enumerate(opened)
+            ]
+        if any(r.log_index is not None and not r.duplicate for r in results):
+            self.publish_checkpoint(now=now)
+        return results
+
+    def _admit_append(
+        self, tx: Transaction, position: int, item: Opened, now: datetime
+    ) -> SubmitResult:
+        base = {"position": position, "kind": item.record.kind, "record_id": item.record_id}
+        existing = tx.find_leaf(item.leaf_hash)
+        if existing is not None:
+            return SubmitResult(**base, log_index=existing, duplicate=True)  # type: ignore[arg-type]
+        other = tx.find_record(item.record_id)
+        if other is not None:
+            raise RecordRejected(
+                "identity",
+                f"record {item.record_id} is already in the log at index {other} "
+                "(with other signatures)",
+            )
+        admit(item, tx, now=now)
+        index = tx.append(item, appended_at=now)
+        return SubmitResult(**base, log_index=index)  # type: ignore[arg-type]
+
+    def _submit_one(
+        self,
+        position: int,
+        item: Opened | SubmitResult,
+        *,
+        now: datetime,
+        progress: Progress | None,
+    ) -> SubmitResult:
+        try:
+            if isinstance(item, SubmitResult):
+                return item
+            try:
+                with self.store.writer(registrars=self.root.registrar_keys()) as tx:
+                    return self._admit_append(tx, position, item, now)
+            except RecordRejected as e:
+                return SubmitResult(
+                    position=position, error=str(e), kind=item.record.kind, record_id=item.record_id
+                )
+        finally:
+            if progress is not None:
+                progress(1)
+
+    def _submit_atomic(
+        self, opened: list[Opened | SubmitResult], *, now: datetime, progress: Progress | None
+    ) -> list[SubmitResult]:
+        results: list[SubmitResult] = []
+        try:
+            with self.store.writer(registrars=self.root.registrar_keys()) as tx:
+                for position, item in enumerate(opened):
+                    if isinstance(item, SubmitResult):
+                        results.append(item)
+                    else:
+                        try:
+                            results.append(self._admit_append(tx, position, item, now))
+                        except RecordRejected as e:
+                            results.append(SubmitResult(position=position, error=str(e)))
+                    if progress is not None:
+                        progress(1)
+                if any(not r.accepted for r in results):
+                    raise _BatchRejectedError
+        except _BatchRejectedError:
+            first = next(r.position for r in results if not r.accepted)
+            return [
+                r
+                if not r.accepted or r.duplicate
+                else SubmitResult(
+                    position=r.position,
+                    kind=r.kind,
+                    record_id=r.record_id,
+                    error=f"not stored: the batch is atomic and envelope {first + 1} was rejected",
+                )
+                for r in results
+            ]
+        return results
+
+    # -- checkpoints and proofs -----------------------------------------------------------
+
+    def publish_checkpoint(self, *, now: datetime) -> str:
+        """Sign and store a checkpoint of the current tree unless one exists; return its note."""
+        if self._log_signer is None:
+            raise InputError("publishing a checkpoint needs the log key")
+        with self.store.writer(registrars=self.root.registrar_keys()) as tx:
+            existing = tx.checkpoint(tx.tree_size)
+            if existing is not None:
+                return existing.note
+            checkpoint = Checkpoint(
+                origin=self.root.origin, tree_size=tx.tree_size, root_hash=tx.root_hash()
+            )
+            note = sign_checkpoint(checkpoint, self._log_signer)
+            tx.add_checkpoint(
+                tree_size=checkpoint.tree_size,
+                root_hash=checkpoint.root_hash,
+                note=note,
+                created_at=now,
+            )
+            return note
+
+    def latest_checkpoint(self) -> tuple[Checkpoint, str]:
+        """The newest stored checkpoint, verified against the trust root.
+
+        Raises:
+            InputError: no checkpoint has been published yet.
+            VerificationError: the stored checkpoint does not verify.
+        """
+        with self.store.reader() as tx:
+            row = tx.latest_checkpoint()
+        if row is None:
+            raise InputError("the log has no checkpoint yet (submit something first)")
+        checkpoint = verify_checkpoint(row.note, origin=self.root.origin, key=self.root.log_key)
+        return checkpoint, row.note
+
+    def prove_inclusion(self, log_index: int, *, tree_size: int | None = None) -> InclusionProof:
+        """An inclusion proof of ``log_index`` in the tree of ``tree_size`` (default: latest
+        checkpoint), checked before it is returned."""
+        with self.store.reader() as tx:
+            size = self._proof_size(tx, tree_size)
+            if not 0 <= log_index < size:
+                raise InputError(f"log index {log_index} is not in a tree of size {size}")
+            leaf_hash = tx.get_node(0, log_index)
+            proof = merkle.inclusion_proof(tx.get_node, log_index, size)
+            root_hash = merkle.root_hash(tx.get_node, size)
+            row = tx.checkpoint(size)
+        merkle.verify_inclusion(
+            index=log_index, size=size, leaf_hash=leaf_hash, proof=proof, root_hash=root_hash
+        )
+        return InclusionProof(
+            log_index=log_index,
+            tree_size=size,
+            leaf_hash=leaf_hash,
+            root_hash=root_hash,
+            inclusion_proof=tuple(proof),
+            checkpoint=row.note if row else None,
+        )
+
+    def prove_consistency(self, old_size: int, new_size: int) -> ConsistencyProof:
+        """A consistency proof between two tree sizes, checked before it is returned."""
+        with self.store.reader() as tx:
+            if not 0 <= old_size <= new_size <= tx.tree_size:
+                raise InputError(
+                    f"sizes must satisfy 0 <= old ({old_size}) <= new ({new_size}) <= "
+                    f"tree size ({tx.tree_size})"
+                )
+            proof = merkle.consistency_proof(tx.get_node, old_size, new_size)
+            old_root = merkle.root_hash(tx.get_node, old_size)
+            new_root = merkle.root_hash(tx.get_node, new_size)
+        merkle.verify_consistency(
+            old_size=old_size, new_size=new_size, old_root=old_root, new_root=new_root, proof=proof
+        )
+        return ConsistencyProof(
+            old_size=old_size,
+            new_size=new_size,
+            old_root=old_root,
+            new_root=new_root,
+            consistency_proof=tuple(proof),
+        )
+
+    @staticmethod
+    def _proof_size(tx: Transaction, tree_size: int | None) -> int:
+        if tree_size is None:
+            row = tx.latest_checkpoint()
+            return row.tree_size if row else tx.tree_size
+        if not 0 < tree_size <= tx.tree_size:
+            raise InputError(f"tree size {tree_size} is not between 1 and {tx.tree_size}")
+        return tree_size
+
+    def key_owner(self, keyid: str) -> str | None:
+        """The participant a key is registered to, if any."""
+        with self.store.reader() as tx:
+            state = tx.key(keyid)  # type: ignore[arg-type]
+        return state.participant if state else None
+
+    # -- verification ---------------------------------------------------------------------
+
+    def verify(self, *, progress: Progress | None = None) -> VerifyReport:
+        """Recompute every leaf, signature, node and root; check every checkpoint.
+
+        Problems are collected, not raised: the report names each offending log index.
+        """
+        report = VerifyReport()
+        with self.store.reader() as tx:
+            report.tree_size = tx.tree_size
+            checkpoints = self._verify_checkpoints(tx, report)
+            frontier = self._verify_entries(tx, report, checkpoints, progress)
+            self._verify_nodes(tx, report)
+            self._verify_head(tx, report, frontier, checkpoints)
+        return report
+
+    def _verify_checkpoints(self, tx: Transaction, report: VerifyReport) -> dict[int, bytes]:
+        roots: dict[int, bytes] = {}
+        for row in tx.checkpoints():
+            report.checkpoints += 1
+            try:
+                checkpoint = verify_checkpoint(
+                    row.note, origin=self.root.origin, key=self.root.log_key
+                )
+            except VerificationError as e:
+                report.problems.append(Problem(log_index=None, message=str(e)))
+                continue
+            if checkpoint.tree_size != row.tree_size or checkpoint.root_hash != row.root_hash:
+                report.problems.append(
+                    Problem(
+                        log_index=None,
+                        message=f"checkpoint row at tree size {row.tree_size} does not match "
+                        "its signed note",
+                    )
+                )
+                continue
+            roots[checkpoint.tree_size] = checkpoint.root_hash
+        return roots
+
+    def _verify_entries(
+        self,
+        tx: Transaction,
+        report: VerifyReport,
+        checkpoints: dict[int, bytes],
+        progress: Progress | None,
+    ) -> Frontier:
+        registry = KeyRegistry(self.root.registrar_keys())
+        frontier = Frontier.empty()
+        problems = report.problems
+        for entry in tx.entries():
+            index = frontier.size
+            report.entries += 1
+            if entry.log_index != index:
+                missing = (
+                    f"log index {index} is missing"
+                    if entry.log_index > index
+                    else f"log index {entry.log_index} appears twice"
+                )
+                problems.append(
+                    Problem(log_index=index, message=f"{missing} (entry deleted or moved)")
+                )
+                break
+            leaf = hash_leaf(entry.envelope)
+            if leaf != entry.leaf_hash:
+                problems.append(
+                    Problem(
+                        log_index=index,
+                        message=f"log index {index}: envelope bytes do not match the stored "
+                        "leaf hash (entry edited)",
+                    )
+                )
+            self._verify_record(entry.envelope, entry.record_id, index, registry, problems)
+            frontier, _ = frontier.append(leaf)
+            expected = checkpoints.get(frontier.size)
+            if expected is not None and expected != frontier.root():
+                problems.append(
+                    Problem(
+                        log_index=index,
+                        message=f"checkpoint at tree size {frontier.size}: the signed root hash "
+                        f"does not match entries 0..{index} (an entry was edited, inserted, "
+                        "removed or reordered)",
+                    )
+                )
+            if progress is not None:
+                progress(1)
+        return frontier
+
+    @staticmethod
+    def _verify_record(
+        envelope: bytes, record_id: str, index: int, registry: KeyRegistry, problems: list[Problem]
+    ) -> None:
+        try:
+            opened = open_envelope(envelope)
+            if opened.canonical != envelope:
+                raise VerificationError("stored envelope is not in canonical form")
+            if opened.record_id != record_id:
+                raise VerificationError("stored record id does not match the payload")
+            check_signatures(opened.envelope, opened.record, registry)
+        except LedgerError as e:
+            problems.append(Problem(log_index=index, message=f"log index {index}: {e}"))
+            return
+        registry.apply(opened.record)
+
+    @staticmethod
+    def _verify_nodes(tx: Transaction, report: VerifyReport) -> None:
+        """Every stored node above the leaves must hash its two children.
+
+        Level by level, the parents recomputed from the level below (itself checked on the
+        previous round) are merged with the stored nodes; both streams are in index order.
+        """
+
+        def stored(level: int) -> Iterator[tuple[int, bytes]]:
+            if level == 0:
+                return ((entry.log_index, entry.leaf_hash) for entry in tx.entries())
+            return ((node.idx, node.hash) for node in tx.nodes_at(level))
+
+        def parents(children: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+            left: tuple[int, bytes] | None = None
+            for idx, digest in children:
+                if idx % 2 == 0:
+                    left = (idx, digest)
+                elif left is not None and left[0] == idx - 1:
+                    yield idx // 2, hash_children(left[1], digest)
+                    left = None
+
+        level = 1
+        while (1 << level) <= report.tree_size:
+            recomputed: dict[int, bytes] = {}  # a small window of the level, by index
+            parent_stream = parents(stored(level - 1))
+            for idx, digest in stored(level):
+                while idx not in recomputed:
+                    nxt = next(parent_stream, None)
+                    if nxt is None or nxt[0] > idx:
+                        if nxt is not None:
+                            recomputed[nxt[0]] = nxt[1]
+                        break
+                    recomputed[nxt[0]] = nxt[1]
+                parent = recomputed.pop(idx, None)
+                for stale in [k for k in recomputed if k < idx]:
+                    del recomputed[stale]
+                if parent is not None and parent != digest:
+                    first = idx << level
+                    report.problems.append(
+                        Problem(
+                            log_index=first,
+                            message=f"log indexes {first}..{first + (1 << level) - 1}: the "
+                            f"stored Merkle node (level {level}) does not match the entries "
+                            "(entries reordered or replaced)",
+                        )
+                    )
+                    return
+            level += 1
+
+    @staticmethod
+    def _verify_head(
+        tx: Transaction, report: VerifyReport, frontier: Frontier, checkpoints: dict[int, bytes]
+    ) -> None:
+        if report.problems:
+            return
+        count, _top = tx.entry_count()
+        if frontier.size != tx.tree_size or count != tx.tree_size:
+            report.problems.append(
+                Problem(
+                    log_index=min(frontier.size, tx.tree_size),
+                    message=f"the log holds {count} entries but its tree head says {tx.tree_size} "
+                    "(entries inserted or deleted)",
+                )
+            )
+            return
+        if frontier.root() != tx.root_hash():
+            report.problems.append(
+                Problem(log_index=None, message="the tree head's root does not match the entries")
+            )
+        signed = max(checkpoints, default=0)
+        beyond = [size for size in checkpoints if size > frontier.size]
+        if beyond:
+            report.problems.append(
+                Problem(
+                    log_index=frontier.size,
+                    message=f"checkpoint at tree size {max(beyond)} covers entries the log no "
+                    f"longer holds (it has {frontier.size}: entries deleted)",
+                )
+            )
+        elif signed < frontier.size:
+            report.problems.append(
+                Problem(
+                    log_index=signed,
+                    message=f"log indexes {signed}..{frontier.size - 1} are not covered by a "
+                    "signed checkpoint (entries inserted, or a submit was interrupted: the next "
+                    "submit publishes one)",
+                )
+            )

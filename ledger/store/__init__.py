@@ -1,0 +1,6 @@
+"""Storage: SQLModel rows, engines from URLs, and the repository (the only ``sqlmodel`` user)."""
+
+from ledger.store.engine import resolve_db_url, sqlite_files
+from ledger.store.repository import Store, Transaction, stamp, unstamp
+
+__all__ = ["Store", "Transaction", "resolve_db_url", "sqlite_files", "stamp", "unstamp"]

@@ -1,0 +1,464 @@
+"""The repository: one class per unit of work over the log and its derived index.
+
+:class:`Store` owns the engine. :meth:`Store.writer` opens a transaction that holds the
+append lock for its whole life (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` of
+the ``tree_head`` row on PostgreSQL), so log indexes are assigned gap-free and without
+duplicates across processes. :meth:`Store.reader` opens a read-only transaction.
+
+A :class:`Transaction` is the :class:`~ledger.admission.LedgerView` admission checks
+against, and :meth:`Transaction.append` writes an entry, its Merkle nodes, the new tree
+head and every derived row in that same transaction: an append commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from sqlalchemy import Engine, func, inspect
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel import Session, SQLModel, col, select
+
+from ledger.admission import (
+    FacilityState,
+    KeyState,
+    Opened,
+    ShipmentState,
+    revoked_key,
+    rotated_keys,
+)
+from ledger.codec import canonical_json
+from ledger.errors import ConfigError, StorageError
+from ledger.merkle import Frontier, hash_leaf
+from ledger.model import (
+    Extraction,
+    Facility,
+    FacilityId,
+    KeyGrant,
+    KeyRevocation,
+    LotId,
+    NewLot,
+    Participant,
+    ParticipantId,
+    Receipt,
+    Record,
+    Shipment,
+    ShipmentId,
+    Transformation,
+)
+from ledger.signing import KeyId, PublicKey
+from ledger.store.engine import READ_ONLY, backend_of, make_engine, redact
+from ledger.store.rows import (
+    SCHEMA_VERSION,
+    CheckpointRow,
+    FacilityRow,
+    LogEntry,
+    LotRow,
+    MerkleNode,
+    Meta,
+    ParticipantKeyRow,
+    ParticipantRow,
+    ShipmentLotRow,
+    ShipmentRow,
+    TreeHead,
+)
+
+_HEAD_ID = 1
+
+
+def stamp(moment: datetime) -> str:
+    """Fixed-width UTC text: text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def unstamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class Store:
+    """The database behind one ledger."""
+
+    def __init__(self, engine: Engine, *, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.backend = backend_of(url)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open an existing ledger database.
+
+        Raises:
+            ConfigError: the database is unreachable or holds no ledger.
+        """
+        store = cls(make_engine(url), url=url)
+        try:
+            with store.engine.connect() as connection:
+                tables = set(inspect(connection).get_table_names())
+        except SQLAlchemyError as e:
+            raise ConfigError(f"cannot open database {redact(url)}: {_first_line(e)}") from e
+        if "meta" not in tables or "tree_head" not in tables:
+            raise ConfigError(f"database {redact(url)} holds no ledger (run 'bloc init')")
+        return store
+
+    @classmethod
+    def create(cls, url: str) -> Store:
+        """Create the tables of a new, empty ledger.
+
+        Raises:
+            ConfigError: the database is unreachable or already holds a ledger.
+        """
+        store = cls(make_engine(url), url=url)
+        try:
+            with store.engine.connect() as connection:
+                if "tree_head" in inspect(connection).get_table_names():
+                    raise ConfigError(f"database {redact(url)} already holds a ledger")
+            SQLModel.metadata.create_all(store.engine)
+            with Session(store.engine) as session:
+                session.add(Meta(key="schema_version", value=SCHEMA_VERSION))
+                empty = Frontier.empty()
+                session.add(
+                    TreeHead(
+                        id=_HEAD_ID, tree_size=0, frontier=empty.to_bytes(), root_hash=empty.root()
+                    )
+                )
+                session.commit()
+        except SQLAlchemyError as e:
+            raise ConfigError(f"cannot create ledger in {redact(url)}: {_first_line(e)}") from e
+        return store
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def writer(self, *, registrars: Mapping[KeyId, PublicKey]) -> Iterator[Transaction]:
+        """A write transaction holding the append lock; commits when the block ends cleanly."""
+        with self._session(read_only=False) as session:
+            head = session.exec(
+                select(TreeHead).where(TreeHead.id == _HEAD_ID).with_for_update()
+            ).one()
+            tx = Transaction(session, head, registrars=registrars)
+            yield tx
+            session.commit()
+
+    @contextmanager
+    def reader(
+        self, *, registrars: Mapping[KeyId, PublicKey] | None = None
+    ) -> Iterator[Transaction]:
+        """A read-only transaction (ended without commit when the block ends)."""
+        with self._session(read_only=True) as session:
+            head = session.exec(select(TreeHead).where(TreeHead.id == _HEAD_ID)).one()
+            # Closing the session ends the transaction without expiring loaded rows.
+            yield Transaction(session, head, registrars=registrars or MappingProxyType({}))
+
+    @contextmanager
+    def _session(self, *, read_only: bool) -> Iterator[Session]:
+        bind = self.engine.execution_options(**{READ_ONLY: True}) if read_only else self.engine
+        try:
+            with Session(bind, autoflush=True, expire_on_commit=False) as session:
+                yield session
+        except DBAPIError as e:
+            raise StorageError(f"database error: {_first_line(e)}") from e
+        except SQLAlchemyError as e:
+            raise StorageError(f"database error: {_first_line(e)}") from e
+
+
+def _first_line(error: Exception) -> str:
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+
+
+class Transaction:
+    """One unit of work; also the ledger view that admission reads."""
+
+    def __init__(
+        self, session: Session, head: TreeHead, *, registrars: Mapping[KeyId, PublicKey]
+    ) -> None:
+        self.session = session
+        self._head = head
+        self._frontier = Frontier.from_bytes(head.tree_size, head.frontier)
+        self._registrars = registrars
+
+    # -- the tree -------------------------------------------------------------------------
+
+    @property
+    def tree_size(self) -> int:
+        return self._frontier.size
+
+    def root_hash(self) -> bytes:
+        return self._frontier.root()
+
+    def get_node(self, level: int, index: int) -> bytes:
+        """The perfect subtree hash at (level, index); level 0 is a leaf hash."""
+        if level == 0:
+            leaf = self.session.exec(
+                select(LogEntry.leaf_hash).where(LogEntry.log_index == index)
+            ).one_or_none()
+            if leaf is None:
+                raise StorageError(f"log index {index} is missing")
+            return leaf
+        node = self.session.get(MerkleNode, (level, index))
+        if node is None:
+            raise StorageError(f"Merkle node (level {level}, index {index}) is missing")
+        return node.hash
+
+    def find_leaf(self, leaf_hash: bytes) -> int | None:
+        return self.session.exec(
+            select(LogEntry.log_index).where(LogEntry.leaf_hash == leaf_hash)
+        ).one_or_none()
+
+    def find_record(self, record_id: str) -> int | None:
+        return self.session.exec(
+            select(LogEntry.log_index).where(LogEntry.record_id == record_id)
+        ).one_or_none()
+
+    def entry(self, index: int) -> LogEntry | None:
+        return self.session.get(LogEntry, index)
+
+    def entries(self, *, start: int = 0, batch: int = 1000) -> Iterator[LogEntry]:
+        """Every stored entry in log-index order, read in batches."""
+        position = start
+        while True:
+            rows = self.session.exec(
+                select(LogEntry)
+                .where(LogEntry.log_index >= position)
+                .order_by(col(LogEntry.log_index))
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield from rows
+            position = rows[-1].log_index + 1
+
+    def entry_count(self) -> tuple[int, int | None]:
+        """How many entries are stored, and the largest index."""
+        count, top = self.session.exec(select(func.count(), func.max(LogEntry.log_index))).one()
+        return int(count), top
+
+    def nodes_at(self, level: int, *, batch: int = 1000) -> Iterator[MerkleNode]:
+        """The stored nodes of one level in index order, read in batches."""
+        position = 0
+        while True:
+            rows = self.session.exec(
+                select(MerkleNode)
+                .where(MerkleNode.level == level, MerkleNode.idx >= position)
+                .order_by(col(MerkleNode.idx))
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield from rows
+            position = rows[-1].idx + 1
+
+    def append(self, opened: Opened, *, appended_at: datetime) -> int:
+        """Append an admitted envelope with its derived rows; returns its log index."""
+        index = self._frontier.size
+        if hash_leaf(opened.canonical) != opened.leaf_hash:  # pragma: no cover - invariant
+            raise StorageError("leaf hash does not match the envelope bytes")
+        self._frontier, nodes = self._frontier.append(opened.leaf_hash)
+        record = opened.record
+        self.session.add(
+            LogEntry(
+                log_index=index,
+                leaf_hash=opened.leaf_hash,
+                record_id=opened.record_id,
+                kind=record.kind,
+                signer=record.signer,
+                issued_at=stamp(record.issued_at),
+                appended_at=stamp(appended_at),
+                envelope=opened.canonical,
+            )
+        )
+        for level, idx, digest in nodes:
+            if level > 0:
+                self.session.add(MerkleNode(level=level, idx=idx, hash=digest))
+        self._head.tree_size = self._frontier.size
+        self._head.frontier = self._frontier.to_bytes()
+        self._head.root_hash = self._frontier.root()
+        self.session.add(self._head)
+        self._derive(record, index)
+        self.session.flush()
+        return index
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def add_checkpoint(
+        self, *, tree_size: int, root_hash: bytes, note: str, created_at: datetime
+    ) -> None:
+        self.session.add(
+            CheckpointRow(
+                tree_size=tree_size, root_hash=root_hash, note=note, created_at=stamp(created_at)
+            )
+        )
+        self.session.flush()
+
+    def checkpoint(self, tree_size: int) -> CheckpointRow | None:
+        return self.session.get(CheckpointRow, tree_size)
+
+    def latest_checkpoint(self) -> CheckpointRow | None:
+        return self.session.exec(
+            select(CheckpointRow).order_by(col(CheckpointRow.tree_size).desc()).limit(1)
+        ).one_or_none()
+
+    def checkpoints(self) -> Sequence[CheckpointRow]:
+        return self.session.exec(select(CheckpointRow).order_by(col(CheckpointRow.tree_size))).all()
+
+    # -- the view admission reads ---------------------------------------------------------
+
+    def registrar_keys(self) -> Mapping[KeyId, PublicKey]:
+        return self._registrars
+
+    def key(self, keyid: KeyId) -> KeyState | None:
+        row = self.session.get(ParticipantKeyRow, keyid)
+        return None if row is None else _key_state(row)
+
+    def keys_of(self, participant: ParticipantId) -> list[KeyState]:
+        rows = self.session.exec(
+            select(ParticipantKeyRow).where(ParticipantKeyRow.participant == participant)
+        ).all()
+        return [_key_state(row) for row in rows]
+
+    def participant_exists(self, participant: ParticipantId) -> bool:
+        return self.session.get(ParticipantRow, participant) is not None
+
+    def facility(self, facility: FacilityId) -> FacilityState | None:
+        row = self.session.get(FacilityRow, facility)
+        if row is None:
+            return None
+        return FacilityState(
+            id=FacilityId(row.id),
+            operator=ParticipantId(row.operator),
+            country=row.country,
+            stages=frozenset(json.loads(row.stages)),
+        )
+
+    def lot_exists(self, lot: LotId) -> bool:
+        return self.session.get(LotRow, lot) is not None
+
+    def shipment(self, shipment: ShipmentId) -> ShipmentState | None:
+        row = self.session.get(ShipmentRow, shipment)
+        if row is None:
+            return None
+        lots = self.session.exec(
+            select(ShipmentLotRow.lot).where(ShipmentLotRow.shipment == shipment)
+        ).all()
+        return ShipmentState(
+            id=ShipmentId(row.id),
+            from_facility=FacilityId(row.from_facility),
+            to_facility=FacilityId(row.to_facility),
+            lots=frozenset(LotId(lot) for lot in lots),
+            received_index=row.received_index,
+        )
+
+    # -- derived rows ---------------------------------------------------------------------
+
+    def _derive(self, record: Record, index: int) -> None:
+        match record:
+            case Participant():
+                self._register_participant(record, index)
+            case Facility():
+                self.session.merge(
+                    FacilityRow(
+                        id=record.id,
+                        operator=record.operator,
+                        name=record.name,
+                        country=record.country,
+                        region=record.region,
+                        stages=json.dumps(list(record.stages)),
+                        log_index=index,
+                    )
+                )
+            case KeyRevocation():
+                row = self.session.get(ParticipantKeyRow, record.keyid)
+                if row is None:  # pragma: no cover - admission checked it
+                    raise StorageError(f"key {record.keyid} vanished")
+                state = revoked_key(_key_state(row), record)
+                row.compromised_since = (
+                    stamp(state.compromised_since) if state.compromised_since else None
+                )
+                self.session.add(row)
+            case Extraction():
+                self._new_lots(record.lots, record.facility, index)
+            case Transformation():
+                self._new_lots(record.outputs, record.facility, index)
+            case Shipment():
+                self.session.add(
+                    ShipmentRow(
+                        id=record.id,
+                        from_facility=record.from_facility,
+                        to_facility=record.to_facility,
+                        shipped_on=record.shipped_on.isoformat(),
+                        end_use=record.end_use,
+                        created_index=index,
+                    )
+                )
+                for lot in record.lots:
+                    self.session.add(ShipmentLotRow(shipment=record.id, lot=lot))
+            case Receipt():
+                shipment = self.session.get(ShipmentRow, record.shipment)
+                if shipment is None:  # pragma: no cover - admission checked it
+                    raise StorageError(f"shipment {record.shipment} vanished")
+                shipment.received_index = index
+                self.session.add(shipment)
+
+    def _new_lots(self, lots: Sequence[NewLot], facility: str, index: int) -> None:
+        for lot in lots:
+            self.session.add(
+                LotRow(
+                    id=lot.id,
+                    material=lot.material,
+                    mass_g=lot.grams,
+                    facility=facility,
+                    created_index=index,
+                )
+            )
+
+    def _register_participant(self, record: Participant, index: int) -> None:
+        self.session.merge(
+            ParticipantRow(
+                id=record.id,
+                name=record.name,
+                country=record.country,
+                roles=json.dumps(list(record.roles)),
+                control=canonical_json(
+                    [
+                        {
+                            "holder": c.holder,
+                            "country": c.country,
+                            "percent": c.percent,
+                            "government": c.government,
+                        }
+                        for c in record.control
+                    ]
+                ).decode(),
+                log_index=index,
+            )
+        )
+        for state in rotated_keys(self.keys_of(record.id), record):
+            self.session.merge(
+                ParticipantKeyRow(
+                    keyid=state.grant.keyid,
+                    participant=state.participant,
+                    public_key=state.grant.public_key.raw,
+                    valid_from=stamp(state.grant.valid_from),
+                    valid_until=stamp(state.grant.valid_until) if state.grant.valid_until else None,
+                    compromised_since=(
+                        stamp(state.compromised_since) if state.compromised_since else None
+                    ),
+                    log_index=index,
+                )
+            )
+
+
+def _key_state(row: ParticipantKeyRow) -> KeyState:
+    return KeyState(
+        participant=ParticipantId(row.participant),
+        grant=KeyGrant(
+            keyid=KeyId(row.keyid),
+            public_key=PublicKey(raw=row.public_key),
+            valid_from=unstamp(row.valid_from),
+            valid_until=unstamp(row.valid_until) if row.valid_until else None,
+        ),
+        compromised_since=unstamp(row.compromised_since) if row.compromised_since else None,
+    )

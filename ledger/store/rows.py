@@ -1,0 +1,123 @@
+"""SQLModel row classes: storage rows only, never domain objects.
+
+The log (``log_entry``, ``merkle_node``, ``tree_head``, ``checkpoint``) is the source of
+truth; every other table is an index derived from it, written in the same transaction as
+the entry it derives from. Timestamps are stored as fixed-width UTC text
+(``YYYY-MM-DDTHH:MM:SS.ffffffZ``) so that text order is time order on every backend.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = "1"
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class LogEntry(SQLModel, table=True):
+    __tablename__ = "log_entry"
+    log_index: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    leaf_hash: bytes = Field(sa_type=LargeBinary, unique=True)
+    record_id: str = Field(unique=True)
+    kind: str
+    signer: str = Field(index=True)
+    issued_at: str
+    appended_at: str
+    envelope: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class MerkleNode(SQLModel, table=True):
+    """Perfect subtree hashes above the leaves (level ≥ 1): proofs in O(log n) reads."""
+
+    __tablename__ = "merkle_node"
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    hash: bytes = Field(sa_type=LargeBinary)
+
+
+class TreeHead(SQLModel, table=True):
+    """The one row that appends lock; holds the compact range of the current tree."""
+
+    __tablename__ = "tree_head"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    tree_size: int = Field(sa_type=BigInteger)
+    frontier: bytes = Field(sa_type=LargeBinary)
+    root_hash: bytes = Field(sa_type=LargeBinary)
+
+
+class CheckpointRow(SQLModel, table=True):
+    __tablename__ = "checkpoint"
+    tree_size: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    root_hash: bytes = Field(sa_type=LargeBinary)
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: str
+
+
+class ParticipantRow(SQLModel, table=True):
+    __tablename__ = "participant"
+    id: str = Field(primary_key=True)
+    name: str
+    country: str
+    roles: str  # JSON list
+    control: str  # JSON list of {holder, country, percent, government}
+    log_index: int = Field(sa_type=BigInteger)
+
+
+class ParticipantKeyRow(SQLModel, table=True):
+    __tablename__ = "participant_key"
+    keyid: str = Field(primary_key=True)
+    participant: str = Field(index=True)
+    public_key: bytes = Field(sa_type=LargeBinary)
+    valid_from: str
+    valid_until: str | None = None
+    compromised_since: str | None = None
+    log_index: int = Field(sa_type=BigInteger)
+
+
+class FacilityRow(SQLModel, table=True):
+    __tablename__ = "facility"
+    id: str = Field(primary_key=True)
+    operator: str = Field(index=True)
+    name: str
+    country: str
+    region: str | None = None
+    stages: str  # JSON list
+    log_index: int = Field(sa_type=BigInteger)
+
+
+class LotRow(SQLModel, table=True):
+    __tablename__ = "lot"
+    id: str = Field(primary_key=True)
+    material: str
+    mass_g: int = Field(sa_type=BigInteger)
+    facility: str
+    created_index: int = Field(sa_type=BigInteger)
+
+
+class ShipmentRow(SQLModel, table=True):
+    __tablename__ = "shipment"
+    id: str = Field(primary_key=True)
+    from_facility: str
+    to_facility: str
+    shipped_on: str
+    end_use: str | None = None
+    created_index: int = Field(sa_type=BigInteger)
+    received_index: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class ShipmentLotRow(SQLModel, table=True):
+    __tablename__ = "shipment_lot"
+    shipment: str = Field(primary_key=True)
+    lot: str = Field(primary_key=True, index=True)

@@ -1,0 +1,1 @@
+"""JSON Schema documents for Bloc Ledger wire formats (package data)."""
