@@ -1,0 +1,80 @@
+"""Shared fixtures: a database per test on SQLite and (when configured) PostgreSQL.
+
+Storage tests take the ``db_url`` fixture, parametrised over both backends. PostgreSQL
+cases run when ``BLOC_TEST_POSTGRES_URL`` is set (each test in a fresh schema, dropped
+afterwards) and are skipped with a visible reason otherwise; ``.ci/run`` sets it and fails
+when any PostgreSQL case was skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from helpers import World
+from sqlalchemy import create_engine, text
+
+from ledger.home import REGISTRAR_KEY, Home, init_home
+
+POSTGRES_URL = os.environ.get("BLOC_TEST_POSTGRES_URL")
+POSTGRES_SKIP = "PostgreSQL not configured: set BLOC_TEST_POSTGRES_URL to run these cases"
+
+
+def _postgres_schema_url(base: str) -> Iterator[str]:
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_SKIP)
+    yield from _postgres_schema_url(POSTGRES_URL)
+
+
+@pytest.fixture
+def home(tmp_path: Path, db_url: str) -> Home:
+    """A new ledger home whose database is ``db_url``."""
+    return init_home(tmp_path / "home", db_url=db_url, origin="test.bloc/ledger")
+
+
+@pytest.fixture
+def world(home: Home) -> Iterator[World]:
+    """A home with the standard participants registered and one clean chain submitted."""
+    ledger = home.ledger()
+    try:
+        yield World(home=home, ledger=ledger, registrar=home.signer(REGISTRAR_KEY)).build()
+    finally:
+        ledger.store.dispose()
+
+
+@pytest.fixture
+def empty_world(home: Home) -> Iterator[World]:
+    """A home with nothing submitted yet."""
+    ledger = home.ledger()
+    try:
+        yield World(home=home, ledger=ledger, registrar=home.signer(REGISTRAR_KEY))
+    finally:
+        ledger.store.dispose()

@@ -1,0 +1,120 @@
+"""Submission, idempotency, atomic batches, checkpoints and proofs through the service layer."""
+
+from __future__ import annotations
+
+from helpers import NOW, World, envelope_bytes, extraction
+
+from ledger import merkle
+from ledger.tlog import verify_checkpoint
+
+
+def test_clean_chain_is_accepted_in_order(world: World) -> None:
+    indexes = [r.log_index for r in world.log]
+    assert indexes == list(range(11))
+    assert world.ledger.verify().clean
+
+
+def test_resubmitting_identical_envelope_returns_existing_index(world: World) -> None:
+    before = world.state()
+    again = world.submit(world.chain()[:1])
+    assert again[0].accepted and again[0].duplicate
+    assert again[0].log_index == 7
+    assert world.state() == before
+
+
+def test_checkpoint_published_after_each_growing_submit(world: World) -> None:
+    checkpoint, note = world.ledger.latest_checkpoint()
+    assert checkpoint.tree_size == 11
+    assert (
+        verify_checkpoint(note, origin="test.bloc/ledger", key=world.ledger.root.log_key)
+        == checkpoint
+    )
+
+
+def test_inclusion_and_consistency_proofs_verify(world: World) -> None:
+    for index in range(11):
+        proof = world.ledger.prove_inclusion(index)
+        merkle.verify_inclusion(
+            index=index,
+            size=11,
+            leaf_hash=proof.leaf_hash,
+            proof=proof.inclusion_proof,
+            root_hash=proof.root_hash,
+        )
+    checkpoint, _ = world.ledger.latest_checkpoint()
+    for old in range(12):
+        c = world.ledger.prove_consistency(old, 11)
+        assert c.new_root == checkpoint.root_hash
+        merkle.verify_consistency(
+            old_size=old,
+            new_size=11,
+            old_root=c.old_root,
+            new_root=c.new_root,
+            proof=c.consistency_proof,
+        )
+
+
+def test_batch_keeps_valid_envelopes_when_others_fail(world: World) -> None:
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-2", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    bad = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-1", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    results = world.submit([bad, good])
+    assert results[0].error == "identity: extraction.lots[0].id lot:lynas/ORE-1 already exists"
+    assert results[1].log_index == 11
+
+
+def test_atomic_batch_stores_nothing_when_one_fails(world: World) -> None:
+    before = world.state()
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-2", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    bad = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-1", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    results = world.submit([good, bad], atomic=True)
+    assert results[0].error == "not stored: the batch is atomic and envelope 2 was rejected"
+    assert results[1].error == "identity: extraction.lots[0].id lot:lynas/ORE-1 already exists"
+    assert world.state() == before
+
+
+def test_atomic_batch_sees_its_own_earlier_records(empty_world: World) -> None:
+    world = empty_world
+    results = world.submit(
+        [world.registrar_envelope(r) for r in world.registrations()] + world.chain(), atomic=True
+    )
+    assert [r.log_index for r in results] == list(range(11))
+    assert world.ledger.verify().clean
+
+
+def test_records_must_arrive_in_causal_order(empty_world: World) -> None:
+    world = empty_world
+    world.register(world.registrations())
+    chain = world.chain()
+    results = world.submit([chain[1], chain[0]])
+    assert results[0].error == (
+        "reference: transformation.inputs[0] lot:lynas/ORE-1 does not exist "
+        "(not created by an earlier record)"
+    )
+    assert results[1].accepted
+
+
+def test_now_is_a_parameter(world: World) -> None:
+    env = envelope_bytes(
+        extraction(
+            "lynas",
+            "lynas-mt-weld",
+            [("lot:lynas/ORE-9", "rare_earth_ore", 1)],
+            issued_at="2026-06-01T12:30:00Z",
+        ),
+        world.lynas,
+    )
+    assert world.ledger.submit([env], now=NOW)[0].error == (
+        "payload: extraction.issued_at 2026-06-01T12:30:00Z is in the future (now 2026-06-01T12:00:00Z)"
+    )
