@@ -2,8 +2,8 @@
 
 Storage tests take the ``db_url`` fixture, parametrised over both backends. PostgreSQL
 cases run when ``BLOC_TEST_POSTGRES_URL`` is set (each test in a fresh schema, dropped
-afterwards) and are skipped with a visible reason otherwise; ``.ci/run`` sets it and fails
-when any PostgreSQL case was skipped.
+afterwards) and are skipped with a visible reason otherwise; ``.ci/run`` sets it together
+with ``BLOC_TEST_REQUIRE_POSTGRES``, which turns such a skip into a failure.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
     if not POSTGRES_URL:
+        if os.environ.get("BLOC_TEST_REQUIRE_POSTGRES"):
+            pytest.fail("BLOC_TEST_REQUIRE_POSTGRES is set but BLOC_TEST_POSTGRES_URL is not")
         pytest.skip(POSTGRES_SKIP)
     yield from _postgres_schema_url(POSTGRES_URL)
 
