@@ -129,20 +129,23 @@ class Ledger:
     def _admit_append(
         self, tx: Transaction, position: int, item: Opened, now: datetime
     ) -> SubmitResult:
-        base = {"position": position, "kind": item.record.kind, "record_id": item.record_id}
         existing = tx.find_leaf(item.leaf_hash)
-        if existing is not None:
-            return SubmitResult(**base, log_index=existing, duplicate=True)  # type: ignore[arg-type]
-        other = tx.find_record(item.record_id)
-        if other is not None:
-            raise RecordRejected(
-                "identity",
-                f"record {item.record_id} is already in the log at index {other} "
-                "(with other signatures)",
-            )
-        admit(item, tx, now=now)
-        index = tx.append(item, appended_at=now)
-        return SubmitResult(**base, log_index=index)  # type: ignore[arg-type]
+        if existing is None:
+            other = tx.find_record(item.record_id)
+            if other is not None:
+                raise RecordRejected(
+                    "identity",
+                    f"record {item.record_id} is already in the log at index {other} "
+                    "(with other signatures)",
+                )
+            admit(item, tx, now=now)
+        return SubmitResult(
+            position=position,
+            kind=item.record.kind,
+            record_id=item.record_id,
+            log_index=existing if existing is not None else tx.append(item, appended_at=now),
+            duplicate=existing is not None,
+        )
 
     def _submit_one(
         self,

@@ -1,0 +1,153 @@
+"""The command line through click's CliRunner: output shapes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from helpers import World, envelope_bytes, extraction, write_jsonl
+
+from ledger.cli.main import bloc
+
+
+def run(world: World, *args: str, stdin: bytes | None = None) -> Result:
+    return CliRunner().invoke(bloc, ["--home", str(world.home.path), *args], input=stdin)
+
+
+def test_submit_reads_standard_input(world: World) -> None:
+    env = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-7", "rare_earth_ore", 7)]),
+        world.lynas,
+    )
+    result = run(world, "submit", "-", "--json", stdin=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"log_index": 11}
+
+
+def test_submit_mixed_batch_prints_one_line_each_and_exits_5(world: World, tmp_path: Path) -> None:
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-7", "rare_earth_ore", 7)]),
+        world.lynas,
+    )
+    path = write_jsonl(tmp_path / "batch.jsonl", [good, b'{"payloadType": 1}', good])
+    result = run(world, "submit", str(path), "--json")
+    assert result.exit_code == 5
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines == [
+        {"log_index": 11},
+        {"error": "envelope: envelope: missing required field 'payload'"},
+        {"log_index": 11},
+    ]
+    assert "1 of 3 envelopes rejected" in result.stderr
+
+
+def test_pretty_printed_envelope_is_one_document(world: World, tmp_path: Path) -> None:
+    env = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-8", "rare_earth_ore", 8)]),
+        world.lynas,
+    )
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(json.loads(env), indent=2))
+    result = run(world, "submit", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{path}: accepted at log index 11 (extraction ")
+
+
+def test_log_commands_json_shapes(world: World) -> None:
+    checkpoint = json.loads(run(world, "log", "checkpoint", "--json").output)
+    assert set(checkpoint) == {"origin", "tree_size", "root_hash", "note"}
+    assert checkpoint["tree_size"] == 11
+    proof = json.loads(run(world, "log", "prove", "4", "--json").output)
+    assert proof["root_hash"] == checkpoint["root_hash"]
+    assert proof["checkpoint"] == checkpoint["note"]
+    older = json.loads(run(world, "log", "prove", "4", "--size", "7", "--json").output)
+    assert older["tree_size"] == 7 and older["root_hash"] != checkpoint["root_hash"]
+    consistency = json.loads(run(world, "log", "consistency", "7", "11", "--json").output)
+    assert consistency["old_root"] == older["root_hash"]
+    assert consistency["new_root"] == checkpoint["root_hash"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["log", "prove", "11"], "bloc: error: log index 11 is not in a tree of size 11\n"),
+        (
+            ["log", "prove", "0", "--size", "12"],
+            "bloc: error: tree size 12 is not between 1 and 11\n",
+        ),
+        (
+            ["log", "consistency", "9", "7"],
+            "bloc: error: sizes must satisfy 0 <= old (9) <= new (7) <= tree size (11)\n",
+        ),
+    ],
+    ids=["index-beyond-tree", "size-beyond-tree", "old-larger-than-new"],
+)
+def test_log_command_bad_arguments_exit_2(world: World, args: list[str], message: str) -> None:
+    result = run(world, *args)
+    assert result.exit_code == 2
+    assert result.stderr == message
+
+
+def test_missing_file_is_one_line_exit_2(world: World, tmp_path: Path) -> None:
+    result = run(world, "submit", str(tmp_path / "nope.jsonl"))
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"bloc: error: cannot read {tmp_path / 'nope.jsonl'}: No such file or directory\n"
+    )
+
+
+def test_storage_failure_is_one_line_and_debug_shows_traceback(world: World) -> None:
+    config = world.home.path / "bloc.toml"
+    config.write_text(
+        'db = "postgresql+psycopg://nobody@127.0.0.1:1/none"\norigin = "test.bloc/ledger"\n'
+    )
+    result = run(world, "verify")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "bloc: error: cannot open database postgresql+psycopg://nobody@127.0.0.1:1/none"
+    )
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    debug = CliRunner().invoke(bloc, ["--home", str(world.home.path), "--debug", "verify"])
+    assert "Traceback" in debug.stderr
+
+
+def test_unknown_setting_in_config_is_refused(world: World) -> None:
+    config = world.home.path / "bloc.toml"
+    config.write_text(config.read_text() + 'colour = "red"\n')
+    result = run(world, "verify")
+    assert result.exit_code == 2
+    assert result.stderr == f"bloc: error: {config}: unknown setting 'colour'\n"
+
+
+def test_register_refuses_event_records(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_bytes(
+        json.dumps(
+            extraction("lynas", "lynas-mt-weld", [("lot:lynas/X", "rare_earth_ore", 1)])
+        ).encode()
+    )
+    before = world.state()
+    result = run(world, "register", str(path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"bloc: error: {path}: extraction records are not registrations; sign and submit them instead\n"
+    )
+    assert world.state() == before
+
+
+def test_no_progress_bar_when_piped(world: World, tmp_path: Path) -> None:
+    envelopes = [
+        envelope_bytes(
+            extraction("lynas", "lynas-mt-weld", [(f"lot:lynas/P-{i}", "rare_earth_ore", 1)]),
+            world.lynas,
+        )
+        for i in range(120)
+    ]
+    result = run(world, "submit", str(write_jsonl(tmp_path / "many.jsonl", envelopes)), "--json")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == 120
