@@ -15,10 +15,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from helpers import World
 from sqlalchemy import create_engine, text
 
 from ledger.home import REGISTRAR_KEY, Home, init_home
+
+from helpers import World
 
 POSTGRES_URL = os.environ.get("BLOC_TEST_POSTGRES_URL")
 POSTGRES_SKIP = "PostgreSQL not configured: set BLOC_TEST_POSTGRES_URL to run these cases"

@@ -19,7 +19,7 @@ from typing import Any
 from ledger.authoring import prepare_record, seal
 from ledger.codec import canonical_json
 from ledger.envelope import Envelope, sign_envelope
-from ledger.home import REGISTRAR_KEY, Home
+from ledger.home import Home
 from ledger.model import REGISTRAR
 from ledger.service import Ledger, SubmitResult
 from ledger.signing import Signer

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import NOW, World, envelope_bytes, extraction
-
 from ledger import merkle
 from ledger.tlog import verify_checkpoint
+
+from helpers import NOW, World, envelope_bytes, extraction
 
 
 def test_clean_chain_is_accepted_in_order(world: World) -> None:
