@@ -195,7 +195,8 @@ def decode_record(payload: bytes) -> Record:
     kind = data.get("kind")
     if kind not in _BUILDERS:
         raise InputError(f"record.kind {kind!r} is not a known record kind")
-    schema.validate(data, "record.schema.json", what=str(kind))
+    # Straight to the kind's own schema: record.schema.json dispatches to the same documents.
+    schema.validate(data, f"{kind}.schema.json", what=str(kind))
     record: Record = _BUILDERS[kind](data)
     return record
 

@@ -57,13 +57,32 @@ def _registry() -> referencing.Registry[Any]:
 
 @cache
 def validator(name: str) -> jsonschema.Draft202012Validator:
-    """A validator for the schema document ``name`` (e.g. ``"record.schema.json"``)."""
-    schema = read_document(name)
+    """A validator for the schema document ``name`` (e.g. ``"record.schema.json"``).
+
+    References are inlined once, when the validator is built: resolving ``$ref`` on every
+    validation costs more than the validation itself. Our schemas are not recursive.
+    """
+    document = read_document(name)
+    resolver = _registry().resolver(base_uri=document["$id"])
     return jsonschema.Draft202012Validator(
-        schema,
-        registry=_registry(),
+        _inline(document, resolver, depth=0),
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
+
+
+def _inline(node: Any, resolver: referencing._core.Resolver[Any], *, depth: int) -> Any:
+    if depth > 32:
+        raise ValueError("schema references nest too deeply (a recursive schema?)")
+    if isinstance(node, list):
+        return [_inline(item, resolver, depth=depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        resolved = resolver.lookup(node["$ref"])
+        target = _inline(resolved.contents, resolved.resolver, depth=depth + 1)
+        rest = {k: _inline(v, resolver, depth=depth) for k, v in node.items() if k != "$ref"}
+        return {**rest, "allOf": [target]} if rest else target
+    return {key: _inline(value, resolver, depth=depth) for key, value in node.items()}
 
 
 def check_schemas() -> None:
