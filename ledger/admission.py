@@ -382,7 +382,8 @@ def rotated_keys(existing: Sequence[KeyState], registration: Participant) -> lis
             continue
         until = state.grant.valid_until
         if until is None or until > registration.issued_at:
-            until = max(registration.issued_at, state.grant.valid_from + timedelta(microseconds=1))
+            # A key withdrawn before it became valid is never valid: until == valid_from.
+            until = max(registration.issued_at, state.grant.valid_from)
             state = replace(state, grant=replace(state.grant, valid_until=until))
         states.append(state)
     return states

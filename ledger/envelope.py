@@ -68,7 +68,8 @@ def parse_envelope(data: bytes) -> Envelope:
     payload = b64decode(obj["payload"], field="envelope.payload")
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise InputError(
-            f"payload is {len(payload):,} bytes, more than the {MAX_PAYLOAD_BYTES:,} allowed"
+            f"envelope.payload decodes to {len(payload):,} bytes, more than the "
+            f"{MAX_PAYLOAD_BYTES:,} allowed"
         )
     signatures: list[Signature] = []
     seen: set[str] = set()

@@ -57,7 +57,9 @@ class KeyGrant:
     def __post_init__(self) -> None:
         if self.public_key.keyid != self.keyid:
             raise InputError(f"keyid {self.keyid} is not the SHA-256 of its public_key")
-        if self.valid_until is not None and self.valid_until <= self.valid_from:
+        # valid_until == valid_from is a key withdrawn before it began (see rotated_keys);
+        # registrations themselves must give a non-empty window (checked when decoding).
+        if self.valid_until is not None and self.valid_until < self.valid_from:
             raise InputError(f"key {self.keyid}: valid_until is not after valid_from")
 
 
@@ -268,6 +270,9 @@ def _participant(data: Mapping[str, Any]) -> Participant:
         for i, k in enumerate(data["keys"])
     )
     _no_repeats((k.keyid for k in keys), "participant.keys")
+    for k in keys:
+        if k.valid_until is not None and k.valid_until <= k.valid_from:
+            raise InputError(f"key {k.keyid}: valid_until is not after valid_from")
     control = tuple(
         Control(
             holder=c["holder"],
@@ -292,6 +297,9 @@ def _participant(data: Mapping[str, Any]) -> Participant:
 
 
 def _facility(data: Mapping[str, Any]) -> Facility:
+    region = data.get("region")
+    if region is not None and region.split("-", 1)[0] != data["country"]:
+        raise InputError(f"facility.region {region} is not in facility.country {data['country']}")
     return Facility(
         **_common(data),
         id=FacilityId(data["id"]),

@@ -137,9 +137,11 @@ class Signer:
 
     def to_pem(self, *, passphrase: bytes | None = None) -> bytes:
         """PKCS#8 PEM, encrypted with the best available scheme when a passphrase is given."""
+        if passphrase is not None and not passphrase:
+            raise ConfigError("an empty passphrase would leave the key unencrypted")
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(passphrase)
-            if passphrase
+            if passphrase is not None
             else serialization.NoEncryption()
         )
         return self._key.private_bytes(

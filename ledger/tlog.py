@@ -22,7 +22,7 @@ from ledger.signing import SIGNATURE_SIZE, PublicKey, Signer, b64encode
 
 _ED25519 = b"\x01"
 _DASH = "\u2014"
-_ORIGIN = re.compile(r"^[^\s+]+$")
+_ORIGIN = re.compile(r"[^\s+]+")
 MAX_NOTE_BYTES = 1 << 20
 
 
@@ -35,7 +35,7 @@ class Checkpoint:
     root_hash: bytes
 
     def __post_init__(self) -> None:
-        if not _ORIGIN.match(self.origin):
+        if not _ORIGIN.fullmatch(self.origin):
             raise ValueError(f"log origin {self.origin!r} is empty or holds whitespace or '+'")
         if self.tree_size < 0:
             raise ValueError("tree size is negative")
@@ -75,6 +75,20 @@ def _parse_body(body: str) -> Checkpoint:
         raise VerificationError(f"checkpoint is malformed: {e}") from e
 
 
+def _parse_signature_line(line: str) -> tuple[str, bytes]:
+    """``— <name> <base64>``: every line must have this form, known key or not."""
+    parts = line.split(" ")
+    if len(parts) != 3 or parts[0] != _DASH or not parts[1]:
+        raise VerificationError(f"checkpoint signature line {line[:80]!r} is malformed")
+    try:
+        blob = base64.b64decode(parts[2], validate=True)
+    except binascii.Error as e:
+        raise VerificationError("checkpoint signature is not base64") from e
+    if len(blob) < 5:
+        raise VerificationError(f"checkpoint signature line {line[:80]!r} is too short")
+    return parts[1], blob
+
+
 def verify_checkpoint(note: str, *, origin: str, key: PublicKey) -> Checkpoint:
     """Check a signed checkpoint note against the log's origin and public key.
 
@@ -92,15 +106,9 @@ def verify_checkpoint(note: str, *, origin: str, key: PublicKey) -> Checkpoint:
     if checkpoint.origin != origin:
         raise VerificationError(f"checkpoint is for log {checkpoint.origin!r}, expected {origin!r}")
     wanted = note_key_hash(origin, key)
-    for line in signatures[:-1].split("\n"):
-        parts = line.split(" ")
-        if len(parts) != 3 or parts[0] != _DASH:
-            raise VerificationError(f"checkpoint signature line {line!r} is malformed")
-        try:
-            blob = base64.b64decode(parts[2], validate=True)
-        except binascii.Error as e:
-            raise VerificationError("checkpoint signature is not base64") from e
-        if parts[1] != origin or blob[:4] != wanted:
+    lines = [_parse_signature_line(line) for line in signatures[:-1].split("\n")]
+    for name, blob in lines:
+        if name != origin or blob[:4] != wanted:
             continue  # a signature by a key we do not know (a witness, say): ignored
         if len(blob) == 4 + SIGNATURE_SIZE and key.verify(blob[4:], body.encode("utf-8")):
             return checkpoint
