@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from ledger.cli.common import (
     current_home,
     emit_json,
@@ -10,7 +11,6 @@ from ledger.cli.common import (
     passphrase_from,
     passphrase_option,
 )
-
 from ledger.home import write_signer
 from ledger.signing import Signer
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ledger.cli import keys, log, records, setup, verify
-from ledger.cli.common import EXIT_USAGE, Settings, exit_code_for
 
 from ledger import __version__
+from ledger.cli import keys, log, records, setup, verify
+from ledger.cli.common import EXIT_USAGE, Settings, exit_code_for
 from ledger.errors import LedgerError
 
 

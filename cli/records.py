@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+
+from ledger.authoring import prepare_record, seal
 from ledger.cli.common import (
     EXIT_REJECTED,
     Item,
@@ -23,8 +25,6 @@ from ledger.cli.common import (
     read_source,
     split_documents,
 )
-
-from ledger.authoring import prepare_record, seal
 from ledger.errors import InputError
 from ledger.home import REGISTRAR_KEY, read_signer
 from ledger.model import REGISTRAR, REGISTRY_KINDS

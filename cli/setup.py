@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from ledger.cli.common import emit_json, json_option, settings
 
+from ledger.cli.common import emit_json, json_option, settings
 from ledger.home import init_home
 
 

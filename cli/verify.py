@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from ledger.cli.common import EXIT_INTEGRITY, current_home, emit_json, json_option, progress_bar
 
 

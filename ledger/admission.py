@@ -122,6 +122,8 @@ class LedgerView(KeyView, Protocol):
 
     def shipment(self, shipment: ShipmentId) -> ShipmentState | None: ...
 
+    def find_record(self, record_id: str) -> int | None: ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Opened:
@@ -166,7 +168,7 @@ def admit(opened: Opened, view: LedgerView, *, now: datetime) -> None:
     check_signatures(opened.envelope, record, view)
     _check_authority(record, view)
     _check_references(record, view)
-    _check_identity(record, view)
+    _check_identity(record, view, opened.record_id)
 
 
 def check_signatures(envelope: Envelope, record: Record, view: KeyView) -> None:
@@ -340,7 +342,13 @@ def _new_lots(record: Record, lots: Sequence[LotId], field: str, view: LedgerVie
             raise RecordRejected("identity", f"{field}[{i}].id {lot} already exists")
 
 
-def _check_identity(record: Record, view: LedgerView) -> None:
+def _check_identity(record: Record, view: LedgerView, record_id: RecordId) -> None:
+    other = view.find_record(record_id)
+    if other is not None:
+        raise RecordRejected(
+            "identity",
+            f"record {record_id} is already in the log at index {other} (with other signatures)",
+        )
     match record:
         case Participant():
             if record.id == REGISTRAR:

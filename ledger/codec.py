@@ -79,26 +79,29 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _check_tree(value: Any, depth: int) -> None:
+def _check_tree(value: Any, depth: int, path: str) -> None:
     """Walk a parsed value: enforce the depth limit and encodable strings."""
     if depth > MAX_DEPTH:
         raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
-        _check_str(value)
+        _check_str(value, path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_str(key)
-            _check_tree(item, depth + 1)
+            _check_str(key, f"{path} (a key)")
+            _check_tree(item, depth + 1, f"{path}.{key}")
     elif isinstance(value, list):
-        for item in value:
-            _check_tree(item, depth + 1)
+        for i, item in enumerate(value):
+            _check_tree(item, depth + 1, f"{path}[{i}]")
 
 
-def _check_str(text: str) -> None:
+def _check_str(text: str, path: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise InputError("JSON string holds a lone surrogate (not valid Unicode)") from e
+        bad = text[e.start]
+        raise InputError(
+            f"{path} holds a lone surrogate \\u{ord(bad):04x} (not valid Unicode)"
+        ) from e
 
 
 def parse_json(data: bytes, *, max_bytes: int, what: str = "document") -> Any:
@@ -131,7 +134,7 @@ def parse_json(data: bytes, *, max_bytes: int, what: str = "document") -> Any:
         ) from e
     except ValueError as e:  # pragma: no cover - numbers are bounded by the hooks above
         raise InputError(f"{what} is not acceptable JSON") from e
-    _check_tree(value, 1)
+    _check_tree(value, 1, what)
     return value
 
 

@@ -195,7 +195,7 @@ def decode_record(payload: bytes) -> Record:
     if not isinstance(data, dict):
         raise InputError("payload is not a JSON object")
     kind = data.get("kind")
-    if kind not in _BUILDERS:
+    if not isinstance(kind, str) or kind not in _BUILDERS:
         raise InputError(f"record.kind {kind!r} is not a known record kind")
     # Straight to the kind's own schema: record.schema.json dispatches to the same documents.
     schema.validate(data, f"{kind}.schema.json", what=str(kind))
@@ -256,6 +256,12 @@ def _amounts(items: list[dict[str, Any]], field: str) -> tuple[LotAmount, ...]:
 
 
 def _participant(data: Mapping[str, Any]) -> Participant:
+    for i, k in enumerate(data["keys"]):
+        public = PublicKey.from_base64(k["public_key"], field=f"participant.keys[{i}].public_key")
+        if public.keyid != k["keyid"]:
+            raise InputError(
+                f"participant.keys[{i}].keyid {k['keyid']} is not the SHA-256 of its public_key"
+            )
     keys = tuple(
         KeyGrant(
             keyid=KeyId(k["keyid"]),

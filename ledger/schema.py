@@ -101,10 +101,21 @@ def validate(instance: Any, schema: str, *, what: str) -> None:
     Raises:
         InputError: one line naming the first offending field and value.
     """
-    errors = validator(schema).iter_errors(instance)
-    error = jsonschema.exceptions.best_match(errors)
-    if error is not None:
-        raise InputError(_describe(error, what))
+    errors = list(validator(schema).iter_errors(instance))
+    if not errors:
+        return
+    for error in errors:
+        # A described alternative ("at least one of ...") speaks for itself; best_match
+        # would descend into one branch and blame a field that is not the problem.
+        if error.validator in ("anyOf", "oneOf") and "description" in _as_dict(error.schema):
+            raise InputError(f"{_path(error.absolute_path, what)} {error.schema['description']}")
+    best = jsonschema.exceptions.best_match(errors)
+    assert best is not None
+    raise InputError(_describe(best, what))
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _path(parts: Iterable[Any], what: str) -> str:
@@ -161,7 +172,8 @@ def _describe(error: jsonschema.ValidationError, what: str) -> str:
         return f"{path} {_show(value)} must be {relation} {expected}"
     if keyword in ("minItems", "maxItems"):
         bound = "at least" if keyword == "minItems" else "at most"
-        return f"{path} must have {bound} {expected} items, has {len(value)}"
+        noun = "item" if expected == 1 else "items"
+        return f"{path} must have {bound} {expected} {noun}, has {len(value)}"
     if keyword in ("minLength", "maxLength"):
         bound = "at least" if keyword == "minLength" else "at most"
         return f"{path} must be {bound} {expected} characters long"

@@ -65,6 +65,8 @@ class Problem:
 
     log_index: int | None
     message: str
+    exact: bool = True
+    """False when the problem only bounds where the change is (a signed root mismatch)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -131,13 +133,6 @@ class Ledger:
     ) -> SubmitResult:
         existing = tx.find_leaf(item.leaf_hash)
         if existing is None:
-            other = tx.find_record(item.record_id)
-            if other is not None:
-                raise RecordRejected(
-                    "identity",
-                    f"record {item.record_id} is already in the log at index {other} "
-                    "(with other signatures)",
-                )
             admit(item, tx, now=now)
         return SubmitResult(
             position=position,
@@ -312,6 +307,9 @@ class Ledger:
             frontier = self._verify_entries(tx, report, checkpoints, progress)
             self._verify_nodes(tx, report)
             self._verify_head(tx, report, frontier, checkpoints)
+        # The first line a user reads should be the earliest entry that is wrong: a root
+        # mismatch only says "somewhere before here", a node or leaf says exactly where.
+        report.problems.sort(key=lambda p: (p.log_index is not None, not p.exact, p.log_index or 0))
         return report
 
     def _verify_checkpoints(self, tx: Transaction, report: VerifyReport) -> dict[int, bytes]:
@@ -347,6 +345,7 @@ class Ledger:
         registry = KeyRegistry(self.root.registrar_keys())
         frontier = Frontier.empty()
         problems = report.problems
+        vouched = 0  # entries before this index match a signed checkpoint
         for entry in tx.entries():
             index = frontier.size
             report.entries += 1
@@ -372,13 +371,16 @@ class Ledger:
             self._verify_record(entry.envelope, entry.record_id, index, registry, problems)
             frontier, _ = frontier.append(leaf)
             expected = checkpoints.get(frontier.size)
-            if expected is not None and expected != frontier.root():
+            if expected is not None and expected == frontier.root():
+                vouched = frontier.size
+            elif expected is not None:
                 problems.append(
                     Problem(
-                        log_index=index,
+                        log_index=vouched,
+                        exact=False,
                         message=f"checkpoint at tree size {frontier.size}: the signed root hash "
-                        f"does not match entries 0..{index} (an entry was edited, inserted, "
-                        "removed or reordered)",
+                        f"does not match entries {vouched}..{index} (one of them was edited, "
+                        "inserted, removed or reordered)",
                     )
                 )
             if progress is not None:
@@ -448,7 +450,6 @@ class Ledger:
                             "(entries reordered or replaced)",
                         )
                     )
-                    return
             level += 1
 
     @staticmethod

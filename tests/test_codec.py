@@ -180,17 +180,33 @@ def test_oversize_message_groups_thousands() -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "message"),
     [
-        pytest.param(b'"\\ud800"', id="lone-high-surrogate-value"),
-        pytest.param(b'"\\udc00"', id="lone-low-surrogate-value"),
-        pytest.param(b'{"\\ud800": 1}', id="lone-surrogate-key"),
-        pytest.param(b'[["\\ude00x"]]', id="lone-surrogate-nested"),
-        pytest.param(b'"\\ude00\\ud83d"', id="reversed-pair"),
+        pytest.param(
+            b'"\\ud800"', "document holds a lone surrogate \\ud800", id="lone-high-surrogate-value"
+        ),
+        pytest.param(
+            b'"\\udc00"', "document holds a lone surrogate \\udc00", id="lone-low-surrogate-value"
+        ),
+        pytest.param(
+            b'{"\\ud800": 1}',
+            "document (a key) holds a lone surrogate \\ud800",
+            id="lone-surrogate-key",
+        ),
+        pytest.param(
+            b'[["\\ude00x"]]',
+            "document[0][0] holds a lone surrogate \\ude00",
+            id="lone-surrogate-nested",
+        ),
+        pytest.param(
+            b'{"a": {"b": "\\ude00\\ud83d"}}',
+            "document.a.b holds a lone surrogate \\ude00",
+            id="reversed-pair",
+        ),
     ],
 )
-def test_lone_surrogates_rejected(data: bytes) -> None:
-    assert reject(data) == "JSON string holds a lone surrogate (not valid Unicode)"
+def test_lone_surrogates_rejected(data: bytes, message: str) -> None:
+    assert reject(data) == f"{message} (not valid Unicode)"
 
 
 def test_huge_integer_rejected_as_input_error() -> None:

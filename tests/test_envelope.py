@@ -231,7 +231,7 @@ def without(name: str) -> dict[str, Any]:
         ),
         pytest.param(
             with_field("signatures", []),
-            "envelope.signatures must have at least 1 items, has 0",
+            "envelope.signatures must have at least 1 item, has 0",
             id="no-signatures",
         ),
         pytest.param(

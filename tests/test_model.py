@@ -181,7 +181,9 @@ def test_input_consumed_and_output_with_same_id() -> None:
 
 def test_transformation_with_no_inputs() -> None:
     record = changed("transformation.json", lambda r: r.update(inputs=[], untraced_inputs=[]))
-    assert rejected(record) == "transformation.inputs must have at least 1 items, has 0"
+    assert rejected(record) == (
+        "transformation has no inputs: list traced inputs or untraced_inputs"
+    )
 
 
 def test_transformation_with_only_untraced_inputs_is_fine() -> None:
@@ -266,7 +268,8 @@ def test_keyid_mismatch() -> None:
         r["keys"][0]["keyid"] = key_for("someone-else").keyid
 
     assert rejected(changed("participant.json", change)) == (
-        f"keyid {key_for('someone-else').keyid} is not the SHA-256 of its public_key"
+        f"participant.keys[0].keyid {key_for('someone-else').keyid} is not the SHA-256 "
+        "of its public_key"
     )
 
 
@@ -514,7 +517,7 @@ def test_trust_root_missing_registrars() -> None:
 def test_trust_root_empty_registrars() -> None:
     assert (
         root_rejected(root_bytes(lambda d: d.update(registrars=[])))
-        == "root.registrars must have at least 1 items, has 0"
+        == "root.registrars must have at least 1 item, has 0"
     )
 
 

@@ -1,0 +1,396 @@
+"""``bloc verify`` against a database tampered with by plain SQL, on both backends.
+
+Each test starts from the ``world`` fixture (11 entries; signed checkpoints at tree sizes 7
+and 11), changes the real database the way an attacker with write access to it (but
+without the log key) would, runs ``bloc --home H verify`` and checks the exit code (3) and
+the exact first problem line, which must name the offending log index.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import text
+
+from ledger.cli.main import bloc
+from ledger.merkle import Frontier, hash_leaf
+from ledger.signing import Signer
+from ledger.store.repository import stamp
+from ledger.tlog import Checkpoint, sign_checkpoint
+
+from helpers import NOW, World, envelope_bytes, extraction, tamper
+
+ORIGIN = "test.bloc/ledger"
+EXIT_INTEGRITY = 3
+
+EDITED = 8
+"""The entry most tests tamper with: lynas' separation (transformation), entries 8 and 9
+share the level-1 Merkle node (level 1, index 4); checkpoint 7 covers 0..6, 11 covers 0..10."""
+
+
+# -- running verify -----------------------------------------------------------------------
+
+
+def verify(world: World, *args: str) -> Result:
+    return CliRunner().invoke(bloc, ["--home", str(world.home.path), "verify", *args])
+
+
+def assert_detected(world: World, expected_first: str, *, log_index: int | None) -> list[str]:
+    """verify exits 3, prints ``expected_first`` first, and --json names ``log_index`` first."""
+    result = verify(world)
+    assert "Traceback" not in result.output
+    assert result.exit_code == EXIT_INTEGRITY, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == expected_first, "\n".join(lines)
+    assert result.stderr.startswith("bloc: verification failed: ")
+    as_json = verify(world, "--json")
+    assert as_json.exit_code == EXIT_INTEGRITY
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False
+    assert report["problems"][0] == {"log_index": log_index, "message": expected_first}
+    return lines
+
+
+# -- plain SQL on the real database ----------------------------------------------------------
+
+
+def sql(world: World, statement: str, **params: Any) -> None:
+    with world.ledger.store.engine.begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def query(world: World, statement: str, **params: Any) -> list[Any]:
+    with world.ledger.store.engine.connect() as connection:
+        return list(connection.execute(text(statement), params).all())
+
+
+def envelope_at(world: World, index: int) -> bytes:
+    (row,) = query(world, "SELECT envelope FROM log_entry WHERE log_index = :i", i=index)
+    return bytes(row[0])
+
+
+def record_id_of(envelope: bytes) -> str:
+    return hashlib.sha256(base64.b64decode(json.loads(envelope)["payload"])).hexdigest()
+
+
+def more_output(record: dict[str, Any]) -> None:
+    """The edit: 100 kg more NdPr oxide out of the separation."""
+    record["outputs"][0]["mass_kg"] = Decimal("5300.5")
+
+
+def rewrite_entry(
+    world: World, index: int, envelope: bytes, *, leaf: bool = True, record_id: bool = True
+) -> None:
+    """Store ``envelope`` at ``index``, optionally with a matching leaf hash and record id."""
+    sets = ["envelope = :envelope"]
+    if leaf:
+        sets.append("leaf_hash = :leaf")
+    if record_id:
+        sets.append("record_id = :rid")
+    sql(
+        world,
+        f"UPDATE log_entry SET {', '.join(sets)} WHERE log_index = :i",
+        envelope=envelope,
+        leaf=hash_leaf(envelope),
+        rid=record_id_of(envelope),
+        i=index,
+    )
+
+
+def rebuild_tree(world: World) -> None:
+    """What a thorough attacker does next: recompute every Merkle node and the tree head from
+    the (tampered) entries, so that only the signed checkpoints can still tell."""
+    leaves = [
+        bytes(row[0]) for row in query(world, "SELECT leaf_hash FROM log_entry ORDER BY log_index")
+    ]
+    frontier = Frontier.empty()
+    nodes: list[tuple[int, int, bytes]] = []
+    for leaf in leaves:
+        frontier, completed = frontier.append(leaf)
+        nodes.extend(node for node in completed if node[0] > 0)
+    with world.ledger.store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM merkle_node"))
+        for level, idx, digest in nodes:
+            connection.execute(
+                text("INSERT INTO merkle_node (level, idx, hash) VALUES (:l, :i, :h)"),
+                {"l": level, "i": idx, "h": digest},
+            )
+        connection.execute(
+            text("UPDATE tree_head SET tree_size = :s, frontier = :f, root_hash = :r"),
+            {"s": frontier.size, "f": frontier.to_bytes(), "r": frontier.root()},
+        )
+
+
+def swap(world: World, a: int, b: int) -> None:
+    with world.ledger.store.engine.begin() as connection:
+        for old, new in ((a, -1), (b, a), (-1, b)):
+            connection.execute(
+                text("UPDATE log_entry SET log_index = :new WHERE log_index = :old"),
+                {"old": old, "new": new},
+            )
+
+
+def insert_entry(world: World, index: int, envelope: bytes) -> None:
+    sql(
+        world,
+        "INSERT INTO log_entry (log_index, leaf_hash, record_id, kind, signer, issued_at, "
+        "appended_at, envelope) VALUES (:i, :leaf, :rid, 'extraction', 'org:lynas', "
+        ":issued, :appended, :envelope)",
+        i=index,
+        leaf=hash_leaf(envelope),
+        rid=record_id_of(envelope),
+        issued=stamp(NOW),
+        appended=stamp(NOW),
+        envelope=envelope,
+    )
+
+
+def checkpoint_mismatch(size: int, since: int | None = None) -> str:
+    """The checkpoint at ``size`` fails; entries before ``since`` (default: the previous
+    checkpoint of the world, at 7) are vouched for by a checkpoint that still matches."""
+    since = (7 if size == 11 else 0) if since is None else since
+    return (
+        f"checkpoint at tree size {size}: the signed root hash does not match entries "
+        f"{since}..{size - 1} (one of them was edited, inserted, removed or reordered)"
+    )
+
+
+def node_mismatch(first: int, level: int = 1) -> str:
+    return (
+        f"log indexes {first}..{first + (1 << level) - 1}: the stored Merkle node "
+        f"(level {level}) does not match the entries (entries reordered or replaced)"
+    )
+
+
+def uncovered(first: int, last: int) -> str:
+    return (
+        f"log indexes {first}..{last} are not covered by a signed checkpoint (entries "
+        "inserted, or a submit was interrupted: the next submit publishes one)"
+    )
+
+
+# -- a clean ledger -----------------------------------------------------------------------
+
+
+def test_clean_ledger_verifies(world: World) -> None:
+    result = verify(world)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "ok: 11 entries, 2 checkpoints, every signature, leaf, node and root verified\n"
+    )
+    assert result.stderr == ""
+
+
+def test_clean_ledger_verifies_as_json(world: World) -> None:
+    result = verify(world, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "ok": True,
+        "tree_size": 11,
+        "entries": 11,
+        "checkpoints": 2,
+        "problems": [],
+    }
+
+
+# -- edited entries -----------------------------------------------------------------------
+
+
+def test_edited_envelope_bytes_are_found(world: World) -> None:
+    """Payload changed, signature, leaf hash and record id columns left as they were."""
+    rewrite_entry(
+        world, EDITED, tamper(envelope_at(world, EDITED), more_output), leaf=False, record_id=False
+    )
+    lines = assert_detected(
+        world,
+        f"log index {EDITED}: envelope bytes do not match the stored leaf hash (entry edited)",
+        log_index=EDITED,
+    )
+    assert f"log index {EDITED}: stored record id does not match the payload" in lines
+
+
+def test_edited_envelope_with_its_leaf_hash_is_found_by_the_record_id(world: World) -> None:
+    rewrite_entry(world, EDITED, tamper(envelope_at(world, EDITED), more_output), record_id=False)
+    assert_detected(
+        world,
+        f"log index {EDITED}: stored record id does not match the payload",
+        log_index=EDITED,
+    )
+
+
+def test_edited_envelope_with_consistent_columns_fails_its_signature(world: World) -> None:
+    """Envelope, leaf hash and record id all consistent: only the signature can tell."""
+    rewrite_entry(world, EDITED, tamper(envelope_at(world, EDITED), more_output))
+    lines = assert_detected(
+        world,
+        f"log index {EDITED}: signature: envelope.signatures[0]: signature by key "
+        f"{World.lynas.keyid} does not verify",
+        log_index=EDITED,
+    )
+    assert node_mismatch(EDITED) in lines
+    assert checkpoint_mismatch(11) in lines
+
+
+def test_resigned_edit_is_found_by_the_merkle_node(world: World) -> None:
+    """Re-signed with lynas' real key, leaf hash and record id updated: every row is valid on
+    its own; the stored Merkle node over 8..9 and the checkpoint at 11 still remember."""
+    edited = tamper(envelope_at(world, EDITED), more_output, resign=World.lynas)
+    rewrite_entry(world, EDITED, edited)
+    lines = assert_detected(world, node_mismatch(EDITED), log_index=EDITED)
+    assert checkpoint_mismatch(11) in lines
+
+
+def test_resigned_edit_with_rebuilt_tree_is_found_by_the_checkpoint(world: World) -> None:
+    """Merkle nodes and tree head recomputed too: only the signed checkpoint at 11 can tell."""
+    edited = tamper(envelope_at(world, EDITED), more_output, resign=World.lynas)
+    rewrite_entry(world, EDITED, edited)
+    rebuild_tree(world)
+    lines = assert_detected(world, checkpoint_mismatch(11), log_index=7)
+    assert len(lines) == 1
+
+
+# -- deleted and inserted entries -----------------------------------------------------------
+
+
+def test_deleted_middle_entry_is_found(world: World) -> None:
+    sql(world, "DELETE FROM log_entry WHERE log_index = 5")
+    assert_detected(world, "log index 5 is missing (entry deleted or moved)", log_index=5)
+
+
+def test_deleted_last_entry_is_found(world: World) -> None:
+    sql(world, "DELETE FROM log_entry WHERE log_index = 10")
+    assert_detected(
+        world,
+        "the log holds 10 entries but its tree head says 11 (entries inserted or deleted)",
+        log_index=10,
+    )
+
+
+def test_truncated_log_with_rebuilt_tree_is_found_by_the_checkpoint(world: World) -> None:
+    sql(world, "DELETE FROM log_entry WHERE log_index = 10")
+    rebuild_tree(world)
+    assert_detected(
+        world,
+        "checkpoint at tree size 11 covers entries the log no longer holds "
+        "(it has 10: entries deleted)",
+        log_index=10,
+    )
+
+
+def forged_extraction() -> bytes:
+    """A valid envelope, properly signed by lynas: the attacker may hold a participant key or
+    replay an envelope, but not the log key."""
+    return envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-X", "rare_earth_ore", 999)]),
+        World.lynas,
+    )
+
+
+def test_inserted_last_entry_is_found(world: World) -> None:
+    insert_entry(world, 11, forged_extraction())
+    assert_detected(
+        world,
+        "the log holds 12 entries but its tree head says 11 (entries inserted or deleted)",
+        log_index=11,
+    )
+
+
+def test_inserted_last_entry_with_rebuilt_tree_is_found(world: World) -> None:
+    insert_entry(world, 11, forged_extraction())
+    rebuild_tree(world)
+    assert_detected(world, uncovered(11, 11), log_index=11)
+
+
+# -- reordered entries --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "named"),
+    [
+        pytest.param(8, 9, [8], id="within-a-level-1-pair"),
+        pytest.param(9, 8, [8], id="within-a-level-1-pair-reversed"),
+        pytest.param(3, 9, [2, 8], id="far-apart-across-checkpoints"),
+        pytest.param(7, 10, [6], id="far-apart-after-last-checkpoint"),
+    ],
+)
+def test_reordered_entries_are_found(world: World, a: int, b: int, named: list[int]) -> None:
+    """Every swapped row is valid on its own (its signer was registered earlier): only the
+    stored Merkle nodes and the signed checkpoints can tell. The first problem names the
+    level-1 node over the lower moved row; every moved row that has a stored level-1 node is
+    named (entry 10 has none in a tree of 11: only the checkpoint covers it)."""
+    swap(world, a, b)
+    lines = assert_detected(world, node_mismatch(named[0]), log_index=named[0])
+    for first in named[1:]:
+        assert node_mismatch(first) in lines
+    signed = 7 if min(a, b) < 7 else 11
+    assert checkpoint_mismatch(signed) in lines
+
+
+# -- checkpoints --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [7, 11])
+def test_forged_checkpoint_is_found(world: World, size: int) -> None:
+    """The note is replaced by one signed under the same origin by another Ed25519 key."""
+    forged_root = hashlib.sha256(b"a root the log never had").digest()
+    note = sign_checkpoint(
+        Checkpoint(origin=ORIGIN, tree_size=size, root_hash=forged_root), Signer.generate()
+    )
+    sql(
+        world,
+        "UPDATE checkpoint SET note = :note, root_hash = :root WHERE tree_size = :size",
+        note=note,
+        root=forged_root,
+        size=size,
+    )
+    assert_detected(
+        world,
+        f"checkpoint at tree size {size} is not signed by the log key "
+        f"{world.ledger.root.log_key.keyid}",
+        log_index=None,
+    )
+
+
+def test_checkpoint_root_column_edit_is_found(world: World) -> None:
+    sql(
+        world,
+        "UPDATE checkpoint SET root_hash = :root WHERE tree_size = 11",
+        root=hashlib.sha256(b"another root").digest(),
+    )
+    assert_detected(
+        world, "checkpoint row at tree size 11 does not match its signed note", log_index=None
+    )
+
+
+def test_deleted_checkpoints_are_found(world: World) -> None:
+    sql(world, "DELETE FROM checkpoint")
+    assert_detected(world, uncovered(0, 10), log_index=0)
+
+
+def test_deleted_latest_checkpoint_is_found(world: World) -> None:
+    sql(world, "DELETE FROM checkpoint WHERE tree_size = 11")
+    assert_detected(world, uncovered(7, 10), log_index=7)
+
+
+# -- --json on a tampered ledger -----------------------------------------------------------
+
+
+def test_json_lists_every_problem_with_its_log_index(world: World) -> None:
+    rewrite_entry(world, EDITED, tamper(envelope_at(world, EDITED), more_output))
+    result = verify(world, "--json")
+    assert result.exit_code == EXIT_INTEGRITY
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert (report["tree_size"], report["entries"], report["checkpoints"]) == (11, 11, 2)
+    problems: list[dict[str, Any]] = report["problems"]
+    assert all(set(p) == {"log_index", "message"} for p in problems)
+    at_edit = [p["message"] for p in problems if p["log_index"] == EDITED]
+    assert at_edit[0].startswith(f"log index {EDITED}: signature: ")
+    assert node_mismatch(EDITED) in at_edit
+    assert checkpoint_mismatch(11) in [p["message"] for p in problems]
