@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -28,7 +28,7 @@ from ledger.cli.common import (
 from ledger.errors import InputError
 from ledger.home import REGISTRAR_KEY, read_signer
 from ledger.model import REGISTRAR, REGISTRY_KINDS
-from ledger.service import SubmitResult
+from ledger.service import CheckpointRefused, SubmitResult
 
 
 @click.command()
@@ -101,7 +101,13 @@ def submit(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bo
     items = read_items(files)
     ledger = home.ledger()
     with progress_bar(len(items), "submitting") as advance:
-        results = ledger.submit([i.data for i in items], now=now(), atomic=atomic, progress=advance)
+        results = _submitted(
+            lambda: ledger.submit(
+                [i.data for i in items], now=now(), atomic=atomic, progress=advance
+            ),
+            items,
+            as_json,
+        )
     _report(items, results, as_json)
 
 
@@ -132,11 +138,28 @@ def register(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: 
             raise InputError(f"{item.label}: {e}") from e
     ledger = home.ledger()
     with progress_bar(len(items), "registering") as advance:
-        results = ledger.submit(envelopes, now=moment, atomic=atomic, progress=advance)
+        results = _submitted(
+            lambda: ledger.submit(envelopes, now=moment, atomic=atomic, progress=advance),
+            items,
+            as_json,
+        )
     _report(items, results, as_json)
 
 
-def _report(items: Sequence[Item], results: Sequence[SubmitResult], as_json: bool) -> None:
+def _submitted(
+    call: Callable[[], list[SubmitResult]], items: Sequence[Item], as_json: bool
+) -> list[SubmitResult]:
+    """Run a submission; if the checkpoint is refused, still say what became of each item."""
+    try:
+        return call()
+    except CheckpointRefused as e:
+        _report(items, e.results, as_json, final=False)
+        raise
+
+
+def _report(
+    items: Sequence[Item], results: Sequence[SubmitResult], as_json: bool, *, final: bool = True
+) -> None:
     for item, result in zip(items, results, strict=True):
         if as_json:
             emit_json(
@@ -152,6 +175,6 @@ def _report(items: Sequence[Item], results: Sequence[SubmitResult], as_json: boo
                 f"({result.kind} {result.record_id})"
             )
     rejected = sum(not r.accepted for r in results)
-    if rejected:
+    if rejected and final:
         click.echo(f"bloc: {rejected} of {len(results)} envelopes rejected", err=True)
         raise click.exceptions.Exit(EXIT_REJECTED)

@@ -7,15 +7,16 @@ signed checkpoint is published after every submit call that grew the log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ledger import merkle
-from ledger.admission import KeyRegistry, Opened, admit, check_signatures, open_envelope
+from ledger.admission import KeyRegistry, KeyView, Opened, admit, check_signatures, open_envelope
+from ledger.envelope import parse_envelope
 from ledger.errors import InputError, LedgerError, RecordRejected, VerificationError
 from ledger.merkle import Frontier, hash_children, hash_leaf
-from ledger.signing import Signer
+from ledger.signing import KeyId, PublicKey, Signer
 from ledger.store import Store, Transaction
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.trust import TrustRoot
@@ -81,6 +82,14 @@ class VerifyReport:
         return not self.problems
 
 
+class CheckpointRefused(VerificationError):
+    """Envelopes were appended, but the log refused to sign a checkpoint over them."""
+
+    def __init__(self, message: str, results: list[SubmitResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
 class _BatchRejectedError(Exception):
     """Internal: ends an atomic batch's transaction so that it rolls back."""
 
@@ -110,6 +119,11 @@ class Ledger:
         Without ``atomic`` every valid envelope is kept whatever happens to the others; with
         it, one rejection keeps the whole batch out (and the others are reported as not
         stored). Storage failures raise; rejections are results.
+
+        Raises:
+            CheckpointRefused: the entries were appended but the stored log no longer
+                matches what was signed, so no checkpoint covers them (``.results`` says
+                what became of each envelope).
         """
         opened: list[Opened | SubmitResult] = []
         for position, data in enumerate(items):
@@ -125,7 +139,10 @@ class Ledger:
                 for position, item in enumerate(opened)
             ]
         if any(r.log_index is not None and not r.duplicate for r in results):
-            self.publish_checkpoint(now=now)
+            try:
+                self.publish_checkpoint(now=now)
+            except VerificationError as e:
+                raise CheckpointRefused(str(e), results) from e
         return results
 
     def _admit_append(
@@ -207,6 +224,7 @@ class Ledger:
             existing = tx.checkpoint(tx.tree_size)
             if existing is not None:
                 return existing.note
+            self._check_unsigned_tail(tx)
             checkpoint = Checkpoint(
                 origin=self.root.origin, tree_size=tx.tree_size, root_hash=tx.root_hash()
             )
@@ -218,6 +236,44 @@ class Ledger:
                 created_at=now,
             )
             return note
+
+    def _check_unsigned_tail(self, tx: Transaction) -> None:
+        """Before signing, re-check what the new checkpoint would vouch for.
+
+        The stored tree must still reproduce the latest signed root, and every entry after
+        it must hash to its stored leaf and carry only signatures that verify with keys the
+        registry knows. A row slipped into the database is then refused here instead of
+        being signed by the next honest submit. The cost is the unsigned tail: usually the
+        batch just submitted.
+
+        Raises:
+            VerificationError: naming the entry or checkpoint that does not hold.
+        """
+        latest = tx.latest_checkpoint()
+        start = 0
+        if latest is not None:
+            signed = verify_checkpoint(latest.note, origin=self.root.origin, key=self.root.log_key)
+            start = signed.tree_size
+            if start > tx.tree_size or merkle.root_hash(tx.get_node, start) != signed.root_hash:
+                raise VerificationError(
+                    f"refusing to sign a checkpoint: the stored tree no longer matches the "
+                    f"checkpoint at tree size {start} (run 'bloc verify')"
+                )
+        frontier = Frontier.from_getter(tx.get_node, start)
+        registrars = self.root.registrar_keys()
+        for entry in tx.entries(start=start):
+            problem = _unsigned_entry_problem(entry.envelope, entry.leaf_hash, tx, registrars)
+            if entry.log_index != frontier.size or problem is not None:
+                raise VerificationError(
+                    f"refusing to sign a checkpoint: log index {entry.log_index}: "
+                    f"{problem or 'out of sequence'} (run 'bloc verify')"
+                )
+            frontier, _ = frontier.append(entry.leaf_hash)
+        if frontier.size != tx.tree_size or frontier.root() != tx.root_hash():
+            raise VerificationError(
+                "refusing to sign a checkpoint: the tree head does not match the entries "
+                "(run 'bloc verify')"
+            )
 
     def latest_checkpoint(self) -> tuple[Checkpoint, str]:
         """The newest stored checkpoint, verified against the trust root.
@@ -491,3 +547,23 @@ class Ledger:
                     "submit publishes one)",
                 )
             )
+
+
+def _unsigned_entry_problem(
+    envelope: bytes, leaf_hash: bytes, keys: KeyView, registrars: Mapping[KeyId, PublicKey]
+) -> str | None:
+    """Why a stored entry may not be covered by a new checkpoint, or ``None``."""
+    if hash_leaf(envelope) != leaf_hash:
+        return "envelope bytes do not match the stored leaf hash"
+    try:
+        parsed = parse_envelope(envelope)
+    except InputError as e:
+        return f"stored envelope is malformed: {e}"
+    if parsed.canonical_bytes() != envelope:
+        return "stored envelope is not in canonical form"
+    for sig in parsed.signatures:
+        state = keys.key(sig.keyid)
+        key = registrars.get(sig.keyid) or (state.grant.public_key if state else None)
+        if key is None or not parsed.verifies(sig, key):
+            return f"signature by key {sig.keyid} does not verify with a registered key"
+    return None

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from ledger.signing import Signer
 from ledger.store.repository import stamp
 from ledger.tlog import Checkpoint, sign_checkpoint
 
-from helpers import NOW, World, envelope_bytes, extraction, tamper
+from helpers import NOW, World, envelope_bytes, extraction, key_for, tamper
 
 ORIGIN = "test.bloc/ledger"
 EXIT_INTEGRITY = 3
@@ -394,3 +395,38 @@ def test_json_lists_every_problem_with_its_log_index(world: World) -> None:
     assert at_edit[0].startswith(f"log index {EDITED}: signature: ")
     assert node_mismatch(EDITED) in at_edit
     assert checkpoint_mismatch(11) in [p["message"] for p in problems]
+
+
+# -- the next honest submit must not sign what an attacker slipped in ---------------------
+
+
+def test_inserted_row_is_not_signed_by_the_next_submit(world: World, tmp_path: Path) -> None:
+    """A row signed by a key nobody registered, with the tree rebuilt around it: the next
+    honest submit appends its own record but refuses to sign a checkpoint over the forgery."""
+    intruder = key_for("intruder")
+    forged = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-X", "rare_earth_ore", 999)]),
+        intruder,
+    )
+    insert_entry(world, 11, forged)
+    rebuild_tree(world)
+    honest = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-H", "rare_earth_ore", 1)]),
+        World.lynas,
+    )
+    path = tmp_path / "honest.json"
+    path.write_bytes(honest)
+    result = CliRunner().invoke(bloc, ["--home", str(world.home.path), "submit", str(path)])
+    assert result.exit_code == 3
+    assert result.stdout.startswith(f"{path}: accepted at log index 12 (extraction ")
+    assert result.stderr == (
+        "bloc: error: refusing to sign a checkpoint: log index 11: signature by key "
+        f"{intruder.keyid} does not verify with a registered key (run 'bloc verify')\n"
+    )
+    assert query(world, "SELECT max(tree_size) FROM checkpoint") == [(11,)]
+    assert_detected(
+        world,
+        f"log index 11: signature: envelope.signatures[0].keyid {intruder.keyid} is not a "
+        "registered participant key",
+        log_index=11,
+    )
