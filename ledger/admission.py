@@ -166,6 +166,16 @@ def admit(opened: Opened, view: LedgerView, *, now: datetime) -> None:
             f"(now {format_timestamp(now)})",
         )
     check_signatures(opened.envelope, record, view)
+    check_consistency(opened, view)
+
+
+def check_consistency(opened: Opened, view: LedgerView) -> None:
+    """Steps 4–6 (authority, references, identity): what the ledger so far must allow.
+
+    ``bloc verify`` re-runs these while replaying the log, so an entry moved before what it
+    depends on is found even when every signature is valid.
+    """
+    record = opened.record
     _check_authority(record, view)
     _check_references(record, view)
     _check_identity(record, view, opened.record_id)

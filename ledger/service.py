@@ -12,12 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ledger import merkle
-from ledger.admission import KeyRegistry, KeyView, Opened, admit, check_signatures, open_envelope
+from ledger.admission import (
+    KeyRegistry,
+    KeyView,
+    Opened,
+    admit,
+    check_consistency,
+    check_signatures,
+    open_envelope,
+)
 from ledger.envelope import parse_envelope
 from ledger.errors import InputError, LedgerError, RecordRejected, VerificationError
 from ledger.merkle import Frontier, hash_children, hash_leaf
 from ledger.signing import KeyId, PublicKey, Signer
-from ledger.store import Store, Transaction
+from ledger.store import Store, Transaction, unstamp
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.trust import TrustRoot
 
@@ -66,8 +74,10 @@ class Problem:
 
     log_index: int | None
     message: str
-    exact: bool = True
-    """False when the problem only bounds where the change is (a signed root mismatch)."""
+    rank: int = 0
+    """Which of several problems at one index explains it best (lower first): 0 the entry
+    itself (bytes, signature), 1 the Merkle tree over it, 2 its place among the entries,
+    3 only a bound on where the change is (a signed root that no longer matches)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -357,15 +367,21 @@ class Ledger:
         Problems are collected, not raised: the report names each offending log index.
         """
         report = VerifyReport()
-        with self.store.reader() as tx:
+        with self.store.reader() as tx, Store.scratch() as scratch:
             report.tree_size = tx.tree_size
             checkpoints = self._verify_checkpoints(tx, report)
-            frontier = self._verify_entries(tx, report, checkpoints, progress)
+            with scratch.writer(registrars=self.root.registrar_keys()) as replay:
+                frontier = self._verify_entries(tx, report, checkpoints, progress, replay)
             self._verify_nodes(tx, report)
             self._verify_head(tx, report, frontier, checkpoints)
+            if report.clean:
+                with scratch.reader() as rebuilt:
+                    self._verify_index(tx, rebuilt, report)
         # The first line a user reads should be the earliest entry that is wrong: a root
         # mismatch only says "somewhere before here", a node or leaf says exactly where.
-        report.problems.sort(key=lambda p: (p.log_index is not None, not p.exact, p.log_index or 0))
+        report.problems.sort(
+            key=lambda p: (p.log_index is not None, p.rank >= 3, p.log_index or 0, p.rank)
+        )
         return report
 
     def _verify_checkpoints(self, tx: Transaction, report: VerifyReport) -> dict[int, bytes]:
@@ -397,6 +413,7 @@ class Ledger:
         report: VerifyReport,
         checkpoints: dict[int, bytes],
         progress: Progress | None,
+        replay: Transaction,
     ) -> Frontier:
         registry = KeyRegistry(self.root.registrar_keys())
         frontier = Frontier.empty()
@@ -424,7 +441,21 @@ class Ledger:
                         "leaf hash (entry edited)",
                     )
                 )
-            self._verify_record(entry.envelope, entry.record_id, index, registry, problems)
+            opened = self._verify_record(entry.envelope, entry.record_id, index, registry, problems)
+            if opened is not None:
+                try:
+                    check_consistency(opened, replay)
+                except RecordRejected as e:
+                    problems.append(
+                        Problem(
+                            log_index=index,
+                            rank=2,
+                            message=f"log index {index}: out of order or inconsistent with the "
+                            f"entries before it: {e}",
+                        )
+                    )
+                else:
+                    replay.append(opened, appended_at=unstamp(entry.appended_at))
             frontier, _ = frontier.append(leaf)
             expected = checkpoints.get(frontier.size)
             if expected is not None and expected == frontier.root():
@@ -433,7 +464,7 @@ class Ledger:
                 problems.append(
                     Problem(
                         log_index=vouched,
-                        exact=False,
+                        rank=3,
                         message=f"checkpoint at tree size {frontier.size}: the signed root hash "
                         f"does not match entries {vouched}..{index} (one of them was edited, "
                         "inserted, removed or reordered)",
@@ -446,7 +477,8 @@ class Ledger:
     @staticmethod
     def _verify_record(
         envelope: bytes, record_id: str, index: int, registry: KeyRegistry, problems: list[Problem]
-    ) -> None:
+    ) -> Opened | None:
+        """The entry's envelope, opened and signature-checked; ``None`` (and a problem) if not."""
         try:
             opened = open_envelope(envelope)
             if opened.canonical != envelope:
@@ -456,8 +488,25 @@ class Ledger:
             check_signatures(opened.envelope, opened.record, registry)
         except LedgerError as e:
             problems.append(Problem(log_index=index, message=f"log index {index}: {e}"))
-            return
+            return None
         registry.apply(opened.record)
+        return opened
+
+    @staticmethod
+    def _verify_index(tx: Transaction, rebuilt: Transaction, report: VerifyReport) -> None:
+        """The derived index tables must hold exactly what a replay of the log gives.
+
+        Admission trusts these tables (who operates a facility, which lots exist), so an
+        edit to them is as serious as an edit to the log.
+        """
+        for table, key, what in tx.index_differences(rebuilt):
+            report.problems.append(
+                Problem(
+                    log_index=None,
+                    message=f"index table {table}: row {key} {what} (the derived index was "
+                    "edited outside the ledger)",
+                )
+            )
 
     @staticmethod
     def _verify_nodes(tx: Transaction, report: VerifyReport) -> None:
@@ -501,6 +550,7 @@ class Ledger:
                     report.problems.append(
                         Problem(
                             log_index=first,
+                            rank=1,
                             message=f"log indexes {first}..{first + (1 << level) - 1}: the "
                             f"stored Merkle node (level {level}) does not match the entries "
                             "(entries reordered or replaced)",

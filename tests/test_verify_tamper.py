@@ -430,3 +430,54 @@ def test_inserted_row_is_not_signed_by_the_next_submit(world: World, tmp_path: P
         "registered participant key",
         log_index=11,
     )
+
+
+# -- the derived index is trusted by admission: edits to it are integrity failures ----------
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        pytest.param(
+            "UPDATE facility SET operator = 'org:mallory' WHERE id = 'fac:lynas-mt-weld'",
+            "index table facility: row fac:lynas-mt-weld differs from what the log says",
+            id="facility-handed-to-another-operator",
+        ),
+        pytest.param(
+            "UPDATE participant_key SET compromised_since = NULL",
+            None,
+            id="no-op-on-unrevoked-keys",
+        ),
+        pytest.param(
+            "UPDATE participant_key SET valid_until = '2030-01-01T00:00:00.000000Z'",
+            "index table participant_key: row {lynas} differs from what the log says",
+            id="key-window-changed",
+        ),
+        pytest.param(
+            "DELETE FROM lot WHERE id = 'lot:lynas/ORE-1'",
+            "index table lot: row lot:lynas/ORE-1 is missing",
+            id="lot-deleted",
+        ),
+        pytest.param(
+            "INSERT INTO lot (id, material, mass_g, facility, created_index) "
+            "VALUES ('lot:lynas/GHOST', 'ndpr_oxide', 1000, 'fac:lynas-kuantan', 8)",
+            "index table lot: row lot:lynas/GHOST was added",
+            id="ghost-lot-added",
+        ),
+        pytest.param(
+            "UPDATE shipment SET received_index = NULL",
+            "index table shipment: row ship:lynas/S-1 differs from what the log says",
+            id="receipt-forgotten",
+        ),
+    ],
+)
+def test_edited_index_tables_are_found(world: World, statement: str, expected: str | None) -> None:
+    sql(world, statement)
+    if expected is None:
+        assert verify(world).exit_code == 0
+        return
+    first_key = min(World.lynas.keyid, World.shinetsu.keyid, World.mallory.keyid)
+    message = expected.format(lynas=first_key)
+    assert_detected(
+        world, f"{message} (the derived index was edited outside the ledger)", log_index=None
+    )

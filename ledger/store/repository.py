@@ -13,12 +13,16 @@ head and every derived row in that same transaction: an append commits whole or 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import zip_longest
+from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
-from sqlalchemy import Engine, func, inspect
+from sqlalchemy import Engine, func, inspect, tuple_
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -52,6 +56,7 @@ from ledger.model import (
 from ledger.signing import KeyId, PublicKey
 from ledger.store.engine import READ_ONLY, backend_of, make_engine, redact
 from ledger.store.rows import (
+    DERIVED_TABLES,
     SCHEMA_VERSION,
     CheckpointRow,
     FacilityRow,
@@ -131,6 +136,17 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    @classmethod
+    @contextmanager
+    def scratch(cls) -> Iterator[Store]:
+        """A throw-away SQLite ledger in a temporary directory (for replays)."""
+        with tempfile.TemporaryDirectory(prefix="bloc-scratch-") as directory:
+            store = cls.create(f"sqlite:///{Path(directory) / 'scratch.db'}")
+            try:
+                yield store
+            finally:
+                store.dispose()
 
     @contextmanager
     def writer(self, *, registrars: Mapping[KeyId, PublicKey]) -> Iterator[Transaction]:
@@ -235,6 +251,44 @@ class Transaction:
         """How many entries are stored, and the largest index."""
         count, top = self.session.exec(select(func.count(), func.max(LogEntry.log_index))).one()
         return int(count), top
+
+    def index_rows(
+        self, table: type[SQLModel], *, batch: int = 1000
+    ) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+        """Every row of a derived index table as (primary key, all columns), in key order."""
+        every = list(table.__table__.columns)  # type: ignore[attr-defined]
+        keys = [c for c in every if c.primary_key]
+        columns = keys + [c for c in every if not c.primary_key]
+        last: tuple[Any, ...] | None = None
+        while True:
+            statement = select(*columns).order_by(*keys).limit(batch)
+            if last is not None:
+                statement = statement.where(tuple_(*keys) > tuple_(*last))
+            rows = self.session.exec(statement).all()
+            if not rows:
+                return
+            for row in rows:
+                yield tuple(row[: len(keys)]), tuple(row)
+            last = tuple(rows[-1][: len(keys)])
+
+    def index_differences(self, expected: Transaction) -> Iterator[tuple[str, str, str]]:
+        """(table, row key, what) for the first difference per derived index table between
+        this database and ``expected`` (a replay of the same log)."""
+        for table in DERIVED_TABLES:
+            stored, wanted = self.index_rows(table), expected.index_rows(table)
+            for have, want in zip_longest(stored, wanted):
+                if have == want:
+                    continue
+                if have is None or (want is not None and want[0] < have[0]):
+                    assert want is not None
+                    difference = (want[0], "is missing")
+                elif want is None or have[0] < want[0]:
+                    difference = (have[0], "was added")
+                else:
+                    difference = (have[0], "differs from what the log says")
+                key = "/".join(str(part) for part in difference[0])
+                yield str(table.__tablename__), key, difference[1]
+                break
 
     def nodes_at(self, level: int, *, batch: int = 1000) -> Iterator[MerkleNode]:
         """The stored nodes of one level in index order, read in batches."""

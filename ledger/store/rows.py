@@ -121,3 +121,14 @@ class ShipmentLotRow(SQLModel, table=True):
     __tablename__ = "shipment_lot"
     shipment: str = Field(primary_key=True)
     lot: str = Field(primary_key=True, index=True)
+
+
+DERIVED_TABLES: tuple[type[SQLModel], ...] = (
+    ParticipantRow,
+    ParticipantKeyRow,
+    FacilityRow,
+    LotRow,
+    ShipmentRow,
+    ShipmentLotRow,
+)
+"""Index tables rebuilt from the log; ``bloc verify`` compares them with a replay."""
