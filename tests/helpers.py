@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import shutil
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +20,7 @@ from typing import Any
 
 from ledger.authoring import prepare_record, seal
 from ledger.codec import canonical_json
-from ledger.envelope import Envelope, sign_envelope
+from ledger.envelope import sign_envelope
 from ledger.home import Home
 from ledger.model import REGISTRAR
 from ledger.service import Ledger, SubmitResult
@@ -355,4 +357,11 @@ def write_jsonl(path: Path, items: list[bytes]) -> Path:
     return path
 
 
-__all__ = ["Envelope"]
+def bloc_executable() -> str:
+    """The installed ``bloc`` next to this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "bloc"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("bloc")
+    assert found, "the bloc command is not installed"
+    return found

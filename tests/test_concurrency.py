@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,22 +21,21 @@ from sqlalchemy import text
 from ledger.authoring import prepare_record, seal
 from ledger.home import REGISTRAR_KEY, Home
 
-from helpers import envelope_bytes, extraction, facility, key_for, participant, to_json, write_jsonl
+from helpers import (
+    bloc_executable,
+    envelope_bytes,
+    extraction,
+    facility,
+    key_for,
+    participant,
+    to_json,
+    write_jsonl,
+)
 
 PROCESSES = 4
 PER_PROCESS = 500
 SLUGS = [f"miner{n}" for n in range(PROCESSES)]
 TIMEOUT_S = 300
-
-
-def bloc_executable() -> str:
-    """The installed ``bloc`` next to this interpreter, else the one on PATH."""
-    beside = Path(sys.executable).parent / "bloc"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("bloc")
-    assert found, "the bloc command is not installed"
-    return found
 
 
 def child_env() -> dict[str, str]:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +22,12 @@ from ledger.merkle import hash_leaf, verify_inclusion
 from ledger.tlog import verify_checkpoint
 from ledger.trust import TrustRoot
 
+from helpers import bloc_executable
+
 pytestmark = pytest.mark.slow  # every test spawns the installed command
 
 EXIT_USAGE = 2
 VALID_FROM = "2020-01-01T00:00:00Z"
-
-
-def bloc_executable() -> str:
-    """The installed ``bloc`` next to this interpreter, else the one on PATH."""
-    beside = Path(sys.executable).parent / "bloc"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("bloc")
-    assert found, "the bloc command is not installed"
-    return found
 
 
 def base_env(**extra: str) -> dict[str, str]:
