@@ -111,12 +111,16 @@ class KeyView(Protocol):
     def key(self, keyid: KeyId) -> KeyState | None: ...
 
 
-class LedgerView(KeyView, Protocol):
+class RegistryView(KeyView, Protocol):
+    """Keys plus facilities: everything the registrar decides."""
+
+    def facility(self, facility: FacilityId) -> FacilityState | None: ...
+
+
+class LedgerView(RegistryView, Protocol):
     """What admission needs to know about the ledger so far (read-only)."""
 
     def participant_exists(self, participant: ParticipantId) -> bool: ...
-
-    def facility(self, facility: FacilityId) -> FacilityState | None: ...
 
     def lot_exists(self, lot: LotId) -> bool: ...
 
@@ -224,6 +228,14 @@ def check_signatures(envelope: Envelope, record: Record, view: KeyView) -> None:
                 "signature", f"{where}: signature by key {sig.keyid} does not verify"
             )
         problem = state.problem_at(record.issued_at)
+        if problem is None and state.compromised_since is not None:
+            # issued_at is the signer's claim: once a compromise is on the ledger, whoever
+            # holds the key could back-date a record, so the key signs nothing new at all.
+            problem = (
+                f"key {sig.keyid} of {state.participant} is revoked (compromised since "
+                f"{format_timestamp(state.compromised_since)}): it signs nothing new, whatever "
+                "its issued_at"
+            )
         if problem is not None:
             raise RecordRejected("signature", f"{where}: {problem}")
         by_signer = by_signer or state.participant == record.signer
@@ -234,14 +246,16 @@ def check_signatures(envelope: Envelope, record: Record, view: KeyView) -> None:
         )
 
 
-def _facility(view: LedgerView, facility: FacilityId, field: str) -> FacilityState:
+def _facility(view: RegistryView, facility: FacilityId, field: str) -> FacilityState:
     state = view.facility(facility)
     if state is None:
         raise RecordRejected("authority", f"{field} {facility} is not a registered facility")
     return state
 
 
-def _operated(view: LedgerView, record: Record, facility: FacilityId, field: str) -> FacilityState:
+def _operated(
+    view: RegistryView, record: Record, facility: FacilityId, field: str
+) -> FacilityState:
     state = _facility(view, facility, field)
     if state.operator != record.signer:
         raise RecordRejected(
@@ -260,7 +274,7 @@ def _may_perform(state: FacilityState, stage: str, field: str) -> None:
         )
 
 
-def _check_authority(record: Record, view: LedgerView) -> None:
+def _check_authority(record: Record, view: RegistryView) -> None:
     match record:
         case Extraction():
             state = _operated(view, record, record.facility, "extraction.facility")
@@ -347,9 +361,23 @@ def _owned(record: Record, identifier: str, field: str) -> None:
 
 def _new_lots(record: Record, lots: Sequence[LotId], field: str, view: LedgerView) -> None:
     for i, lot in enumerate(lots):
-        _owned(record, lot, f"{field}[{i}].id")
         if view.lot_exists(lot):
             raise RecordRejected("identity", f"{field}[{i}].id {lot} already exists")
+
+
+def _check_namespaces(record: Record) -> None:
+    """New lot and shipment ids must be in the signer's namespace (needs no ledger state)."""
+    match record:
+        case Extraction():
+            for i, lot in enumerate(record.lots):
+                _owned(record, lot.id, f"extraction.lots[{i}].id")
+        case Transformation():
+            for i, lot in enumerate(record.outputs):
+                _owned(record, lot.id, f"transformation.outputs[{i}].id")
+        case Shipment():
+            _owned(record, record.id, "shipment.id")
+        case _:
+            pass
 
 
 def _check_identity(record: Record, view: LedgerView, record_id: RecordId) -> None:
@@ -359,6 +387,7 @@ def _check_identity(record: Record, view: LedgerView, record_id: RecordId) -> No
             "identity",
             f"record {record_id} is already in the log at index {other} (with other signatures)",
         )
+    _check_namespaces(record)
     match record:
         case Participant():
             if record.id == REGISTRAR:
@@ -376,7 +405,6 @@ def _check_identity(record: Record, view: LedgerView, record_id: RecordId) -> No
         case Transformation():
             _new_lots(record, [lot.id for lot in record.outputs], "transformation.outputs", view)
         case Shipment():
-            _owned(record, record.id, "shipment.id")
             if view.shipment(record.id) is not None:
                 raise RecordRejected("identity", f"shipment.id {record.id} already exists")
         case Facility() | KeyRevocation() | Receipt():
@@ -415,19 +443,27 @@ def revoked_key(state: KeyState, revocation: KeyRevocation) -> KeyState:
     return replace(state, compromised_since=since)
 
 
-class KeyRegistry:
-    """An in-memory :class:`KeyView` replayed from the log (used by ``verify``)."""
+class Registry:
+    """Who may sign and who operates what, replayed in memory from registry records.
+
+    ``bloc verify`` replays the whole log into one; the checkpoint signer replays just the
+    registry entries (a few hundred at most), so neither trusts the database's index tables.
+    """
 
     def __init__(self, registrars: Mapping[KeyId, PublicKey]) -> None:
         self._registrars = registrars
         self._keys: dict[KeyId, KeyState] = {}
         self._by_participant: dict[ParticipantId, list[KeyId]] = {}
+        self._facilities: dict[FacilityId, FacilityState] = {}
 
     def registrar_keys(self) -> Mapping[KeyId, PublicKey]:
         return self._registrars
 
     def key(self, keyid: KeyId) -> KeyState | None:
         return self._keys.get(keyid)
+
+    def facility(self, facility: FacilityId) -> FacilityState | None:
+        return self._facilities.get(facility)
 
     def apply(self, record: Record) -> None:
         """Take in a registry record that was admitted; other kinds change nothing."""
@@ -438,9 +474,29 @@ class KeyRegistry:
                 for state in states:
                     self._keys[state.grant.keyid] = state
                 self._by_participant[record.id] = [state.grant.keyid for state in states]
+            case Facility():
+                self._facilities[record.id] = FacilityState(
+                    id=record.id,
+                    operator=record.operator,
+                    country=record.country,
+                    stages=frozenset(record.stages),
+                )
             case KeyRevocation():
                 current = self._keys.get(record.keyid)
                 if current is not None:
                     self._keys[record.keyid] = revoked_key(current, record)
             case _:
                 pass
+
+
+def check_signed_tail_entry(opened: Opened, registry: Registry) -> None:
+    """What can be re-checked of an entry without the index: signatures (as the replayed
+    registry allows), authority over its facility and stage, and its namespaces.
+
+    Raises:
+        RecordRejected: the first check that fails.
+    """
+    record = opened.record
+    check_signatures(opened.envelope, record, registry)
+    _check_authority(record, registry)
+    _check_namespaces(record)

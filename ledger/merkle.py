@@ -34,6 +34,8 @@ import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ledger.errors import VerificationError
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -66,7 +68,7 @@ NodeGetter = Callable[[int, int], bytes]
 ``[index * 2**level, (index + 1) * 2**level)``; level 0 returns leaf hashes."""
 
 
-class ProofError(ValueError):
+class ProofError(VerificationError, ValueError):
     """A Merkle inclusion or consistency proof is malformed or does not verify."""
 
 

@@ -7,30 +7,36 @@ signed checkpoint is published after every submit call that grew the log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ledger import merkle
 from ledger.admission import (
-    KeyRegistry,
-    KeyView,
     Opened,
+    Registry,
     admit,
     check_consistency,
     check_signatures,
+    check_signed_tail_entry,
     open_envelope,
 )
-from ledger.envelope import parse_envelope
 from ledger.errors import InputError, LedgerError, RecordRejected, VerificationError
-from ledger.merkle import Frontier, hash_children, hash_leaf
-from ledger.signing import KeyId, PublicKey, Signer
-from ledger.store import Store, Transaction, unstamp
+from ledger.merkle import Frontier, hash_leaf
+from ledger.signing import Signer
+from ledger.store import CheckpointRow, LogEntry, Store, Transaction, stamp
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.trust import TrustRoot
 
 Progress = Callable[[int], None]
 """Called with the number of items just finished."""
+
+_TREE_CHANGED = (
+    "the stored tree does not match the signed checkpoint at tree size {size} (run 'bloc verify')"
+)
+
+_REPLAYED = datetime(1970, 1, 1, tzinfo=UTC)
+"""appended_at of replayed entries: unsigned metadata, never compared."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -250,39 +256,70 @@ class Ledger:
     def _check_unsigned_tail(self, tx: Transaction) -> None:
         """Before signing, re-check what the new checkpoint would vouch for.
 
-        The stored tree must still reproduce the latest signed root, and every entry after
-        it must hash to its stored leaf and carry only signatures that verify with keys the
-        registry knows. A row slipped into the database is then refused here instead of
-        being signed by the next honest submit. The cost is the unsigned tail: usually the
-        batch just submitted.
+        Nothing here trusts the index tables, which anyone with database access can edit:
+
+        1. the stored tree must reproduce the latest signed root;
+        2. the registry is replayed from the registry entries of the signed tree, each
+           proved included in that signed root;
+        3. every entry after it must hash to its leaf, and pass the checks that need no
+           index: signatures (as that registry allows), authority, namespaces.
+
+        Otherwise the log refuses to sign; ``bloc verify`` then names the problem. The
+        cost is the registry entries (O(log n) reads each) plus the unsigned tail.
 
         Raises:
             VerificationError: naming the entry or checkpoint that does not hold.
         """
+        refuse = "refusing to sign a checkpoint"
         latest = tx.latest_checkpoint()
-        start = 0
+        start, signed_root = 0, merkle.EMPTY_ROOT
         if latest is not None:
             signed = verify_checkpoint(latest.note, origin=self.root.origin, key=self.root.log_key)
-            start = signed.tree_size
-            if start > tx.tree_size or merkle.root_hash(tx.get_node, start) != signed.root_hash:
+            start, signed_root = signed.tree_size, signed.root_hash
+            if start > tx.tree_size or merkle.root_hash(tx.get_node, start) != signed_root:
                 raise VerificationError(
-                    f"refusing to sign a checkpoint: the stored tree no longer matches the "
-                    f"checkpoint at tree size {start} (run 'bloc verify')"
+                    f"{refuse}: the stored tree no longer matches the checkpoint at tree size "
+                    f"{start} (run 'bloc verify')"
                 )
+        registry = Registry(self.root.registrar_keys())
+        for entry in tx.registry_entries(before=start):
+            leaf = hash_leaf(entry.envelope)
+            try:
+                proof = merkle.inclusion_proof(tx.get_node, entry.log_index, start)
+                merkle.verify_inclusion(
+                    index=entry.log_index,
+                    size=start,
+                    leaf_hash=leaf,
+                    proof=proof,
+                    root_hash=signed_root,
+                )
+                opened = open_envelope(entry.envelope)
+            except (ValueError, LedgerError) as e:
+                raise VerificationError(
+                    f"{refuse}: log index {entry.log_index}: registry entry is not the one "
+                    f"the checkpoint at tree size {start} signed ({e}) (run 'bloc verify')"
+                ) from e
+            registry.apply(opened.record)
         frontier = Frontier.from_getter(tx.get_node, start)
-        registrars = self.root.registrar_keys()
         for entry in tx.entries(start=start):
-            problem = _unsigned_entry_problem(entry.envelope, entry.leaf_hash, tx, registrars)
-            if entry.log_index != frontier.size or problem is not None:
+            try:
+                if entry.log_index != frontier.size:
+                    raise VerificationError(f"log index {frontier.size} is missing")
+                if hash_leaf(entry.envelope) != entry.leaf_hash:
+                    raise VerificationError("envelope bytes do not match the stored leaf hash")
+                opened = open_envelope(entry.envelope)
+                if opened.canonical != entry.envelope:
+                    raise VerificationError("stored envelope is not in canonical form")
+                check_signed_tail_entry(opened, registry)
+            except LedgerError as e:
                 raise VerificationError(
-                    f"refusing to sign a checkpoint: log index {entry.log_index}: "
-                    f"{problem or 'out of sequence'} (run 'bloc verify')"
-                )
+                    f"{refuse}: log index {entry.log_index}: {e} (run 'bloc verify')"
+                ) from e
+            registry.apply(opened.record)
             frontier, _ = frontier.append(entry.leaf_hash)
         if frontier.size != tx.tree_size or frontier.root() != tx.root_hash():
             raise VerificationError(
-                "refusing to sign a checkpoint: the tree head does not match the entries "
-                "(run 'bloc verify')"
+                f"{refuse}: the tree head does not match the entries (run 'bloc verify')"
             )
 
     def latest_checkpoint(self) -> tuple[Checkpoint, str]:
@@ -310,9 +347,13 @@ class Ledger:
             proof = merkle.inclusion_proof(tx.get_node, log_index, size)
             root_hash = merkle.root_hash(tx.get_node, size)
             row = tx.checkpoint(size)
-        merkle.verify_inclusion(
-            index=log_index, size=size, leaf_hash=leaf_hash, proof=proof, root_hash=root_hash
-        )
+        self._check_signed_root(row, size, root_hash)
+        try:
+            merkle.verify_inclusion(
+                index=log_index, size=size, leaf_hash=leaf_hash, proof=proof, root_hash=root_hash
+            )
+        except merkle.ProofError as e:
+            raise VerificationError(_TREE_CHANGED.format(size=size)) from e
         return InclusionProof(
             log_index=log_index,
             tree_size=size,
@@ -333,9 +374,18 @@ class Ledger:
             proof = merkle.consistency_proof(tx.get_node, old_size, new_size)
             old_root = merkle.root_hash(tx.get_node, old_size)
             new_root = merkle.root_hash(tx.get_node, new_size)
-        merkle.verify_consistency(
-            old_size=old_size, new_size=new_size, old_root=old_root, new_root=new_root, proof=proof
-        )
+            self._check_signed_root(tx.checkpoint(old_size), old_size, old_root)
+            self._check_signed_root(tx.checkpoint(new_size), new_size, new_root)
+        try:
+            merkle.verify_consistency(
+                old_size=old_size,
+                new_size=new_size,
+                old_root=old_root,
+                new_root=new_root,
+                proof=proof,
+            )
+        except merkle.ProofError as e:
+            raise VerificationError(_TREE_CHANGED.format(size=new_size)) from e
         return ConsistencyProof(
             old_size=old_size,
             new_size=new_size,
@@ -343,6 +393,14 @@ class Ledger:
             new_root=new_root,
             consistency_proof=tuple(proof),
         )
+
+    def _check_signed_root(self, row: CheckpointRow | None, size: int, root_hash: bytes) -> None:
+        """A proof is only served for a tree that still matches its signed checkpoint."""
+        if row is None:
+            return
+        signed = verify_checkpoint(row.note, origin=self.root.origin, key=self.root.log_key)
+        if signed.tree_size != size or signed.root_hash != root_hash:
+            raise VerificationError(_TREE_CHANGED.format(size=size))
 
     @staticmethod
     def _proof_size(tx: Transaction, tree_size: int | None) -> int:
@@ -372,7 +430,6 @@ class Ledger:
             checkpoints = self._verify_checkpoints(tx, report)
             with scratch.writer(registrars=self.root.registrar_keys()) as replay:
                 frontier = self._verify_entries(tx, report, checkpoints, progress, replay)
-            self._verify_nodes(tx, report)
             self._verify_head(tx, report, frontier, checkpoints)
             if report.clean:
                 with scratch.reader() as rebuilt:
@@ -415,10 +472,11 @@ class Ledger:
         progress: Progress | None,
         replay: Transaction,
     ) -> Frontier:
-        registry = KeyRegistry(self.root.registrar_keys())
+        registry = Registry(self.root.registrar_keys())
         frontier = Frontier.empty()
         problems = report.problems
         vouched = 0  # entries before this index match a signed checkpoint
+        nodes = _StoredNodes(tx)
         for entry in tx.entries():
             index = frontier.size
             report.entries += 1
@@ -431,7 +489,7 @@ class Ledger:
                 problems.append(
                     Problem(log_index=index, message=f"{missing} (entry deleted or moved)")
                 )
-                break
+                return frontier  # nodes and the head cannot be judged past a gap
             leaf = hash_leaf(entry.envelope)
             if leaf != entry.leaf_hash:
                 problems.append(
@@ -441,7 +499,7 @@ class Ledger:
                         "leaf hash (entry edited)",
                     )
                 )
-            opened = self._verify_record(entry.envelope, entry.record_id, index, registry, problems)
+            opened = self._verify_record(entry, index, registry, problems)
             if opened is not None:
                 try:
                     check_consistency(opened, replay)
@@ -455,8 +513,12 @@ class Ledger:
                         )
                     )
                 else:
-                    replay.append(opened, appended_at=unstamp(entry.appended_at))
-            frontier, _ = frontier.append(leaf)
+                    replay.append(opened, appended_at=_REPLAYED)
+            frontier, completed = frontier.append(leaf)
+            for level, idx, digest in completed:
+                # Entries beyond the tree head are the head check's business, not the nodes'.
+                if level > 0 and (idx + 1) << level <= tx.tree_size:
+                    nodes.check(level, idx, digest, problems)
             expected = checkpoints.get(frontier.size)
             if expected is not None and expected == frontier.root():
                 vouched = frontier.size
@@ -472,19 +534,28 @@ class Ledger:
                 )
             if progress is not None:
                 progress(1)
+        nodes.finish(problems)
         return frontier
 
     @staticmethod
     def _verify_record(
-        envelope: bytes, record_id: str, index: int, registry: KeyRegistry, problems: list[Problem]
+        entry: LogEntry, index: int, registry: Registry, problems: list[Problem]
     ) -> Opened | None:
         """The entry's envelope, opened and signature-checked; ``None`` (and a problem) if not."""
         try:
-            opened = open_envelope(envelope)
-            if opened.canonical != envelope:
+            opened = open_envelope(entry.envelope)
+            if opened.canonical != entry.envelope:
                 raise VerificationError("stored envelope is not in canonical form")
-            if opened.record_id != record_id:
+            if opened.record_id != entry.record_id:
                 raise VerificationError("stored record id does not match the payload")
+            record = opened.record
+            for column, value in (
+                ("kind", record.kind),
+                ("signer", record.signer),
+                ("issued_at", stamp(record.issued_at)),
+            ):
+                if getattr(entry, column) != value:
+                    raise VerificationError(f"the stored {column} column does not match the record")
             check_signatures(opened.envelope, opened.record, registry)
         except LedgerError as e:
             problems.append(Problem(log_index=index, message=f"log index {index}: {e}"))
@@ -507,56 +578,6 @@ class Ledger:
                     "edited outside the ledger)",
                 )
             )
-
-    @staticmethod
-    def _verify_nodes(tx: Transaction, report: VerifyReport) -> None:
-        """Every stored node above the leaves must hash its two children.
-
-        Level by level, the parents recomputed from the level below (itself checked on the
-        previous round) are merged with the stored nodes; both streams are in index order.
-        """
-
-        def stored(level: int) -> Iterator[tuple[int, bytes]]:
-            if level == 0:
-                return ((entry.log_index, entry.leaf_hash) for entry in tx.entries())
-            return ((node.idx, node.hash) for node in tx.nodes_at(level))
-
-        def parents(children: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
-            left: tuple[int, bytes] | None = None
-            for idx, digest in children:
-                if idx % 2 == 0:
-                    left = (idx, digest)
-                elif left is not None and left[0] == idx - 1:
-                    yield idx // 2, hash_children(left[1], digest)
-                    left = None
-
-        level = 1
-        while (1 << level) <= report.tree_size:
-            recomputed: dict[int, bytes] = {}  # a small window of the level, by index
-            parent_stream = parents(stored(level - 1))
-            for idx, digest in stored(level):
-                while idx not in recomputed:
-                    nxt = next(parent_stream, None)
-                    if nxt is None or nxt[0] > idx:
-                        if nxt is not None:
-                            recomputed[nxt[0]] = nxt[1]
-                        break
-                    recomputed[nxt[0]] = nxt[1]
-                parent = recomputed.pop(idx, None)
-                for stale in [k for k in recomputed if k < idx]:
-                    del recomputed[stale]
-                if parent is not None and parent != digest:
-                    first = idx << level
-                    report.problems.append(
-                        Problem(
-                            log_index=first,
-                            rank=1,
-                            message=f"log indexes {first}..{first + (1 << level) - 1}: the "
-                            f"stored Merkle node (level {level}) does not match the entries "
-                            "(entries reordered or replaced)",
-                        )
-                    )
-            level += 1
 
     @staticmethod
     def _verify_head(
@@ -599,21 +620,65 @@ class Ledger:
             )
 
 
-def _unsigned_entry_problem(
-    envelope: bytes, leaf_hash: bytes, keys: KeyView, registrars: Mapping[KeyId, PublicKey]
-) -> str | None:
-    """Why a stored entry may not be covered by a new checkpoint, or ``None``."""
-    if hash_leaf(envelope) != leaf_hash:
-        return "envelope bytes do not match the stored leaf hash"
-    try:
-        parsed = parse_envelope(envelope)
-    except InputError as e:
-        return f"stored envelope is malformed: {e}"
-    if parsed.canonical_bytes() != envelope:
-        return "stored envelope is not in canonical form"
-    for sig in parsed.signatures:
-        state = keys.key(sig.keyid)
-        key = registrars.get(sig.keyid) or (state.grant.public_key if state else None)
-        if key is None or not parsed.verifies(sig, key):
-            return f"signature by key {sig.keyid} does not verify with a registered key"
-    return None
+class _StoredNodes:
+    """The stored Merkle nodes, one cursor per level, checked against recomputed ones.
+
+    Recomputed nodes arrive level by level in index order (as a frontier completes them),
+    so each level's stored nodes are read once, in order: missing, extra, malformed and
+    wrong nodes are all found in one pass over the log.
+    """
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+        self._cursors: dict[int, Iterator[tuple[int, bytes]]] = {}
+        self._current: dict[int, tuple[int, bytes] | None] = {}
+        self._wrong: set[tuple[int, int]] = set()
+
+    def _advance(self, level: int) -> tuple[int, bytes] | None:
+        if level not in self._cursors:
+            self._cursors[level] = ((n.idx, n.hash) for n in self._tx.nodes_at(level))
+        self._current[level] = next(self._cursors[level], None)
+        return self._current[level]
+
+    def _peek(self, level: int) -> tuple[int, bytes] | None:
+        return self._current[level] if level in self._current else self._advance(level)
+
+    def check(self, level: int, idx: int, digest: bytes, problems: list[Problem]) -> None:
+        stored = self._peek(level)
+        while stored is not None and stored[0] < idx:
+            problems.append(_node_problem(level, stored[0], "is not part of the tree"))
+            stored = self._advance(level)
+        if stored is None or stored[0] > idx:
+            problems.append(_node_problem(level, idx, "is missing"))
+            return
+        if stored[1] != digest:
+            self._wrong.add((level, idx))
+            # Report the lowest wrong node only: its ancestors are wrong because it is.
+            if not {(level - 1, 2 * idx), (level - 1, 2 * idx + 1)} & self._wrong:
+                problems.append(
+                    _node_problem(
+                        level, idx, "does not match the entries (entries reordered or replaced)"
+                    )
+                )
+        self._advance(level)
+
+    def finish(self, problems: list[Problem]) -> None:
+        """Report stored nodes no entry accounts for (on levels seen, and on higher ones)."""
+        for level in sorted(self._current):
+            stored = self._current[level]
+            while stored is not None:
+                problems.append(_node_problem(level, stored[0], "is not part of the tree"))
+                stored = self._advance(level)
+        top = max(self._current, default=0)
+        for level, idx in self._tx.node_levels_above(top):
+            problems.append(_node_problem(level, idx, "is not part of the tree"))
+
+
+def _node_problem(level: int, idx: int, what: str) -> Problem:
+    first = idx << level
+    return Problem(
+        log_index=first,
+        rank=1,
+        message=f"log indexes {first}..{first + (1 << level) - 1}: the stored Merkle node "
+        f"(level {level}) {what}",
+    )

@@ -1,4 +1,4 @@
-"""Key rotation and revocation: rotated_keys, revoked_key, KeyState.problem_at, KeyRegistry,
+"""Key rotation and revocation: rotated_keys, revoked_key, KeyState.problem_at, Registry,
 and the signature step of admission (check_signatures) on top of them.
 
 All pure functions: deterministic keys, records decoded from builders, times as literals.
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ledger.admission import KeyRegistry, KeyState, check_signatures, revoked_key, rotated_keys
+from ledger.admission import Registry, KeyState, check_signatures, revoked_key, rotated_keys
 from ledger.codec import parse_timestamp
 from ledger.envelope import Envelope, sign_envelope
 from ledger.errors import RecordRejected
@@ -232,11 +232,11 @@ def test_earlier_revocation_moves_compromise_back() -> None:
     assert twice.compromised_since == at("2026-01-15T00:00:00Z")
 
 
-# --- KeyRegistry ------------------------------------------------------------------------------
+# --- Registry ------------------------------------------------------------------------------
 
 
-def registry(*records: Record) -> KeyRegistry:
-    keys = KeyRegistry({REGISTRAR.keyid: REGISTRAR.public_key})
+def registry(*records: Record) -> Registry:
+    keys = Registry({REGISTRAR.keyid: REGISTRAR.public_key})
     for record in records:
         keys.apply(record)
     return keys
@@ -318,7 +318,7 @@ def signed_event(*signers: Signer, issued_at: str, signer: str = "acme") -> tupl
     return envelope, decode_record(envelope.payload)
 
 
-def signature_rejection(envelope: Envelope, record: Record, keys: KeyRegistry) -> str:
+def signature_rejection(envelope: Envelope, record: Record, keys: Registry) -> str:
     with pytest.raises(RecordRejected) as info:
         check_signatures(envelope, record, keys)
     assert info.value.check == "signature"
@@ -348,12 +348,25 @@ def test_new_key_signs_after_rotation() -> None:
 
 def test_revoked_key_cannot_sign_after_compromise() -> None:
     keys = registry(registration([OLD]), revoke(OLD, "2026-02-01T00:00:00Z"))
-    check_signatures(*signed_event(OLD, issued_at="2026-01-31T23:59:59Z"), keys)
     envelope, record = signed_event(OLD, issued_at="2026-02-01T00:00:00Z")
     assert signature_rejection(envelope, record, keys) == (
         f"envelope.signatures[0]: key {OLD.keyid} of org:acme is revoked: compromised since "
         "2026-02-01T00:00:00Z, record issued 2026-02-01T00:00:00Z"
     )
+
+
+def test_revoked_key_signs_nothing_new_even_when_back_dated() -> None:
+    """issued_at is the signer's claim: whoever stole the key could back-date a record to
+    just before compromised_since. Once the revocation is on the ledger, the key signs
+    nothing new (ADR 0005); earlier entries stay, and become findings."""
+    keys = registry(registration([OLD]), revoke(OLD, "2026-02-01T00:00:00Z"))
+    envelope, record = signed_event(OLD, issued_at="2026-01-31T23:59:59Z")
+    assert signature_rejection(envelope, record, keys) == (
+        f"envelope.signatures[0]: key {OLD.keyid} of org:acme is revoked (compromised since "
+        "2026-02-01T00:00:00Z): it signs nothing new, whatever its issued_at"
+    )
+    before = registry(registration([OLD]))
+    check_signatures(envelope, record, before)
 
 
 def test_unregistered_key() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,8 @@ def rebuild_tree(world: World) -> None:
                 {"l": level, "i": idx, "h": digest},
             )
         connection.execute(
-            text("UPDATE tree_head SET tree_size = :s, frontier = :f, root_hash = :r"),
-            {"s": frontier.size, "f": frontier.to_bytes(), "r": frontier.root()},
+            text("UPDATE tree_head SET tree_size = :s, frontier = :f"),
+            {"s": frontier.size, "f": frontier.to_bytes()},
         )
 
 
@@ -138,15 +139,19 @@ def swap(world: World, a: int, b: int) -> None:
 
 
 def insert_entry(world: World, index: int, envelope: bytes) -> None:
+    """Insert a row whose every column agrees with its envelope, as a careful attacker would."""
+    record = json.loads(base64.b64decode(json.loads(envelope)["payload"]))
     sql(
         world,
         "INSERT INTO log_entry (log_index, leaf_hash, record_id, kind, signer, issued_at, "
-        "appended_at, envelope) VALUES (:i, :leaf, :rid, 'extraction', 'org:lynas', "
+        "appended_at, envelope) VALUES (:i, :leaf, :rid, :kind, :signer, "
         ":issued, :appended, :envelope)",
         i=index,
         leaf=hash_leaf(envelope),
         rid=record_id_of(envelope),
-        issued=stamp(NOW),
+        kind=record["kind"],
+        signer=record["signer"],
+        issued=stamp(datetime.fromisoformat(record["issued_at"].replace("Z", "+00:00"))),
         appended=stamp(NOW),
         envelope=envelope,
     )
@@ -420,8 +425,9 @@ def test_inserted_row_is_not_signed_by_the_next_submit(world: World, tmp_path: P
     assert result.exit_code == 3
     assert result.stdout.startswith(f"{path}: accepted at log index 12 (extraction ")
     assert result.stderr == (
-        "bloc: error: refusing to sign a checkpoint: log index 11: signature by key "
-        f"{intruder.keyid} does not verify with a registered key (run 'bloc verify')\n"
+        "bloc: error: refusing to sign a checkpoint: log index 11: signature: "
+        f"envelope.signatures[0].keyid {intruder.keyid} is not a registered participant key "
+        "(run 'bloc verify')\n"
     )
     assert query(world, "SELECT max(tree_size) FROM checkpoint") == [(11,)]
     assert_detected(
@@ -480,4 +486,122 @@ def test_edited_index_tables_are_found(world: World, statement: str, expected: s
     message = expected.format(lynas=first_key)
     assert_detected(
         world, f"{message} (the derived index was edited outside the ledger)", log_index=None
+    )
+
+
+def submit_honest(world: World, tmp_path: Path) -> Result:
+    honest = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-H", "rare_earth_ore", 1)]),
+        World.lynas,
+    )
+    path = tmp_path / "honest.json"
+    path.write_bytes(honest)
+    return CliRunner().invoke(bloc, ["--home", str(world.home.path), "submit", str(path)])
+
+
+def test_key_row_added_to_the_index_does_not_get_a_forgery_signed(
+    world: World, tmp_path: Path
+) -> None:
+    """The attacker registers their own key for org:lynas straight into participant_key and
+    appends a record signed with it: the checkpoint signer replays the registry from the
+    signed log, not from the index, and refuses."""
+    intruder = key_for("intruder")
+    sql(
+        world,
+        "INSERT INTO participant_key (keyid, participant, public_key, valid_from, log_index) "
+        "VALUES (:k, 'org:lynas', :p, '2026-01-01T00:00:00.000000Z', 0)",
+        k=intruder.keyid,
+        p=intruder.public_key.raw,
+    )
+    forged = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-X", "rare_earth_ore", 999)]),
+        intruder,
+    )
+    insert_entry(world, 11, forged)
+    rebuild_tree(world)
+    result = submit_honest(world, tmp_path)
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "bloc: error: refusing to sign a checkpoint: log index 11: signature: "
+        f"envelope.signatures[0].keyid {intruder.keyid} is not a registered participant key "
+        "(run 'bloc verify')\n"
+    )
+    assert query(world, "SELECT max(tree_size) FROM checkpoint") == [(11,)]
+
+
+def test_rejected_record_slipped_in_is_not_signed(world: World, tmp_path: Path) -> None:
+    """A properly signed record that admission rejects (a lot in another namespace),
+    appended with plain SQL: the next submit refuses to sign over it."""
+    wrong = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:shinetsu/X-1", "rare_earth_ore", 1)]),
+        World.lynas,
+    )
+    insert_entry(world, 11, wrong)
+    rebuild_tree(world)
+    result = submit_honest(world, tmp_path)
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "bloc: error: refusing to sign a checkpoint: log index 11: identity: "
+        "extraction.lots[0].id lot:shinetsu/X-1 is not in the namespace of its signer "
+        "org:lynas (run 'bloc verify')\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected", "first"),
+    [
+        pytest.param(
+            "DELETE FROM merkle_node WHERE level = 1 AND idx = 1",
+            "log indexes 2..3: the stored Merkle node (level 1) is missing",
+            2,
+            id="node-deleted",
+        ),
+        pytest.param(
+            "UPDATE merkle_node SET hash = :zero WHERE level = 2 AND idx = 0",
+            "log indexes 0..3: the stored Merkle node (level 2) does not match the entries "
+            "(entries reordered or replaced)",
+            0,
+            id="node-zeroed",
+        ),
+        pytest.param(
+            "INSERT INTO merkle_node (level, idx, hash) VALUES (3, 7, :five)",
+            "log indexes 56..63: the stored Merkle node (level 3) is not part of the tree",
+            56,
+            id="node-added",
+        ),
+        pytest.param(
+            "INSERT INTO merkle_node (level, idx, hash) VALUES (9, 0, :zero)",
+            "log indexes 0..511: the stored Merkle node (level 9) is not part of the tree",
+            0,
+            id="node-added-above-the-tree",
+        ),
+    ],
+)
+def test_tampered_merkle_nodes_are_found(
+    world: World, statement: str, expected: str, first: int
+) -> None:
+    sql(world, statement, zero=bytes(32), five=bytes(5))
+    assert_detected(world, expected, log_index=first)
+
+
+def test_proofs_refuse_a_tree_that_no_longer_matches_its_checkpoint(world: World) -> None:
+    sql(world, "UPDATE merkle_node SET hash = :zero WHERE level = 2 AND idx = 0", zero=bytes(32))
+    for args in (["log", "prove", "4"], ["log", "consistency", "7", "11"]):
+        result = CliRunner().invoke(bloc, ["--home", str(world.home.path), *args])
+        assert result.exit_code == 3, result.output
+        assert result.stderr.startswith("bloc: error: the stored tree does not match the "), (
+            result.stderr
+        )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("kind", "facility"), ("signer", "org:mallory"), ("issued_at", "2026-01-01T00:00:00.000000Z")],
+)
+def test_edited_entry_columns_are_found(world: World, column: str, value: str) -> None:
+    sql(world, f"UPDATE log_entry SET {column} = :v WHERE log_index = 8", v=value)
+    assert_detected(
+        world,
+        f"log index 8: the stored {column} column does not match the record",
+        log_index=8,
     )

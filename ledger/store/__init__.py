@@ -2,5 +2,15 @@
 
 from ledger.store.engine import resolve_db_url, sqlite_files
 from ledger.store.repository import Store, Transaction, stamp, unstamp
+from ledger.store.rows import CheckpointRow, LogEntry
 
-__all__ = ["Store", "Transaction", "resolve_db_url", "sqlite_files", "stamp", "unstamp"]
+__all__ = [
+    "CheckpointRow",
+    "LogEntry",
+    "Store",
+    "Transaction",
+    "resolve_db_url",
+    "sqlite_files",
+    "stamp",
+    "unstamp",
+]

@@ -28,7 +28,7 @@ def backend_of(url: str) -> str:
     """``sqlite`` or ``postgresql``; anything else is a configuration error."""
     try:
         name = make_url(url).get_backend_name()
-    except ArgumentError as e:
+    except (ArgumentError, ValueError) as e:
         raise ConfigError(f"database URL {redact(url)!r} is not a valid URL") from e
     if name not in ("sqlite", "postgresql"):
         raise ConfigError(f"database URL {redact(url)!r}: only sqlite and postgresql are supported")
@@ -39,7 +39,7 @@ def redact(url: str) -> str:
     """The URL with any password hidden, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
 
 
@@ -52,7 +52,7 @@ def make_engine(url: str) -> Engine:
             _configure_sqlite(engine)
         else:
             engine = create_engine(url, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError, ImportError) as e:
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError, TypeError) as e:
         raise ConfigError(f"cannot use database URL {redact(url)!r}: {e}") from e
     return engine
 
@@ -65,7 +65,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a checkpoint that was printed must survive a power cut, or the log could
+        # sign a different tree at the same size (equivocation).
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -79,8 +81,8 @@ def resolve_db_url(url: str, base: Path) -> str:
     """Make a relative SQLite path absolute against ``base``; leave other URLs alone."""
     try:
         parsed = make_url(url)
-    except ArgumentError as e:
-        raise ConfigError(f"database URL {url!r} is not a valid URL") from e
+    except (ArgumentError, ValueError) as e:
+        raise ConfigError(f"database URL {redact(url)!r} is not a valid URL") from e
     database = parsed.database
     is_file = parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
     if is_file and not Path(str(database)).is_absolute():

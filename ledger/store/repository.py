@@ -22,8 +22,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, func, inspect, tuple_
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy import Engine, String, func, inspect, tuple_
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
 from ledger.admission import (
@@ -35,9 +35,10 @@ from ledger.admission import (
     rotated_keys,
 )
 from ledger.codec import canonical_json
-from ledger.errors import ConfigError, StorageError
+from ledger.errors import ConfigError, StorageError, VerificationError
 from ledger.merkle import Frontier, hash_leaf
 from ledger.model import (
+    REGISTRY_KINDS,
     Extraction,
     Facility,
     FacilityId,
@@ -75,12 +76,24 @@ _HEAD_ID = 1
 
 
 def stamp(moment: datetime) -> str:
-    """Fixed-width UTC text: text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC text (four-digit years, microseconds): text order is time order."""
+    m = moment.astimezone(UTC)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+        f".{m.microsecond:06d}Z"
+    )
 
 
 def unstamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The inverse of :func:`stamp`.
+
+    Raises:
+        StorageError: the text is not a stamp (a column edited outside the ledger).
+    """
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError as e:
+        raise StorageError(f"stored timestamp {text[:40]!r} is malformed") from e
 
 
 class Store:
@@ -100,9 +113,9 @@ class Store:
         """
         store = cls(make_engine(url), url=url)
         try:
-            with store.engine.connect() as connection:
+            with store._bind(read_only=True).connect() as connection:
                 tables = set(inspect(connection).get_table_names())
-        except SQLAlchemyError as e:
+        except (SQLAlchemyError, ValueError, TypeError) as e:
             raise ConfigError(f"cannot open database {redact(url)}: {_first_line(e)}") from e
         if "meta" not in tables or "tree_head" not in tables:
             raise ConfigError(f"database {redact(url)} holds no ledger (run 'bloc init')")
@@ -124,11 +137,7 @@ class Store:
             with Session(store.engine) as session:
                 session.add(Meta(key="schema_version", value=SCHEMA_VERSION))
                 empty = Frontier.empty()
-                session.add(
-                    TreeHead(
-                        id=_HEAD_ID, tree_size=0, frontier=empty.to_bytes(), root_hash=empty.root()
-                    )
-                )
+                session.add(TreeHead(id=_HEAD_ID, tree_size=0, frontier=empty.to_bytes()))
                 session.commit()
         except SQLAlchemyError as e:
             raise ConfigError(f"cannot create ledger in {redact(url)}: {_first_line(e)}") from e
@@ -169,14 +178,24 @@ class Store:
             # Closing the session ends the transaction without expiring loaded rows.
             yield Transaction(session, head, registrars=registrars or MappingProxyType({}))
 
+    def _bind(self, *, read_only: bool) -> Engine:
+        if not read_only:
+            return self.engine
+        if self.backend == "postgresql":
+            # One snapshot for the whole read: a concurrent append must not make verify
+            # see entries that its tree head does not count yet.
+            return self.engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        return self.engine.execution_options(**{READ_ONLY: True})
+
     @contextmanager
     def _session(self, *, read_only: bool) -> Iterator[Session]:
-        bind = self.engine.execution_options(**{READ_ONLY: True}) if read_only else self.engine
         try:
-            with Session(bind, autoflush=True, expire_on_commit=False) as session:
+            with Session(
+                self._bind(read_only=read_only), autoflush=True, expire_on_commit=False
+            ) as session:
                 yield session
-        except DBAPIError as e:
-            raise StorageError(f"database error: {_first_line(e)}") from e
         except SQLAlchemyError as e:
             raise StorageError(f"database error: {_first_line(e)}") from e
 
@@ -193,7 +212,12 @@ class Transaction:
     ) -> None:
         self.session = session
         self._head = head
-        self._frontier = Frontier.from_bytes(head.tree_size, head.frontier)
+        try:
+            self._frontier = Frontier.from_bytes(head.tree_size, head.frontier)
+        except ValueError as e:
+            raise VerificationError(
+                f"the tree head is corrupt ({e}): it was edited outside the ledger"
+            ) from e
         self._registrars = registrars
 
     # -- the tree -------------------------------------------------------------------------
@@ -247,6 +271,14 @@ class Transaction:
             yield from rows
             position = rows[-1].log_index + 1
 
+    def registry_entries(self, *, before: int) -> Iterator[LogEntry]:
+        """Registry entries (participants, facilities, revocations) below ``before``."""
+        yield from self.session.exec(
+            select(LogEntry)
+            .where(col(LogEntry.kind).in_(sorted(REGISTRY_KINDS)), LogEntry.log_index < before)
+            .order_by(col(LogEntry.log_index))
+        )
+
     def entry_count(self) -> tuple[int, int | None]:
         """How many entries are stored, and the largest index."""
         count, top = self.session.exec(select(func.count(), func.max(LogEntry.log_index))).one()
@@ -259,11 +291,15 @@ class Transaction:
         every = list(table.__table__.columns)  # type: ignore[attr-defined]
         keys = [c for c in every if c.primary_key]
         columns = keys + [c for c in every if not c.primary_key]
+        # Byte order on every backend, whatever the database's collation: the replay it is
+        # compared with is SQLite, whose text order is binary.
+        binary = self.session.get_bind().dialect.name == "postgresql"
+        order = [c.collate("C") if binary and isinstance(c.type, String) else c for c in keys]
         last: tuple[Any, ...] | None = None
         while True:
-            statement = select(*columns).order_by(*keys).limit(batch)
+            statement = select(*columns).order_by(*order).limit(batch)
             if last is not None:
-                statement = statement.where(tuple_(*keys) > tuple_(*last))
+                statement = statement.where(tuple_(*order) > tuple_(*last))
             rows = self.session.exec(statement).all()
             if not rows:
                 return
@@ -289,6 +325,15 @@ class Transaction:
                 key = "/".join(str(part) for part in difference[0])
                 yield str(table.__tablename__), key, difference[1]
                 break
+
+    def node_levels_above(self, level: int) -> list[tuple[int, int]]:
+        """(level, index) of every stored node above ``level`` (none in a sound tree)."""
+        rows = self.session.exec(
+            select(MerkleNode.level, MerkleNode.idx)
+            .where(MerkleNode.level > level)
+            .order_by(col(MerkleNode.level), col(MerkleNode.idx))
+        ).all()
+        return [(int(level_), int(idx)) for level_, idx in rows]
 
     def nodes_at(self, level: int, *, batch: int = 1000) -> Iterator[MerkleNode]:
         """The stored nodes of one level in index order, read in batches."""
@@ -329,7 +374,6 @@ class Transaction:
                 self.session.add(MerkleNode(level=level, idx=idx, hash=digest))
         self._head.tree_size = self._frontier.size
         self._head.frontier = self._frontier.to_bytes()
-        self._head.root_hash = self._frontier.root()
         self.session.add(self._head)
         self._derive(record, index)
         self.session.flush()

@@ -27,7 +27,7 @@ class LogEntry(SQLModel, table=True):
     )
     leaf_hash: bytes = Field(sa_type=LargeBinary, unique=True)
     record_id: str = Field(unique=True)
-    kind: str
+    kind: str = Field(index=True)
     signer: str = Field(index=True)
     issued_at: str
     appended_at: str
@@ -52,7 +52,6 @@ class TreeHead(SQLModel, table=True):
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     tree_size: int = Field(sa_type=BigInteger)
     frontier: bytes = Field(sa_type=LargeBinary)
-    root_hash: bytes = Field(sa_type=LargeBinary)
 
 
 class CheckpointRow(SQLModel, table=True):
