@@ -20,10 +20,9 @@ from ledger.errors import (
     InputError,
     LedgerError,
     RecordRejected,
-    StorageError,
     VerificationError,
 )
-from ledger.home import Home, find_home
+from ledger.home import Home, NoHomeError, find_home
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -43,9 +42,7 @@ def exit_code_for(error: LedgerError) -> int:
         return EXIT_REJECTED
     if isinstance(error, VerificationError):
         return EXIT_INTEGRITY
-    if isinstance(error, ConfigError | InputError | StorageError):
-        return EXIT_USAGE
-    return EXIT_USAGE
+    return EXIT_USAGE  # input, configuration and storage errors: the command could not run
 
 
 @dataclass(slots=True)
@@ -66,9 +63,10 @@ def current_home(ctx: click.Context) -> Home:
 
 
 def optional_home(ctx: click.Context) -> Home | None:
+    """The home, or ``None`` when there is none at all (a broken home is still an error)."""
     try:
         return current_home(ctx)
-    except ConfigError:
+    except NoHomeError:
         return None
 
 
@@ -95,7 +93,10 @@ def passphrase_from(var: str | None) -> bytes | None:
     value = os.environ.get(var)
     if not value:
         raise ConfigError(f"environment variable {var} is not set or empty")
-    return value.encode("utf-8")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ConfigError(f"environment variable {var} is not valid UTF-8") from e
 
 
 def emit_json(value: Any) -> None:
@@ -122,13 +123,14 @@ def read_source(path: str) -> tuple[str, bytes]:
 def split_documents(label: str, data: bytes) -> list[Item]:
     """A JSON document, or JSON Lines (one document per non-blank line).
 
-    The input is JSON Lines when it has several non-blank lines and the first one is a
-    complete JSON value on its own; otherwise it is one document (possibly pretty-printed).
+    The input is one document when it parses as one JSON value (possibly pretty-printed);
+    otherwise, when it has several non-blank lines, each line is a document of its own, so
+    that one corrupt line never hides the good ones around it.
     """
     lines = [(n, line) for n, line in enumerate(data.split(b"\n"), 1) if line.strip()]
     if not lines:
         raise InputError(f"{label} holds no JSON")
-    if len(lines) > 1 and _is_json(lines[0][1]):
+    if len(lines) > 1 and not _is_json(data):
         return [Item(f"{label}:{n}", line.rstrip(b"\r")) for n, line in lines]
     return [Item(label, data)]
 

@@ -34,6 +34,10 @@ class BlocGroup(click.Group):
         except LedgerError as e:
             self._trace(ctx)
             raise BlocError(e.diagnostics(), exit_code_for(e)) from e
+        except OSError as e:
+            self._trace(ctx)
+            where = f"{e.filename}: " if e.filename else ""
+            raise BlocError(f"{where}{e.strerror or e}", EXIT_USAGE) from e
         except Exception as e:
             self._trace(ctx)
             detail = str(e).strip().splitlines()[0] if str(e).strip() else ""

@@ -25,10 +25,10 @@ from ledger.cli.common import (
     read_source,
     split_documents,
 )
-from ledger.errors import InputError
+from ledger.errors import ConfigError, InputError
 from ledger.home import REGISTRAR_KEY, read_signer
 from ledger.model import REGISTRAR, REGISTRY_KINDS
-from ledger.service import CheckpointRefused, SubmitResult
+from ledger.service import CheckpointRefused, SubmitInterrupted, SubmitResult
 
 
 @click.command()
@@ -77,7 +77,10 @@ def _write_output(data: bytes, output: Path | None) -> None:
         click.get_binary_stream("stdout").write(data)
         return
     directory = output.parent if str(output.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
+    try:
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
+    except OSError as e:
+        raise ConfigError(f"cannot write {output}: {e.strerror}") from e
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -152,7 +155,7 @@ def _submitted(
     """Run a submission; if the checkpoint is refused, still say what became of each item."""
     try:
         return call()
-    except CheckpointRefused as e:
+    except (CheckpointRefused, SubmitInterrupted) as e:
         _report(items, e.results, as_json, final=False)
         raise
 

@@ -1,9 +1,10 @@
 """Admission: the ordered checks a submitted envelope must pass (DESIGN §5).
 
-:func:`admit` is pure: it takes the envelope bytes, a read-only :class:`LedgerView` of what
-the ledger already holds, and the current time, and returns nothing
-or raises :class:`~ledger.errors.RecordRejected` naming the first failed check, the field
-and the value. The checks run in this order:
+:func:`open_envelope` takes the envelope bytes (steps 1–2) and :func:`admit` takes the
+opened envelope, a read-only :class:`LedgerView` of what the ledger already holds, and the
+current time (steps 3–6). Both are pure; each returns or raises
+:class:`~ledger.errors.RecordRejected` naming the first failed check, the field and the value.
+The checks run in this order:
 
 1. ``envelope``   shape, payload type, base64, size, distinct key ids;
 2. ``payload``    strict JSON, schema, vocabulary, masses, dates, record invariants;
@@ -20,7 +21,6 @@ rejections: the ledger keeps them as evidence and reports them as findings.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -49,6 +49,7 @@ from ledger.model import (
     Transformation,
     decode_record,
     namespace_of,
+    record_id_of,
 )
 from ledger.signing import KeyId, PublicKey
 
@@ -154,7 +155,7 @@ def open_envelope(data: bytes) -> Opened:
     return Opened(
         envelope=envelope,
         record=record,
-        record_id=RecordId(hashlib.sha256(envelope.payload).hexdigest()),
+        record_id=record_id_of(envelope.payload),
         canonical=canonical,
         leaf_hash=hash_leaf(canonical),
     )

@@ -31,7 +31,7 @@ class InputError(LedgerError):
 class RecordRejected(InputError):
     """A record or envelope failed an admission check; nothing was stored.
 
-    ``check`` names the admission step (``envelope``, ``parse``, ``schema``, ``signature``,
+    ``check`` names the admission step (``envelope``, ``payload``, ``signature``,
     ``authority``, ``reference``, ``identity``) so that callers can group rejections.
     """
 

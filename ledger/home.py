@@ -28,7 +28,11 @@ KEYS_DIR = "keys"
 DEFAULT_DB = "sqlite:///ledger.db"
 REGISTRAR_KEY = "registrar"
 LOG_KEY = "log"
-_KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class NoHomeError(ConfigError):
+    """No ``bloc.toml`` where the home was looked for."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,7 +46,7 @@ class Home:
         return self.path / ROOT_FILE
 
     def key_path(self, name: str) -> Path:
-        if not _KEY_NAME.match(name):
+        if not _KEY_NAME.fullmatch(name):
             raise InputError(
                 f"key name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)"
             )
@@ -92,7 +96,7 @@ def find_home(explicit: Path | None, env: str | None, cwd: Path) -> Home:
         path, how = cwd, "the current directory"
     config = path / CONFIG_FILE
     if not config.is_file():
-        raise ConfigError(
+        raise NoHomeError(
             f"no ledger home at {path} ({how}): no {CONFIG_FILE}; run 'bloc init DIR' "
             "or point --home or BLOC_HOME at one"
         )
@@ -127,6 +131,13 @@ def init_home(path: Path, *, db_url: str | None = None, origin: str | None = Non
         if (path / name).exists():
             raise ConfigError(f"{path / name} exists: {path} already holds a ledger home")
     config_url = db_url or DEFAULT_DB
+    try:
+        return _create_home(path, config_url, origin)
+    except OSError as e:
+        raise ConfigError(f"cannot create a ledger home in {path}: {e.strerror}") from e
+
+
+def _create_home(path: Path, config_url: str, origin: str) -> Home:
     with _undo_on_failure(path) as created:
         path.mkdir(parents=True, exist_ok=True)
         (path / KEYS_DIR).mkdir(mode=0o700)

@@ -32,7 +32,6 @@ REGISTRAR = ParticipantId("org:registrar")
 """The reserved participant id that registry records are signed as (see ADR 0004)."""
 
 REGISTRY_KINDS = frozenset({"participant", "facility", "key_revocation"})
-EVENT_KINDS = frozenset({"extraction", "transformation", "shipment", "receipt"})
 
 
 def record_id_of(payload: bytes) -> RecordId:
@@ -255,30 +254,26 @@ def _amounts(items: list[dict[str, Any]], field: str) -> tuple[LotAmount, ...]:
     return amounts
 
 
-def _participant(data: Mapping[str, Any]) -> Participant:
-    for i, k in enumerate(data["keys"]):
-        public = PublicKey.from_base64(k["public_key"], field=f"participant.keys[{i}].public_key")
-        if public.keyid != k["keyid"]:
-            raise InputError(
-                f"participant.keys[{i}].keyid {k['keyid']} is not the SHA-256 of its public_key"
-            )
-    keys = tuple(
-        KeyGrant(
-            keyid=KeyId(k["keyid"]),
-            public_key=PublicKey.from_base64(k["public_key"], field=f"keys[{i}].public_key"),
-            valid_from=parse_timestamp(k["valid_from"], field=f"keys[{i}].valid_from"),
-            valid_until=(
-                parse_timestamp(k["valid_until"], field=f"keys[{i}].valid_until")
-                if "valid_until" in k
-                else None
-            ),
-        )
-        for i, k in enumerate(data["keys"])
+def _key_grant(k: Mapping[str, Any], field: str) -> KeyGrant:
+    public = PublicKey.from_base64(k["public_key"], field=f"{field}.public_key")
+    if public.keyid != k["keyid"]:
+        raise InputError(f"{field}.keyid {k['keyid']} is not the SHA-256 of its public_key")
+    valid_from = parse_timestamp(k["valid_from"], field=f"{field}.valid_from")
+    valid_until = (
+        parse_timestamp(k["valid_until"], field=f"{field}.valid_until")
+        if "valid_until" in k
+        else None
     )
+    if valid_until is not None and valid_until <= valid_from:
+        raise InputError(f"key {public.keyid}: valid_until is not after valid_from")
+    return KeyGrant(
+        keyid=public.keyid, public_key=public, valid_from=valid_from, valid_until=valid_until
+    )
+
+
+def _participant(data: Mapping[str, Any]) -> Participant:
+    keys = tuple(_key_grant(k, f"participant.keys[{i}]") for i, k in enumerate(data["keys"]))
     _no_repeats((k.keyid for k in keys), "participant.keys")
-    for k in keys:
-        if k.valid_until is not None and k.valid_until <= k.valid_from:
-            raise InputError(f"key {k.keyid}: valid_until is not after valid_from")
     control = tuple(
         Control(
             holder=c["holder"],

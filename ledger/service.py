@@ -21,9 +21,15 @@ from ledger.admission import (
     check_signed_tail_entry,
     open_envelope,
 )
-from ledger.errors import InputError, LedgerError, RecordRejected, VerificationError
+from ledger.errors import (
+    InputError,
+    LedgerError,
+    RecordRejected,
+    StorageError,
+    VerificationError,
+)
 from ledger.merkle import Frontier, hash_leaf
-from ledger.signing import Signer
+from ledger.signing import KeyId, Signer
 from ledger.store import CheckpointRow, LogEntry, Store, Transaction, stamp
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.trust import TrustRoot
@@ -49,6 +55,8 @@ class SubmitResult:
     error: str | None = None
     kind: str | None = None
     record_id: str | None = None
+    storage_failure: bool = False
+    """True when the envelope was not judged at all because the database failed."""
 
     @property
     def accepted(self) -> bool:
@@ -106,6 +114,14 @@ class CheckpointRefused(VerificationError):
         self.results = results
 
 
+class SubmitInterrupted(StorageError):
+    """The database failed during a submit call; ``results`` says what was stored."""
+
+    def __init__(self, message: str, results: list[SubmitResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
 class _BatchRejectedError(Exception):
     """Internal: ends an atomic batch's transaction so that it rolls back."""
 
@@ -150,16 +166,37 @@ class Ledger:
         if atomic:
             results = self._submit_atomic(opened, now=now, progress=progress)
         else:
-            results = [
-                self._submit_one(position, item, now=now, progress=progress)
-                for position, item in enumerate(opened)
-            ]
+            results = []
+            for position, item in enumerate(opened):
+                failed = results and results[-1].storage_failure
+                results.append(
+                    self._not_judged(position, item, "an earlier envelope hit a database error")
+                    if failed
+                    else self._submit_one(position, item, now=now, progress=progress)
+                )
         if any(r.log_index is not None and not r.duplicate for r in results):
             try:
                 self.publish_checkpoint(now=now)
             except VerificationError as e:
                 raise CheckpointRefused(str(e), results) from e
+            except StorageError as e:
+                raise SubmitInterrupted(f"no checkpoint was published: {e}", results) from e
+        failure = next((r for r in results if r.storage_failure), None)
+        if failure is not None:
+            raise SubmitInterrupted(str(failure.error), results)
         return results
+
+    @staticmethod
+    def _not_judged(position: int, item: Opened | SubmitResult, why: str) -> SubmitResult:
+        if isinstance(item, SubmitResult):
+            return item
+        return SubmitResult(
+            position=position,
+            kind=item.record.kind,
+            record_id=item.record_id,
+            error=f"not stored: {why}",
+            storage_failure=True,
+        )
 
     def _admit_append(
         self, tx: Transaction, position: int, item: Opened, now: datetime
@@ -193,6 +230,8 @@ class Ledger:
                 return SubmitResult(
                     position=position, error=str(e), kind=item.record.kind, record_id=item.record_id
                 )
+            except StorageError as e:
+                return self._not_judged(position, item, str(e))
         finally:
             if progress is not None:
                 progress(1)
@@ -201,8 +240,10 @@ class Ledger:
         self, opened: list[Opened | SubmitResult], *, now: datetime, progress: Progress | None
     ) -> list[SubmitResult]:
         results: list[SubmitResult] = []
+        start = 0
         try:
             with self.store.writer(registrars=self.root.registrar_keys()) as tx:
+                start = tx.tree_size
                 for position, item in enumerate(opened):
                     if isinstance(item, SubmitResult):
                         results.append(item)
@@ -210,16 +251,25 @@ class Ledger:
                         try:
                             results.append(self._admit_append(tx, position, item, now))
                         except RecordRejected as e:
-                            results.append(SubmitResult(position=position, error=str(e)))
+                            results.append(
+                                SubmitResult(
+                                    position=position,
+                                    error=str(e),
+                                    kind=item.record.kind,
+                                    record_id=item.record_id,
+                                )
+                            )
                     if progress is not None:
                         progress(1)
                 if any(not r.accepted for r in results):
                     raise _BatchRejectedError
         except _BatchRejectedError:
             first = next(r.position for r in results if not r.accepted)
+            # Rolled back: only duplicates of entries logged before this batch still stand.
             return [
                 r
-                if not r.accepted or r.duplicate
+                if not r.accepted
+                or (r.duplicate and r.log_index is not None and r.log_index < start)
                 else SubmitResult(
                     position=r.position,
                     kind=r.kind,
@@ -411,10 +461,10 @@ class Ledger:
             raise InputError(f"tree size {tree_size} is not between 1 and {tx.tree_size}")
         return tree_size
 
-    def key_owner(self, keyid: str) -> str | None:
+    def key_owner(self, keyid: KeyId) -> str | None:
         """The participant a key is registered to, if any."""
         with self.store.reader() as tx:
-            state = tx.key(keyid)  # type: ignore[arg-type]
+            state = tx.key(keyid)
         return state.participant if state else None
 
     # -- verification ---------------------------------------------------------------------

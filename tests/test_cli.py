@@ -153,3 +153,58 @@ def test_no_progress_bar_when_piped(world: World, tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stderr == ""
     assert len(result.stdout.splitlines()) == 120
+
+
+def test_corrupt_first_line_does_not_hide_the_rest(world: World, tmp_path: Path) -> None:
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-7", "rare_earth_ore", 7)]),
+        world.lynas,
+    )
+    path = tmp_path / "batch.jsonl"
+    path.write_bytes(b'{"payloadType": \n' + good + b"\n")
+    result = run(world, "submit", str(path), "--json")
+    assert result.exit_code == 5
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["error"].startswith("envelope: envelope is not valid JSON")
+    assert lines[1] == {"log_index": 11}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["keys", "generate", "nl\n"],
+            "bloc: error: key name 'nl\\n' must be letters, digits, '.', '_' or '-' (at most 64)\n",
+        ),
+        (["sign", "{missing}", "--key", "{key}", "-o", "/nonexistent-dir/out.json"], None),
+    ],
+    ids=["key-name-with-newline", "sign-into-missing-directory"],
+)
+def test_environment_mistakes_are_one_line(
+    world: World, tmp_path: Path, args: list[str], message: str | None
+) -> None:
+    record = tmp_path / "rec.json"
+    record.write_text(
+        json.dumps(extraction("lynas", "lynas-mt-weld", [("lot:lynas/Z", "rare_earth_ore", 1)]))
+    )
+    key = world.home.path / "keys" / "registrar.pem"
+    args = [a.format(missing=record, key=key) for a in args]
+    result = run(world, *args)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "internal error" not in result.stderr
+    if message is not None:
+        assert result.stderr == message
+    else:
+        assert result.stderr.startswith("bloc: error: cannot write /nonexistent-dir/out.json: ")
+
+
+def test_init_inside_a_file_is_one_line(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    result = CliRunner().invoke(bloc, ["init", str(afile / "home")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"bloc: error: cannot create a ledger home in {afile / 'home'}: "
+    )
+    assert afile.read_text() == "x"

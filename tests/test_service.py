@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ledger import merkle
 from ledger.tlog import verify_checkpoint
 
-from helpers import NOW, World, envelope_bytes, extraction
+from helpers import NOW, World, envelope_bytes, extraction, shipment
 
 
 def test_clean_chain_is_accepted_in_order(world: World) -> None:
@@ -119,3 +121,57 @@ def test_now_is_a_parameter(world: World) -> None:
     assert world.ledger.submit([env], now=NOW)[0].error == (
         "payload: extraction.issued_at 2026-06-01T12:30:00Z is in the future (now 2026-06-01T12:00:00Z)"
     )
+
+
+def test_database_failure_mid_batch_reports_what_was_stored(world: World) -> None:
+    """A storage failure on one envelope stops the batch; the caller still learns which
+    envelopes were stored, and the ones stored are covered by a checkpoint."""
+    from sqlalchemy import text
+
+    from ledger.service import SubmitInterrupted
+
+    with world.ledger.store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE shipment_lot"))
+    first = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-2", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    ship = envelope_bytes(
+        shipment("lynas", "ship:lynas/S-2", "lynas-mt-weld", "lynas-kuantan", ["lot:lynas/ORE-2"]),
+        world.lynas,
+    )
+    last = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-3", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    with pytest.raises(SubmitInterrupted) as caught:
+        world.ledger.submit([first, ship, last], now=NOW)
+    results = caught.value.results
+    assert results[0].log_index == 11
+    assert results[1].storage_failure
+    assert results[1].error is not None
+    assert results[1].error.startswith("not stored: database error: ")
+    assert results[2].error == "not stored: an earlier envelope hit a database error"
+    checkpoint, _ = world.ledger.latest_checkpoint()
+    assert checkpoint.tree_size == 12
+
+
+def test_atomic_rollback_does_not_report_rolled_back_duplicates(world: World) -> None:
+    before = world.state()
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-2", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    bad = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-1", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    old = world.chain()[0]
+    results = world.submit([good, good, old, bad], atomic=True)
+    rolled_back = "not stored: the batch is atomic and envelope 4 was rejected"
+    assert [r.error for r in results[:2]] == [rolled_back, rolled_back]
+    assert results[2].duplicate
+    assert results[2].log_index == 7
+    assert results[3].error == "identity: extraction.lots[0].id lot:lynas/ORE-1 already exists"
+    assert results[3].kind == "extraction"
+    assert world.state() == before

@@ -253,9 +253,6 @@ class Transaction:
             select(LogEntry.log_index).where(LogEntry.record_id == record_id)
         ).one_or_none()
 
-    def entry(self, index: int) -> LogEntry | None:
-        return self.session.get(LogEntry, index)
-
     def entries(self, *, start: int = 0, batch: int = 1000) -> Iterator[LogEntry]:
         """Every stored entry in log-index order, read in batches."""
         position = start
