@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ledger.admission import Registry, KeyState, check_signatures, revoked_key, rotated_keys
+from ledger.admission import KeyState, Registry, check_signatures, revoked_key, rotated_keys
 from ledger.codec import parse_timestamp
 from ledger.envelope import Envelope, sign_envelope
 from ledger.errors import RecordRejected
