@@ -193,6 +193,7 @@ def test_schema_files_are_all_there() -> None:
         "envelope.schema.json",
         "root.schema.json",
         "vocabulary.schema.json",
+        "integrity.schema.json",
     }
     assert set(SCHEMAS) == expected
 

@@ -465,8 +465,9 @@ def test_inserted_row_is_not_signed_by_the_next_submit(world: World, tmp_path: P
             id="lot-deleted",
         ),
         pytest.param(
-            "INSERT INTO lot (id, material, mass_g, facility, created_index) "
-            "VALUES ('lot:lynas/GHOST', 'ndpr_oxide', 1000, 'fac:lynas-kuantan', 8)",
+            "INSERT INTO lot (id, material, mass_g, facility, created_index, created_on, "
+            "remaining_g, holder) VALUES ('lot:lynas/GHOST', 'ndpr_oxide', 1000, "
+            "'fac:lynas-kuantan', 8, '2026-03-02', 1000, 'fac:lynas-kuantan')",
             "index table lot: row lot:lynas/GHOST was added",
             id="ghost-lot-added",
         ),

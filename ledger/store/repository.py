@@ -16,7 +16,7 @@ import json
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import zip_longest
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +26,7 @@ from sqlalchemy import Engine, String, func, inspect, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
+from ledger import findings
 from ledger.admission import (
     FacilityState,
     KeyState,
@@ -60,7 +61,11 @@ from ledger.store.rows import (
     DERIVED_TABLES,
     SCHEMA_VERSION,
     CheckpointRow,
+    EventRow,
     FacilityRow,
+    FindingEffectRow,
+    FindingRow,
+    FlowRow,
     LogEntry,
     LotRow,
     MerkleNode,
@@ -69,7 +74,9 @@ from ledger.store.rows import (
     ParticipantRow,
     ShipmentLotRow,
     ShipmentRow,
+    SignatureRow,
     TreeHead,
+    UntracedRow,
 )
 
 _HEAD_ID = 1
@@ -372,7 +379,28 @@ class Transaction:
         self._head.tree_size = self._frontier.size
         self._head.frontier = self._frontier.to_bytes()
         self.session.add(self._head)
+        for sig in opened.envelope.signatures:
+            self.session.add(SignatureRow(log_index=index, keyid=sig.keyid))
+        # Findings are judged against the index as it stood before this entry.
+        found = findings.detect(record, index, self)
         self._derive(record, index)
+        for seq, finding in enumerate(found):
+            self.session.add(
+                FindingRow(
+                    log_index=index,
+                    seq=seq,
+                    code=finding.code,
+                    severity=finding.severity,
+                    message=finding.message,
+                    subject=finding.subject,
+                    evidence=json.dumps(list(finding.evidence)),
+                )
+            )
+            for lot, grams in finding.effects.items():
+                if grams > 0:
+                    self.session.add(
+                        FindingEffectRow(log_index=index, seq=seq, lot=lot, unknown_g=grams)
+                    )
         self.session.flush()
         return index
 
@@ -446,6 +474,42 @@ class Transaction:
             received_index=row.received_index,
         )
 
+    # -- the provenance index findings read -----------------------------------------------
+
+    def lot_state(self, lot: LotId) -> findings.LotState | None:
+        row = self.session.get(LotRow, lot)
+        return None if row is None else _lot_state(row)
+
+    def lots_created_by(self, log_index: int) -> list[findings.LotState]:
+        rows = self.session.exec(select(LotRow).where(LotRow.created_index == log_index)).all()
+        return [_lot_state(row) for row in rows]
+
+    def shipment_record(self, shipment: ShipmentId) -> findings.ShipmentRecord | None:
+        row = self.session.get(ShipmentRow, shipment)
+        if row is None:
+            return None
+        lots = self.session.exec(
+            select(ShipmentLotRow).where(ShipmentLotRow.shipment == shipment)
+        ).all()
+        return _shipment_record(row, lots)
+
+    def shipment_records(self) -> list[findings.ShipmentRecord]:
+        """Every shipment, in log order."""
+        rows = self.session.exec(select(ShipmentRow).order_by(col(ShipmentRow.created_index))).all()
+        lots: dict[str, list[ShipmentLotRow]] = {}
+        for lot in self.session.exec(select(ShipmentLotRow)).all():
+            lots.setdefault(lot.shipment, []).append(lot)
+        return [_shipment_record(row, lots.get(row.id, [])) for row in rows]
+
+    def signed_by(self, keyid: KeyId) -> list[tuple[int, datetime]]:
+        rows = self.session.exec(
+            select(LogEntry.log_index, LogEntry.issued_at)
+            .join(SignatureRow, col(SignatureRow.log_index) == col(LogEntry.log_index))
+            .where(SignatureRow.keyid == keyid)
+            .order_by(col(LogEntry.log_index))
+        ).all()
+        return [(int(index), unstamp(issued)) for index, issued in rows]
+
     # -- derived rows ---------------------------------------------------------------------
 
     def _derive(self, record: Record, index: int) -> None:
@@ -474,9 +538,35 @@ class Transaction:
                 )
                 self.session.add(row)
             case Extraction():
-                self._new_lots(record.lots, record.facility, index)
+                self._event(
+                    index,
+                    "extraction",
+                    record.facility,
+                    record.stage,
+                    record.extracted_on,
+                    source=record.source,
+                )
+                self._new_lots(record.lots, record.facility, index, record.extracted_on)
             case Transformation():
-                self._new_lots(record.outputs, record.facility, index)
+                self._event(
+                    index, "transformation", record.facility, record.stage, record.performed_on
+                )
+                for amount in record.inputs:
+                    self.session.add(FlowRow(log_index=index, lot=amount.lot, grams=amount.grams))
+                    lot = self._lot(amount.lot)
+                    lot.remaining_g -= amount.grams
+                    self.session.add(lot)
+                for position, untraced in enumerate(record.untraced_inputs):
+                    self.session.add(
+                        UntracedRow(
+                            log_index=index,
+                            position=position,
+                            material=untraced.material,
+                            grams=untraced.grams,
+                            declared_origin=untraced.declared_origin,
+                        )
+                    )
+                self._new_lots(record.outputs, record.facility, index, record.performed_on)
             case Shipment():
                 self.session.add(
                     ShipmentRow(
@@ -488,16 +578,63 @@ class Transaction:
                         created_index=index,
                     )
                 )
-                for lot in record.lots:
-                    self.session.add(ShipmentLotRow(shipment=record.id, lot=lot))
+                for lot_id in record.lots:
+                    lot = self._lot(lot_id)
+                    self.session.add(
+                        ShipmentLotRow(
+                            shipment=record.id, lot=lot_id, shipped_g=max(lot.remaining_g, 0)
+                        )
+                    )
+                    lot.holder, lot.in_transit = None, record.id
+                    self.session.add(lot)
             case Receipt():
                 shipment = self.session.get(ShipmentRow, record.shipment)
                 if shipment is None:  # pragma: no cover - admission checked it
                     raise StorageError(f"shipment {record.shipment} vanished")
                 shipment.received_index = index
                 self.session.add(shipment)
+                for amount in record.lots:
+                    line = self.session.get(ShipmentLotRow, (record.shipment, amount.lot))
+                    if line is not None:
+                        line.received_g = amount.grams
+                        self.session.add(line)
+                    lot = self._lot(amount.lot)
+                    if lot.in_transit == record.shipment:
+                        # The receiver holds what it measured.
+                        lot.holder, lot.in_transit = record.facility, None
+                        lot.remaining_g = amount.grams
+                        self.session.add(lot)
 
-    def _new_lots(self, lots: Sequence[NewLot], facility: str, index: int) -> None:
+    def _lot(self, lot_id: str) -> LotRow:
+        lot = self.session.get(LotRow, lot_id)
+        if lot is None:  # pragma: no cover - admission checked it
+            raise StorageError(f"lot {lot_id} vanished")
+        return lot
+
+    def _event(
+        self,
+        index: int,
+        kind: str,
+        facility: str,
+        stage: str,
+        happened_on: date,
+        *,
+        source: str | None = None,
+    ) -> None:
+        self.session.add(
+            EventRow(
+                log_index=index,
+                kind=kind,
+                facility=facility,
+                stage=stage,
+                happened_on=happened_on.isoformat(),
+                source=source,
+            )
+        )
+
+    def _new_lots(
+        self, lots: Sequence[NewLot], facility: str, index: int, created_on: date
+    ) -> None:
         for lot in lots:
             self.session.add(
                 LotRow(
@@ -506,6 +643,9 @@ class Transaction:
                     mass_g=lot.grams,
                     facility=facility,
                     created_index=index,
+                    created_on=created_on.isoformat(),
+                    remaining_g=lot.grams,
+                    holder=facility,
                 )
             )
 
@@ -556,4 +696,32 @@ def _key_state(row: ParticipantKeyRow) -> KeyState:
             valid_until=unstamp(row.valid_until) if row.valid_until else None,
         ),
         compromised_since=unstamp(row.compromised_since) if row.compromised_since else None,
+    )
+
+
+def _lot_state(row: LotRow) -> findings.LotState:
+    return findings.LotState(
+        id=LotId(row.id),
+        material=row.material,
+        mass_g=row.mass_g,
+        remaining_g=row.remaining_g,
+        facility=FacilityId(row.facility),
+        holder=FacilityId(row.holder) if row.holder else None,
+        in_transit=ShipmentId(row.in_transit) if row.in_transit else None,
+        created_index=row.created_index,
+        created_on=date.fromisoformat(row.created_on),
+    )
+
+
+def _shipment_record(row: ShipmentRow, lots: Sequence[ShipmentLotRow]) -> findings.ShipmentRecord:
+    return findings.ShipmentRecord(
+        id=ShipmentId(row.id),
+        from_facility=FacilityId(row.from_facility),
+        to_facility=FacilityId(row.to_facility),
+        shipped_on=date.fromisoformat(row.shipped_on),
+        created_index=row.created_index,
+        received_index=row.received_index,
+        lots=tuple(
+            findings.ShippedLot(lot=LotId(lot.lot), shipped_g=lot.shipped_g) for lot in lots
+        ),
     )

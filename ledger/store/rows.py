@@ -8,10 +8,17 @@ the entry it derives from. Timestamps are stored as fixed-width UTC text
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+
+
+def _entry_key() -> Any:
+    """A log index as (part of) a primary key: assigned by the log, never generated."""
+    return Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
 
 
 class Meta(SQLModel, table=True):
@@ -97,12 +104,93 @@ class FacilityRow(SQLModel, table=True):
 
 
 class LotRow(SQLModel, table=True):
+    """A lot and its current state: balance, holder, whether it is on its way somewhere."""
+
     __tablename__ = "lot"
     id: str = Field(primary_key=True)
     material: str
     mass_g: int = Field(sa_type=BigInteger)
     facility: str
-    created_index: int = Field(sa_type=BigInteger)
+    created_index: int = Field(sa_type=BigInteger, index=True)
+    created_on: str  # the event date (extracted_on / performed_on)
+    remaining_g: int = Field(sa_type=BigInteger)
+    holder: str | None = None  # the facility holding it; None while in transit
+    in_transit: str | None = None  # the shipment carrying it
+
+
+class EventRow(SQLModel, table=True):
+    """Where and when an extraction or transformation happened (one row per entry)."""
+
+    __tablename__ = "event"
+    log_index: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    kind: str
+    facility: str
+    stage: str
+    happened_on: str
+    source: str | None = None  # extraction: mined / recycled
+
+
+class FlowRow(SQLModel, table=True):
+    """A traced input: the transformation at ``log_index`` consumed ``grams`` of ``lot``."""
+
+    __tablename__ = "flow"
+    log_index: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    lot: str = Field(primary_key=True, index=True)
+    grams: int = Field(sa_type=BigInteger)
+
+
+class UntracedRow(SQLModel, table=True):
+    """Material bought outside the ledger that a transformation consumed."""
+
+    __tablename__ = "untraced"
+    log_index: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    position: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    material: str
+    grams: int = Field(sa_type=BigInteger)
+    declared_origin: str | None = None
+
+
+class SignatureRow(SQLModel, table=True):
+    """Which key signed which entry: a revocation finds what its key already signed."""
+
+    __tablename__ = "signature"
+    log_index: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    keyid: str = Field(primary_key=True, index=True)
+
+
+class FindingRow(SQLModel, table=True):
+    """An integrity finding, recorded when the entry that proves it was appended."""
+
+    __tablename__ = "finding"
+    log_index: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    code: str = Field(index=True)
+    severity: str
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    subject: str | None = Field(default=None, index=True)  # the lot or shipment it is about
+    evidence: str  # JSON list of the log indexes that prove it
+
+
+class FindingEffectRow(SQLModel, table=True):
+    """Grams of a lot whose origin a finding leaves unknown (read by the checker)."""
+
+    __tablename__ = "finding_effect"
+    log_index: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    lot: str = Field(primary_key=True, index=True)
+    unknown_g: int = Field(sa_type=BigInteger)
 
 
 class ShipmentRow(SQLModel, table=True):
@@ -120,6 +208,8 @@ class ShipmentLotRow(SQLModel, table=True):
     __tablename__ = "shipment_lot"
     shipment: str = Field(primary_key=True)
     lot: str = Field(primary_key=True, index=True)
+    shipped_g: int = Field(sa_type=BigInteger)  # the lot's balance when it left
+    received_g: int | None = Field(default=None, sa_type=BigInteger)
 
 
 DERIVED_TABLES: tuple[type[SQLModel], ...] = (
@@ -127,7 +217,13 @@ DERIVED_TABLES: tuple[type[SQLModel], ...] = (
     ParticipantKeyRow,
     FacilityRow,
     LotRow,
+    EventRow,
+    FlowRow,
+    UntracedRow,
     ShipmentRow,
     ShipmentLotRow,
+    SignatureRow,
+    FindingRow,
+    FindingEffectRow,
 )
 """Index tables rebuilt from the log; ``bloc verify`` compares them with a replay."""

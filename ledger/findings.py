@@ -1,0 +1,436 @@
+"""Integrity findings: plausibility problems the ledger accepts, records and reports.
+
+Submission rejects what cannot be interpreted (ADR 0003); what can be interpreted but is
+implausible — more mass out than in, a lot spent twice, a facility acting on a lot it does
+not hold, dates out of order, a receipt that does not match its shipment, a record signed
+by a key later found compromised, a repack that changes the material — is kept as evidence
+and reported here. Each finding has a stable code, a severity, a one-line message naming
+the values, the log indexes that prove it, and the grams of each lot whose origin it leaves
+unknown (which the compliance checker reads).
+
+:func:`detect` is pure: it takes the record being appended, its log index, and a read-only
+:class:`IndexView` of the ledger *before* the append.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Protocol
+
+from ledger import schema
+from ledger.codec import format_timestamp, grams_to_kg_text
+from ledger.model import (
+    Extraction,
+    FacilityId,
+    KeyRevocation,
+    LotId,
+    Receipt,
+    Record,
+    Shipment,
+    ShipmentId,
+    Transformation,
+)
+from ledger.signing import KeyId
+
+ERROR = "error"
+WARNING = "warning"
+
+MASS_BALANCE = "mass-balance"
+OVERDRAWN = "overdrawn"
+NOT_HOLDER = "not-holder"
+DATE_ORDER = "date-order"
+RECEIVED_MASS = "received-mass"
+NOT_RECEIVED = "not-received"
+REVOKED_KEY = "revoked-key"
+MATERIAL_CHANGED = "material-changed"
+
+CODES: Mapping[str, str] = {
+    MASS_BALANCE: "outputs exceed inputs plus untraced inputs beyond the stage's tolerance",
+    OVERDRAWN: "a lot consumed or shipped beyond its remaining balance",
+    NOT_HOLDER: "a facility processed or shipped a lot it does not hold",
+    DATE_ORDER: "an event dated before what it depends on",
+    RECEIVED_MASS: "a receipt's measured mass differs from the shipped balance beyond tolerance",
+    NOT_RECEIVED: "a shipment not received as of a date",
+    REVOKED_KEY: "a record signed by a key whose revocation covers its issued_at",
+    MATERIAL_CHANGED: "a repack, split or blend whose output is another material",
+}
+
+NO_ORIGIN_STAGES = frozenset({"split", "blend", "repack"})
+"""Handling stages: they confer no origin and may not change what the material is."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotState:
+    id: LotId
+    material: str
+    mass_g: int
+    remaining_g: int
+    facility: FacilityId
+    holder: FacilityId | None
+    in_transit: ShipmentId | None
+    created_index: int
+    created_on: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShippedLot:
+    lot: LotId
+    shipped_g: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentRecord:
+    id: ShipmentId
+    from_facility: FacilityId
+    to_facility: FacilityId
+    shipped_on: date
+    created_index: int
+    received_index: int | None
+    lots: tuple[ShippedLot, ...]
+
+
+class IndexView(Protocol):
+    """The provenance index as it stands before the append being checked."""
+
+    def lot_state(self, lot: LotId) -> LotState | None: ...
+
+    def shipment_record(self, shipment: ShipmentId) -> ShipmentRecord | None: ...
+
+    def lots_created_by(self, log_index: int) -> Sequence[LotState]: ...
+
+    def signed_by(self, keyid: KeyId) -> Sequence[tuple[int, datetime]]:
+        """(log index, issued_at) of every entry the key signed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    log_index: int
+    evidence: tuple[int, ...]
+    subject: str | None = None
+    effects: Mapping[LotId, int] = field(default_factory=dict)
+    """Lot → grams of it whose origin this finding leaves unknown."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tolerances:
+    mass_gain_default: Decimal
+    mass_gain: Mapping[str, Decimal]
+    received_mass: Decimal
+
+    def gain(self, stage: str) -> Decimal:
+        return self.mass_gain.get(stage, self.mass_gain_default)
+
+
+@cache
+def tolerances() -> Tolerances:
+    """The shipped tolerances (``schemas/integrity.json``)."""
+    data = schema.read_document("integrity.json")
+    schema.validate(data, "integrity.schema.json", what="integrity")
+    return Tolerances(
+        mass_gain_default=Decimal(data["mass_gain"]["default"]),
+        mass_gain={k: Decimal(v) for k, v in data["mass_gain"]["stages"].items()},
+        received_mass=Decimal(data["received_mass"]["tolerance"]),
+    )
+
+
+def kg(grams: int) -> str:
+    """Kilograms for a message: ``1,200.5 kg``."""
+    text = grams_to_kg_text(grams)
+    whole, _, fraction = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = f"{int(whole.lstrip('-')):,}"
+    return f"{sign}{whole}{'.' + fraction if fraction else ''} kg"
+
+
+def _whereabouts(state: LotState) -> str:
+    return f"in transit on {state.in_transit}" if state.in_transit else f"held by {state.holder}"
+
+
+def _share(total: int, part: int, whole: int) -> int:
+    """``total`` split in proportion ``part / whole``, in whole grams."""
+    return total * part // whole if whole else 0
+
+
+def detect(record: Record, log_index: int, view: IndexView) -> list[Finding]:
+    """Every finding the append of ``record`` at ``log_index`` proves."""
+    match record:
+        case Transformation():
+            return _transformation(record, log_index, view)
+        case Shipment():
+            return _shipment(record, log_index, view)
+        case Receipt():
+            return _receipt(record, log_index, view)
+        case KeyRevocation():
+            return _revocation(record, log_index, view)
+        case Extraction():
+            return []
+        case _:
+            return []
+
+
+def _transformation(record: Transformation, index: int, view: IndexView) -> list[Finding]:
+    found: list[Finding] = []
+    out_total = sum(lot.grams for lot in record.outputs)
+    outputs = {lot.id: lot.grams for lot in record.outputs}
+    in_total = sum(a.grams for a in record.inputs) + sum(u.grams for u in record.untraced_inputs)
+
+    def spread(grams: int) -> dict[LotId, int]:
+        """Output grams of unknown origin when ``grams`` of the outputs are unexplained."""
+        return {lot: _share(grams, g, out_total) for lot, g in outputs.items() if grams}
+
+    def spread_input(grams: int) -> dict[LotId, int]:
+        """Output grams of unknown origin when ``grams`` of the inputs are in doubt."""
+        return {lot: _share(g, grams, in_total) for lot, g in outputs.items() if grams}
+
+    traced = 0
+    materials: set[str] = set()
+    for amount in record.inputs:
+        state = view.lot_state(amount.lot)
+        if state is None:  # admission guarantees it exists
+            continue
+        traced += amount.grams
+        materials.add(state.material)
+        if amount.grams > state.remaining_g:
+            over = amount.grams - max(state.remaining_g, 0)
+            found.append(
+                Finding(
+                    code=OVERDRAWN,
+                    severity=ERROR,
+                    message=f"{amount.lot}: consumed {kg(amount.grams)} at log index {index} "
+                    f"with only {kg(max(state.remaining_g, 0))} of {kg(state.mass_g)} left",
+                    log_index=index,
+                    evidence=(state.created_index, index),
+                    subject=amount.lot,
+                    effects=spread_input(over),
+                )
+            )
+        if state.holder != record.facility:
+            where = (
+                f"in transit on {state.in_transit}"
+                if state.in_transit
+                else f"held by {state.holder}"
+            )
+            found.append(
+                Finding(
+                    code=NOT_HOLDER,
+                    severity=ERROR,
+                    message=f"{record.facility} processed {amount.lot} at log index {index}, "
+                    f"but the lot is {where}",
+                    log_index=index,
+                    evidence=(state.created_index, index),
+                    subject=amount.lot,
+                    effects=spread_input(amount.grams),
+                )
+            )
+        if record.performed_on < state.created_on:
+            found.append(
+                Finding(
+                    code=DATE_ORDER,
+                    severity=ERROR,
+                    message=f"transformation at log index {index} performed "
+                    f"{record.performed_on} before its input {amount.lot} was created "
+                    f"({state.created_on}, log index {state.created_index})",
+                    log_index=index,
+                    evidence=(state.created_index, index),
+                    subject=amount.lot,
+                    effects=spread_input(amount.grams),
+                )
+            )
+    untraced = sum(u.grams for u in record.untraced_inputs)
+    materials.update(u.material for u in record.untraced_inputs)
+    tolerance = tolerances().gain(record.stage)
+    if Decimal(out_total) > Decimal(in_total) * (1 + tolerance):
+        excess = out_total - in_total
+        percent = Decimal(excess) * 100 / Decimal(in_total) if in_total else Decimal(100)
+        found.append(
+            Finding(
+                code=MASS_BALANCE,
+                severity=ERROR,
+                message=f"{record.stage} at log index {index}: outputs {kg(out_total)} exceed "
+                f"inputs {kg(traced)} plus untraced {kg(untraced)} by {kg(excess)} "
+                f"({percent:.2f}%, tolerance {tolerance * 100:.2f}%)",
+                log_index=index,
+                evidence=(index,),
+                subject=record.outputs[0].id,
+                effects=spread(excess),
+            )
+        )
+    if record.stage in NO_ORIGIN_STAGES:
+        changed = sorted({lot.material for lot in record.outputs} - materials)
+        if changed:
+            found.append(
+                Finding(
+                    code=MATERIAL_CHANGED,
+                    severity=ERROR,
+                    message=f"{record.stage} at log index {index} turned "
+                    f"{', '.join(sorted(materials))} into {', '.join(changed)}",
+                    log_index=index,
+                    evidence=(index,),
+                    subject=record.outputs[0].id,
+                    effects={
+                        lot.id: lot.grams for lot in record.outputs if lot.material in changed
+                    },
+                )
+            )
+    return found
+
+
+def _shipment(record: Shipment, index: int, view: IndexView) -> list[Finding]:
+    found: list[Finding] = []
+    for lot in record.lots:
+        state = view.lot_state(lot)
+        if state is None:
+            continue
+        if state.remaining_g <= 0:
+            found.append(
+                Finding(
+                    code=OVERDRAWN,
+                    severity=ERROR,
+                    message=f"{lot}: shipped on {record.id} at log index {index} with "
+                    f"{kg(max(state.remaining_g, 0))} of {kg(state.mass_g)} left",
+                    log_index=index,
+                    evidence=(state.created_index, index),
+                    subject=lot,
+                )
+            )
+        if state.holder != record.from_facility:
+            where = (
+                f"in transit on {state.in_transit}"
+                if state.in_transit
+                else f"held by {state.holder}"
+            )
+            found.append(
+                Finding(
+                    code=NOT_HOLDER,
+                    severity=ERROR,
+                    message=f"{record.from_facility} shipped {lot} on {record.id} at log index "
+                    f"{index}, but the lot is {where}",
+                    log_index=index,
+                    evidence=(state.created_index, index),
+                    subject=lot,
+                    effects={lot: max(state.remaining_g, 0)},
+                )
+            )
+        if record.shipped_on < state.created_on:
+            found.append(
+                Finding(
+                    code=DATE_ORDER,
+                    severity=ERROR,
+                    message=f"{record.id} at log index {index} shipped {lot} on "
+                    f"{record.shipped_on}, before it was created ({state.created_on}, "
+                    f"log index {state.created_index})",
+                    log_index=index,
+                    evidence=(state.created_index, index),
+                    subject=lot,
+                    effects={lot: max(state.remaining_g, 0)},
+                )
+            )
+    return found
+
+
+def _receipt(record: Receipt, index: int, view: IndexView) -> list[Finding]:
+    shipment = view.shipment_record(record.shipment)
+    if shipment is None:
+        return []
+    found: list[Finding] = []
+    received = {amount.lot: amount.grams for amount in record.lots}
+    tolerance = tolerances().received_mass
+    for shipped in shipment.lots:
+        if shipped.lot not in received:
+            found.append(
+                Finding(
+                    code=NOT_RECEIVED,
+                    severity=ERROR,
+                    message=f"{record.shipment}: {shipped.lot} ({kg(shipped.shipped_g)}) is "
+                    f"missing from the receipt at log index {index}",
+                    log_index=index,
+                    evidence=(shipment.created_index, index),
+                    subject=shipped.lot,
+                )
+            )
+            continue
+        got = received[shipped.lot]
+        if abs(Decimal(got - shipped.shipped_g)) > Decimal(shipped.shipped_g) * tolerance:
+            found.append(
+                Finding(
+                    code=RECEIVED_MASS,
+                    severity=WARNING if got < shipped.shipped_g else ERROR,
+                    message=f"{record.shipment}: {shipped.lot} shipped {kg(shipped.shipped_g)}, "
+                    f"received {kg(got)} at log index {index} (tolerance "
+                    f"{tolerance * 100:.2f}%)",
+                    log_index=index,
+                    evidence=(shipment.created_index, index),
+                    subject=shipped.lot,
+                    effects={shipped.lot: max(got - shipped.shipped_g, 0)},
+                )
+            )
+    if record.received_on < shipment.shipped_on:
+        found.append(
+            Finding(
+                code=DATE_ORDER,
+                severity=ERROR,
+                message=f"{record.shipment} received on {record.received_on} (log index {index}), "
+                f"before it was shipped on {shipment.shipped_on} (log index "
+                f"{shipment.created_index})",
+                log_index=index,
+                evidence=(shipment.created_index, index),
+                subject=record.shipment,
+            )
+        )
+    return found
+
+
+def _revocation(record: KeyRevocation, index: int, view: IndexView) -> list[Finding]:
+    found: list[Finding] = []
+    for signed_index, issued_at in view.signed_by(record.keyid):
+        if issued_at < record.compromised_since:
+            continue
+        effects = {lot.id: lot.mass_g for lot in view.lots_created_by(signed_index)}
+        found.append(
+            Finding(
+                code=REVOKED_KEY,
+                severity=ERROR,
+                message=f"log index {signed_index} was signed by key {record.keyid} of "
+                f"{record.participant} on {format_timestamp(issued_at)}, after it was "
+                f"compromised ({format_timestamp(record.compromised_since)}; revoked at log "
+                f"index {index})",
+                log_index=index,
+                evidence=(signed_index, index),
+                subject=None,
+                effects=effects,
+            )
+        )
+    return found
+
+
+def not_received(
+    shipments: Sequence[ShipmentRecord], *, as_of: date, grace_days: int = 0
+) -> list[Finding]:
+    """Shipments still unreceived as of a date (a query-time finding: it depends on the date)."""
+    found: list[Finding] = []
+    for shipment in shipments:
+        if shipment.received_index is not None:
+            continue
+        if (as_of - shipment.shipped_on).days <= grace_days:
+            continue
+        found.append(
+            Finding(
+                code=NOT_RECEIVED,
+                severity=WARNING,
+                message=f"{shipment.id} shipped {shipment.shipped_on} from "
+                f"{shipment.from_facility} to {shipment.to_facility} (log index "
+                f"{shipment.created_index}) was not received as of {as_of}",
+                log_index=shipment.created_index,
+                evidence=(shipment.created_index,),
+                subject=shipment.id,
+            )
+        )
+    return found
