@@ -224,6 +224,13 @@ def grams_to_kg_text(grams: int) -> str:
     return _decimal_text(Decimal(grams) / 1000)
 
 
+def kg(grams: int) -> str:
+    """A mass for people: ``1200500`` → ``1,200.5 kg``."""
+    whole, _, fraction = grams_to_kg_text(abs(grams)).partition(".")
+    sign = "-" if grams < 0 else ""
+    return f"{sign}{int(whole):,}{'.' + fraction if fraction else ''} kg"
+
+
 def parse_timestamp(text: str, *, field: str) -> datetime:
     """An RFC 3339 timestamp with an offset, as an aware UTC datetime.
 

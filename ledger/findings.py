@@ -22,7 +22,7 @@ from functools import cache
 from typing import Protocol
 
 from ledger import schema
-from ledger.codec import format_timestamp, grams_to_kg_text
+from ledger.codec import format_timestamp, kg
 from ledger.model import (
     Extraction,
     FacilityId,
@@ -139,15 +139,6 @@ def tolerances() -> Tolerances:
         mass_gain={k: Decimal(v) for k, v in data["mass_gain"]["stages"].items()},
         received_mass=Decimal(data["received_mass"]["tolerance"]),
     )
-
-
-def kg(grams: int) -> str:
-    """Kilograms for a message: ``1,200.5 kg``."""
-    text = grams_to_kg_text(grams)
-    whole, _, fraction = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-')):,}"
-    return f"{sign}{whole}{'.' + fraction if fraction else ''} kg"
 
 
 def _whereabouts(state: LotState) -> str:

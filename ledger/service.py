@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from ledger import merkle
+from ledger import findings, graph, merkle
 from ledger.admission import (
     Opened,
     Registry,
@@ -29,6 +29,7 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.merkle import Frontier, hash_leaf
+from ledger.model import LotId
 from ledger.signing import KeyId, Signer
 from ledger.store import CheckpointRow, LogEntry, Store, Transaction, stamp
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
@@ -467,6 +468,62 @@ class Ledger:
             state = tx.key(keyid)
         return state.participant if state else None
 
+    # -- provenance -----------------------------------------------------------------------
+
+    def trace(self, lot: str, *, downstream: bool = False) -> graph.Graph:
+        """The provenance graph of ``lot`` (upstream, or downstream).
+
+        Raises:
+            InputError: no such lot.
+        """
+        with self.store.reader() as tx:
+            try:
+                return graph.build(tx, LotId(lot), downstream=downstream)
+            except KeyError as e:
+                raise InputError(f"lot {lot} does not exist") from e
+
+    def findings(self, *, as_of: date, lot: str | None = None) -> list[findings.Finding]:
+        """Stored findings plus shipments not received as of ``as_of``; with ``lot``, those
+        about the lot or anything upstream of it (what its verdict depends on)."""
+        with self.store.reader() as tx:
+            shipments = tx.shipment_records()
+            if lot is None:
+                stored = tx.stored_findings()
+                upstream: set[str] | None = None
+            else:
+                try:
+                    lots = set(graph.build(tx, LotId(lot)).nodes)
+                except KeyError as e:
+                    raise InputError(f"lot {lot} does not exist") from e
+                stored = tx.stored_findings(lots=[LotId(n) for n in lots])
+                upstream = lots
+        late = findings.not_received(shipments, as_of=as_of)
+        if upstream is not None:
+            late = [f for f in late if _carries(shipments, f.subject, upstream)]
+        return sorted([*stored, *late], key=lambda f: (f.log_index, f.code))
+
+    def reindex(self, *, progress: Progress | None = None) -> int:
+        """Rebuild every derived table from the log, in one transaction; returns the entries.
+
+        The log is the source of truth: run ``bloc verify`` first if it may have been
+        tampered with (reindex trusts the entries it replays).
+        """
+        count = 0
+        with self.store.writer(registrars=self.root.registrar_keys()) as tx:
+            tx.clear_index()
+            for entry in tx.entries():
+                try:
+                    opened = open_envelope(entry.envelope)
+                except RecordRejected as e:
+                    raise VerificationError(
+                        f"log index {entry.log_index} cannot be replayed: {e} (run 'bloc verify')"
+                    ) from e
+                tx.index_entry(opened, entry.log_index)
+                count += 1
+                if progress is not None:
+                    progress(1)
+        return count
+
     # -- verification ---------------------------------------------------------------------
 
     def verify(self, *, progress: Progress | None = None) -> VerifyReport:
@@ -732,3 +789,9 @@ def _node_problem(level: int, idx: int, what: str) -> Problem:
         message=f"log indexes {first}..{first + (1 << level) - 1}: the stored Merkle node "
         f"(level {level}) {what}",
     )
+
+
+def _carries(
+    shipments: Sequence[findings.ShipmentRecord], shipment: str | None, lots: set[str]
+) -> bool:
+    return any(s.id == shipment and any(line.lot in lots for line in s.lots) for s in shipments)

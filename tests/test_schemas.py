@@ -194,6 +194,7 @@ def test_schema_files_are_all_there() -> None:
         "root.schema.json",
         "vocabulary.schema.json",
         "integrity.schema.json",
+        "policy.schema.json",
     }
     assert set(SCHEMAS) == expected
 

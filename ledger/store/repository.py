@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from itertools import zip_longest
@@ -22,11 +22,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, String, func, inspect, tuple_
+from sqlalchemy import Engine, String, delete, func, inspect, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
-from ledger import findings
+from ledger import findings, graph
 from ledger.admission import (
     FacilityState,
     KeyState,
@@ -379,6 +379,13 @@ class Transaction:
         self._head.tree_size = self._frontier.size
         self._head.frontier = self._frontier.to_bytes()
         self.session.add(self._head)
+        self.index_entry(opened, index)
+        self.session.flush()
+        return index
+
+    def index_entry(self, opened: Opened, index: int) -> None:
+        """Write every derived row of the entry at ``index`` (append and reindex share it)."""
+        record = opened.record
         for sig in opened.envelope.signatures:
             self.session.add(SignatureRow(log_index=index, keyid=sig.keyid))
         # Findings are judged against the index as it stood before this entry.
@@ -402,7 +409,51 @@ class Transaction:
                         FindingEffectRow(log_index=index, seq=seq, lot=lot, unknown_g=grams)
                     )
         self.session.flush()
-        return index
+
+    def clear_index(self) -> None:
+        """Delete every derived row (``bloc reindex`` then replays the log)."""
+        for table in reversed(DERIVED_TABLES):
+            self.session.exec(delete(table))
+        self.session.flush()
+
+    def stored_findings(self, *, lots: Iterable[LotId] | None = None) -> list[findings.Finding]:
+        """Stored findings in log order; with ``lots``, those about or affecting any of them."""
+        statement = select(FindingRow).order_by(col(FindingRow.log_index), col(FindingRow.seq))
+        rows = list(self.session.exec(statement))
+        effects: dict[tuple[int, int], dict[LotId, int]] = {}
+        for effect in self.session.exec(select(FindingEffectRow)):
+            effects.setdefault((effect.log_index, effect.seq), {})[LotId(effect.lot)] = (
+                effect.unknown_g
+            )
+        wanted = set(lots) if lots is not None else None
+        result = []
+        for row in rows:
+            touched = effects.get((row.log_index, row.seq), {})
+            if wanted is not None and row.subject not in wanted and not wanted & set(touched):
+                continue
+            result.append(
+                findings.Finding(
+                    code=row.code,
+                    severity=row.severity,
+                    message=row.message,
+                    log_index=row.log_index,
+                    evidence=tuple(json.loads(row.evidence)),
+                    subject=row.subject,
+                    effects=touched,
+                )
+            )
+        return result
+
+    def unknown_grams(self, lots: Iterable[LotId]) -> dict[LotId, int]:
+        """Grams of each lot that findings leave of unknown origin."""
+        found: dict[LotId, int] = {}
+        for chunk in _chunks(sorted(set(lots))):
+            for effect in self.session.exec(
+                select(FindingEffectRow).where(col(FindingEffectRow.lot).in_(chunk))
+            ):
+                lot = LotId(effect.lot)
+                found[lot] = found.get(lot, 0) + effect.unknown_g
+        return found
 
     # -- checkpoints ----------------------------------------------------------------------
 
@@ -509,6 +560,112 @@ class Transaction:
             .order_by(col(LogEntry.log_index))
         ).all()
         return [(int(index), unstamp(issued)) for index, issued in rows]
+
+    # -- the provenance graph reads (batched: one query per step of a walk) ----------------
+
+    def lots(self, ids: Iterable[LotId]) -> dict[LotId, graph.LotInfo]:
+        wanted = sorted(set(ids))
+        found: dict[LotId, graph.LotInfo] = {}
+        for chunk in _chunks(wanted):
+            found.update((info.id, info) for info in self._lot_infos(col(LotRow.id).in_(chunk)))
+        return found
+
+    def outputs_of(self, log_indexes: Iterable[int]) -> dict[int, list[graph.LotInfo]]:
+        found: dict[int, list[graph.LotInfo]] = {}
+        for chunk in _chunks(sorted(set(log_indexes))):
+            for info in self._lot_infos(col(LotRow.created_index).in_(chunk)):
+                found.setdefault(info.created_index, []).append(info)
+        return found
+
+    def _lot_infos(self, condition: Any) -> list[graph.LotInfo]:
+        rows = self.session.exec(
+            select(LotRow, EventRow, FacilityRow)
+            .join(EventRow, col(EventRow.log_index) == col(LotRow.created_index))
+            .join(FacilityRow, col(FacilityRow.id) == col(EventRow.facility))
+            .where(condition)
+            .order_by(col(LotRow.id))
+        ).all()
+        return [
+            graph.LotInfo(
+                id=LotId(lot.id),
+                material=lot.material,
+                mass_g=lot.mass_g,
+                created_index=lot.created_index,
+                facility=event.facility,
+                country=facility.country,
+                operator=facility.operator,
+                stage=event.stage,
+                happened_on=event.happened_on,
+                source=event.source,
+            )
+            for lot, event, facility in rows
+        ]
+
+    def flows_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Flow]]:
+        found: dict[int, list[graph.Flow]] = {}
+        for chunk in _chunks(sorted(set(log_indexes))):
+            for row in self.session.exec(
+                select(FlowRow).where(col(FlowRow.log_index).in_(chunk)).order_by(col(FlowRow.lot))
+            ):
+                found.setdefault(row.log_index, []).append(
+                    graph.Flow(log_index=row.log_index, lot=LotId(row.lot), grams=row.grams)
+                )
+        return found
+
+    def flows_from(self, lots: Iterable[LotId]) -> dict[LotId, list[graph.Flow]]:
+        found: dict[LotId, list[graph.Flow]] = {}
+        for chunk in _chunks(sorted(set(lots))):
+            for row in self.session.exec(
+                select(FlowRow).where(col(FlowRow.lot).in_(chunk)).order_by(col(FlowRow.log_index))
+            ):
+                found.setdefault(LotId(row.lot), []).append(
+                    graph.Flow(log_index=row.log_index, lot=LotId(row.lot), grams=row.grams)
+                )
+        return found
+
+    def untraced_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Untraced]]:
+        found: dict[int, list[graph.Untraced]] = {}
+        for chunk in _chunks(sorted(set(log_indexes))):
+            for row in self.session.exec(
+                select(UntracedRow)
+                .where(col(UntracedRow.log_index).in_(chunk))
+                .order_by(col(UntracedRow.log_index), col(UntracedRow.position))
+            ):
+                found.setdefault(row.log_index, []).append(
+                    graph.Untraced(
+                        log_index=row.log_index,
+                        position=row.position,
+                        material=row.material,
+                        grams=row.grams,
+                        declared_origin=row.declared_origin,
+                    )
+                )
+        return found
+
+    def hops(self, lots: Iterable[LotId]) -> dict[LotId, list[graph.Hop]]:
+        found: dict[LotId, list[graph.Hop]] = {}
+        for chunk in _chunks(sorted(set(lots))):
+            rows = self.session.exec(
+                select(ShipmentLotRow, ShipmentRow, FacilityRow)
+                .join(ShipmentRow, col(ShipmentRow.id) == col(ShipmentLotRow.shipment))
+                .join(FacilityRow, col(FacilityRow.id) == col(ShipmentRow.to_facility))
+                .where(col(ShipmentLotRow.lot).in_(chunk))
+                .order_by(col(ShipmentRow.created_index))
+            ).all()
+            for line, shipment, destination in rows:
+                found.setdefault(LotId(line.lot), []).append(
+                    graph.Hop(
+                        shipment=shipment.id,
+                        from_facility=shipment.from_facility,
+                        to_facility=shipment.to_facility,
+                        to_country=destination.country,
+                        shipped_on=shipment.shipped_on,
+                        shipped_index=shipment.created_index,
+                        received_index=shipment.received_index,
+                        end_use=shipment.end_use,
+                    )
+                )
+        return found
 
     # -- derived rows ---------------------------------------------------------------------
 
@@ -725,3 +882,9 @@ def _shipment_record(row: ShipmentRow, lots: Sequence[ShipmentLotRow]) -> findin
             findings.ShippedLot(lot=LotId(lot.lot), shipped_g=lot.shipped_g) for lot in lots
         ),
     )
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """Bound IN lists: SQLite and PostgreSQL both limit bound parameters per statement."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

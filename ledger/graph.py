@@ -1,0 +1,336 @@
+"""The provenance graph (the only ``networkx`` user): lots as nodes, mass flows as edges.
+
+:func:`build` walks a :class:`ProvenanceSource` (the index) upstream or downstream from one
+lot, one batch of lots per step, so a question reads only the part of the ledger it needs.
+Nodes are lots (``lot:...``) and untraced inputs (``untraced:<log index>/<n>``); an edge
+``a → b`` says that ``grams`` of lot ``a`` went into lot ``b`` at the transformation
+``log_index``. A transformation commingles: each output gets its share of every input in
+proportion to its mass. Shipments move lots without changing them, so they are listed on
+the lot (``hops``) rather than drawn as nodes. Renderers (tree, JSON, DOT, Mermaid,
+GraphML) are pure functions of the graph.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import networkx as nx
+
+from ledger.codec import kg
+from ledger.model import LotId
+
+Graph = nx.DiGraph
+"""The graph type callers may name without importing networkx."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotInfo:
+    """A lot with the event that created it."""
+
+    id: LotId
+    material: str
+    mass_g: int
+    created_index: int
+    facility: str
+    country: str
+    operator: str
+    stage: str
+    happened_on: str
+    source: str | None  # extraction: mined / recycled; None for transformations
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flow:
+    """``grams`` of ``lot`` consumed by the transformation at ``log_index``."""
+
+    log_index: int
+    lot: LotId
+    grams: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Untraced:
+    log_index: int
+    position: int
+    material: str
+    grams: int
+    declared_origin: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hop:
+    """A shipment that moved a lot (and its receipt, when there was one)."""
+
+    shipment: str
+    from_facility: str
+    to_facility: str
+    to_country: str
+    shipped_on: str
+    shipped_index: int
+    received_index: int | None
+    end_use: str | None
+
+
+class ProvenanceSource(Protocol):
+    """Batch lookups over the provenance index."""
+
+    def lots(self, ids: Iterable[LotId]) -> Mapping[LotId, LotInfo]: ...
+
+    def outputs_of(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[LotInfo]]: ...
+
+    def flows_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Flow]]:
+        """The traced inputs of each transformation."""
+        ...
+
+    def untraced_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Untraced]]: ...
+
+    def flows_from(self, lots: Iterable[LotId]) -> Mapping[LotId, Sequence[Flow]]:
+        """Where each lot went: the transformations that consumed it."""
+        ...
+
+    def hops(self, lots: Iterable[LotId]) -> Mapping[LotId, Sequence[Hop]]: ...
+
+
+def untraced_node(item: Untraced) -> str:
+    return f"untraced:{item.log_index}/{item.position}"
+
+
+def _lot_attributes(info: LotInfo) -> dict[str, Any]:
+    return {
+        "kind": "lot",
+        "material": info.material,
+        "mass_g": info.mass_g,
+        "log_index": info.created_index,
+        "facility": info.facility,
+        "country": info.country,
+        "operator": info.operator,
+        "stage": info.stage,
+        "date": info.happened_on,
+        "source": info.source or "",
+    }
+
+
+def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> nx.DiGraph:
+    """The provenance graph of ``lot``: its whole upstream (or downstream).
+
+    Raises:
+        KeyError: the lot does not exist.
+    """
+    root = source.lots([lot]).get(lot)
+    if root is None:
+        raise KeyError(lot)
+    graph = nx.DiGraph(root=lot, direction="down" if downstream else "up")
+    graph.add_node(lot, **_lot_attributes(root))
+    frontier: dict[LotId, LotInfo] = {lot: root}
+    while frontier:
+        frontier = (
+            _step_down(source, graph, frontier) if downstream else _step_up(source, graph, frontier)
+        )
+    hops = source.hops([n for n, d in graph.nodes(data=True) if d["kind"] == "lot"])
+    for node, lot_hops in hops.items():
+        graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
+    return graph
+
+
+def _hop(hop: Hop) -> dict[str, Any]:
+    return {
+        "shipment": hop.shipment,
+        "from": hop.from_facility,
+        "to": hop.to_facility,
+        "to_country": hop.to_country,
+        "shipped_on": hop.shipped_on,
+        "log_index": hop.shipped_index,
+        "received_index": hop.received_index,
+        "end_use": hop.end_use,
+    }
+
+
+def _step_up(
+    source: ProvenanceSource, graph: nx.DiGraph, frontier: Mapping[LotId, LotInfo]
+) -> dict[LotId, LotInfo]:
+    made_by = {info.created_index: info for info in frontier.values() if info.source is None}
+    if not made_by:
+        return {}
+    flows = source.flows_into(made_by)
+    untraced = source.untraced_into(made_by)
+    outputs = source.outputs_of(made_by)
+    wanted = {flow.lot for items in flows.values() for flow in items}
+    known = source.lots(wanted - set(graph.nodes))
+    found: dict[LotId, LotInfo] = {}
+    for index in made_by:
+        outs = outputs.get(index, ())
+        out_total = sum(o.mass_g for o in outs)
+        # Only the lots being traced: their sibling outputs are not upstream of the root.
+        for out in (o for o in outs if o.id in frontier):
+            for flow in flows.get(index, ()):
+                if flow.lot not in graph:
+                    info = known[flow.lot]
+                    graph.add_node(flow.lot, **_lot_attributes(info))
+                    found[flow.lot] = info
+                graph.add_edge(
+                    flow.lot,
+                    out.id,
+                    grams=flow.grams * out.mass_g // out_total if out_total else 0,
+                    log_index=index,
+                )
+            for item in untraced.get(index, ()):
+                node = untraced_node(item)
+                graph.add_node(
+                    node,
+                    kind="untraced",
+                    material=item.material,
+                    mass_g=item.grams,
+                    log_index=index,
+                    declared_origin=item.declared_origin or "",
+                )
+                graph.add_edge(
+                    node,
+                    out.id,
+                    grams=item.grams * out.mass_g // out_total if out_total else 0,
+                    log_index=index,
+                )
+    return found
+
+
+def _step_down(
+    source: ProvenanceSource, graph: nx.DiGraph, frontier: Mapping[LotId, LotInfo]
+) -> dict[LotId, LotInfo]:
+    flows = source.flows_from(frontier)
+    consumers = {flow.log_index for items in flows.values() for flow in items}
+    if not consumers:
+        return {}
+    outputs = source.outputs_of(consumers)
+    found: dict[LotId, LotInfo] = {}
+    for lot, items in flows.items():
+        for flow in items:
+            outs = outputs.get(flow.log_index, ())
+            out_total = sum(o.mass_g for o in outs)
+            for out in outs:
+                if out.id not in graph:
+                    graph.add_node(out.id, **_lot_attributes(out))
+                    found[out.id] = out
+                graph.add_edge(
+                    lot,
+                    out.id,
+                    grams=flow.grams * out.mass_g // out_total if out_total else 0,
+                    log_index=flow.log_index,
+                )
+    return found
+
+
+# -- renderers ---------------------------------------------------------------------------
+
+
+def _label(graph: nx.DiGraph, node: str) -> str:
+    data = graph.nodes[node]
+    mass = kg(data["mass_g"])
+    if data["kind"] == "untraced":
+        origin = f", declared {data['declared_origin']}" if data["declared_origin"] else ""
+        return f"untraced {data['material']} {mass}{origin} (log index {data['log_index']})"
+    return (
+        f"{node} {data['material']} {mass} — {data['stage']} at {data['facility']} "
+        f"({data['country']}) on {data['date']} (log index {data['log_index']})"
+    )
+
+
+def render_tree(graph: nx.DiGraph) -> str:
+    """An indented tree from the root lot; each line names the log index that proves it."""
+    root = graph.graph["root"]
+    down = graph.graph["direction"] == "down"
+    lines: list[str] = []
+
+    def walk(node: str, depth: int, via: dict[str, Any] | None, seen: frozenset[str]) -> None:
+        flow = f"{kg(via['grams'])} {'→' if down else '←'} " if via is not None else ""
+        lines.append("  " * depth + flow + _label(graph, node))
+        for hop in graph.nodes[node].get("hops", []):
+            received = (
+                f", received at log index {hop['received_index']}"
+                if hop["received_index"] is not None
+                else ", not received"
+            )
+            lines.append(
+                "  "
+                * (depth + 1)
+                + f"shipped {hop['shipment']} {hop['from']} → {hop['to']} ({hop['to_country']}) "
+                f"on {hop['shipped_on']} (log index {hop['log_index']}{received})"
+            )
+        if node in seen:
+            return
+        neighbours = graph.successors(node) if down else graph.predecessors(node)
+        for other in sorted(neighbours):
+            edge = graph.edges[node, other] if down else graph.edges[other, node]
+            walk(other, depth + 1, edge, seen | {node})
+
+    walk(root, 0, None, frozenset())
+    return "\n".join(lines) + "\n"
+
+
+def render_json(graph: nx.DiGraph) -> str:
+    nodes = [{"id": node, **data} for node, data in sorted(graph.nodes(data=True))]
+    edges = [
+        {"from": a, "to": b, **data}
+        for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1]))
+    ]
+    return (
+        json.dumps(
+            {
+                "root": graph.graph["root"],
+                "direction": graph.graph["direction"],
+                "nodes": nodes,
+                "edges": edges,
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_dot(graph: nx.DiGraph) -> str:
+    lines = ["digraph provenance {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
+    for node in sorted(graph.nodes):
+        lines.append(f"  {_quote(node)} [label={_quote(_label(graph, node))}];")
+    for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
+        label = f"{kg(data['grams'])} (log index {data['log_index']})"
+        lines.append(f"  {_quote(a)} -> {_quote(b)} [label={_quote(label)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_mermaid(graph: nx.DiGraph) -> str:
+    ids = {node: f"n{i}" for i, node in enumerate(sorted(graph.nodes))}
+    lines = ["flowchart LR"]
+    for node, key in ids.items():
+        label = _label(graph, node).replace('"', "'")
+        lines.append(f'  {key}["{label}"]')
+    for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
+        lines.append(f"  {ids[a]} -->|{kg(data['grams'])}| {ids[b]}")
+    return "\n".join(lines) + "\n"
+
+
+def render_graphml(graph: nx.DiGraph) -> str:
+    plain = nx.DiGraph()
+    for node, data in graph.nodes(data=True):
+        plain.add_node(node, **{k: v for k, v in data.items() if k != "hops"})
+        plain.nodes[node]["shipments"] = json.dumps(data.get("hops", []))
+    for a, b, data in graph.edges(data=True):
+        plain.add_edge(a, b, **data)
+    buffer = io.BytesIO()
+    nx.write_graphml(plain, buffer, encoding="utf-8")
+    return buffer.getvalue().decode("utf-8")
+
+
+RENDERERS = {
+    "tree": render_tree,
+    "json": render_json,
+    "dot": render_dot,
+    "mermaid": render_mermaid,
+    "graphml": render_graphml,
+}
