@@ -94,6 +94,8 @@ class ProvenanceSource(Protocol):
 
     def hops(self, lots: Iterable[LotId]) -> Mapping[LotId, Sequence[Hop]]: ...
 
+    def all_lots(self) -> Mapping[LotId, LotInfo]: ...
+
 
 def untraced_node(item: Untraced) -> str:
     return f"untraced:{item.log_index}/{item.position}"
@@ -132,6 +134,43 @@ def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> 
         )
     hops = source.hops([n for n, d in graph.nodes(data=True) if d["kind"] == "lot"])
     for node, lot_hops in hops.items():
+        graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
+    return graph
+
+
+def build_all(source: ProvenanceSource) -> nx.DiGraph:
+    """Every lot of the ledger and every flow between them (for ``check --all``)."""
+    lots = source.all_lots()
+    graph = nx.DiGraph(root=None, direction="up")
+    for lot, info in lots.items():
+        graph.add_node(lot, **_lot_attributes(info))
+    made = {info.created_index for info in lots.values() if info.source is None}
+    flows, untraced = source.flows_into(made), source.untraced_into(made)
+    outputs: dict[int, list[LotInfo]] = {}
+    for info in lots.values():
+        outputs.setdefault(info.created_index, []).append(info)
+    for index in made:
+        outs = outputs.get(index, [])
+        out_total = sum(o.mass_g for o in outs)
+        for out in outs:
+            for flow in flows.get(index, ()):
+                graph.add_edge(
+                    flow.lot, out.id, grams=flow.grams * out.mass_g // out_total, log_index=index
+                )
+            for item in untraced.get(index, ()):
+                node = untraced_node(item)
+                graph.add_node(
+                    node,
+                    kind="untraced",
+                    material=item.material,
+                    mass_g=item.grams,
+                    log_index=index,
+                    declared_origin=item.declared_origin or "",
+                )
+                graph.add_edge(
+                    node, out.id, grams=item.grams * out.mass_g // out_total, log_index=index
+                )
+    for node, lot_hops in source.hops(lots).items():
         graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
     return graph
 

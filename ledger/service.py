@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from ledger import findings, graph, merkle
+from ledger import compliance, findings, graph, merkle
 from ledger.admission import (
     Opened,
     Registry,
@@ -30,6 +30,7 @@ from ledger.errors import (
 )
 from ledger.merkle import Frontier, hash_leaf
 from ledger.model import LotId
+from ledger.policy import Policy
 from ledger.signing import KeyId, Signer
 from ledger.store import CheckpointRow, LogEntry, Store, Transaction, stamp
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
@@ -501,6 +502,64 @@ class Ledger:
         if upstream is not None:
             late = [f for f in late if _carries(shipments, f.subject, upstream)]
         return sorted([*stored, *late], key=lambda f: (f.log_index, f.code))
+
+    def check(self, lot: str, *, policy: Policy, as_of: date) -> compliance.Verdict:
+        """The verdict on one lot: reads only its upstream.
+
+        Raises:
+            InputError: no such lot.
+        """
+        with self.store.reader() as tx:
+            try:
+                upstream = graph.build(tx, LotId(lot))
+            except KeyError as e:
+                raise InputError(f"lot {lot} does not exist") from e
+            facilities, unknown = self._facts(tx, upstream)
+        return compliance.judge(
+            lot,
+            upstream,
+            policy=policy,
+            as_of=as_of,
+            facilities=facilities,
+            unknown_grams=unknown,
+        )
+
+    def check_all(
+        self, *, policy: Policy, as_of: date, end_use: str | None = None
+    ) -> list[compliance.Verdict]:
+        """Verdicts on every lot (or every lot shipped with ``end_use``): one linear pass per
+        material rule over the whole ledger, not one traversal per lot."""
+        with self.store.reader() as tx:
+            everything = graph.build_all(tx)
+            facilities, unknown = self._facts(tx, everything)
+        targets = sorted(
+            node
+            for node, data in everything.nodes(data=True)
+            if data["kind"] == "lot"
+            and (end_use is None or any(h["end_use"] == end_use for h in data.get("hops", [])))
+        )
+        passes: dict[str, compliance.Pass] = {}
+        return [
+            compliance.judge(
+                lot,
+                everything,
+                policy=policy,
+                as_of=as_of,
+                facilities=facilities,
+                unknown_grams=unknown,
+                passes=passes,
+            )
+            for lot in targets
+        ]
+
+    @staticmethod
+    def _facts(
+        tx: Transaction, provenance: graph.Graph
+    ) -> tuple[dict[str, compliance.FacilityFacts], dict[str, int]]:
+        lots = [n for n, d in provenance.nodes(data=True) if d["kind"] == "lot"]
+        facilities = {provenance.nodes[n]["facility"] for n in lots}
+        unknown = {str(lot): grams for lot, grams in tx.unknown_grams(lots).items()}
+        return tx.facility_facts(facilities), unknown
 
     def reindex(self, *, progress: Progress | None = None) -> int:
         """Rebuild every derived table from the log, in one transaction; returns the entries.

@@ -20,6 +20,8 @@ class Material:
     name: str
     family: str
     description: str
+    implies: frozenset[str]
+    """Stages that must already have happened to make this material."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,7 +53,12 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(
         materials=MappingProxyType(
             {
-                name: Material(name=name, family=m["family"], description=m["description"])
+                name: Material(
+                    name=name,
+                    family=m["family"],
+                    description=m["description"],
+                    implies=frozenset(m["implies"]),
+                )
                 for name, m in data["materials"].items()
             }
         ),

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, String, delete, func, inspect, tuple_
+from sqlalchemy import Engine, String, delete, func, inspect, true, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -36,6 +36,7 @@ from ledger.admission import (
     rotated_keys,
 )
 from ledger.codec import canonical_json
+from ledger.compliance import FacilityFacts
 from ledger.errors import ConfigError, StorageError, VerificationError
 from ledger.merkle import Frontier, hash_leaf
 from ledger.model import (
@@ -568,6 +569,28 @@ class Transaction:
         found: dict[LotId, graph.LotInfo] = {}
         for chunk in _chunks(wanted):
             found.update((info.id, info) for info in self._lot_infos(col(LotRow.id).in_(chunk)))
+        return found
+
+    def all_lots(self) -> dict[LotId, graph.LotInfo]:
+        return {info.id: info for info in self._lot_infos(true())}
+
+    def facility_facts(self, ids: Iterable[str]) -> dict[str, FacilityFacts]:
+        """Country, operator, stages and the operator's controlling holders per facility."""
+        found: dict[str, FacilityFacts] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            rows = self.session.exec(
+                select(FacilityRow, ParticipantRow)
+                .join(ParticipantRow, col(ParticipantRow.id) == col(FacilityRow.operator))
+                .where(col(FacilityRow.id).in_(chunk))
+            ).all()
+            for facility, operator in rows:
+                found[facility.id] = FacilityFacts(
+                    id=facility.id,
+                    country=facility.country,
+                    operator=facility.operator,
+                    stages=frozenset(json.loads(facility.stages)),
+                    control=tuple(json.loads(operator.control)),
+                )
         return found
 
     def outputs_of(self, log_indexes: Iterable[int]) -> dict[int, list[graph.LotInfo]]:

@@ -1,0 +1,175 @@
+"""``bloc check`` and ``bloc policy``: verdicts under policies as data."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from ledger import compliance
+from ledger import policy as policies
+from ledger.cli.common import current_home, emit_json, json_option, now
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _as_of(value: datetime | None) -> date:
+    return value.date() if value is not None else now().date()
+
+
+def verdict_json(v: compliance.Verdict) -> dict[str, Any]:
+    return {
+        "lot": v.lot,
+        "material": v.material,
+        "policy": v.policy,
+        "as_of": v.as_of.isoformat(),
+        "verdict": v.verdict,
+        "shares": {
+            "compliant": round(v.compliant, 6),
+            "non_compliant": round(v.non_compliant, 6),
+            "unknown": round(v.unknown, 6),
+        },
+        "window": v.window,
+        "rule": v.rule,
+        "paragraph": v.paragraph,
+        "citation": v.citation,
+        "reason": v.reason,
+        "paths": [
+            {
+                "share": round(p.share, 6),
+                "steps": [
+                    {
+                        "log_index": s.log_index,
+                        "lot": s.lot,
+                        "material": s.material,
+                        "facility": s.facility,
+                        "country": s.country,
+                        "stage": s.stage,
+                        "date": s.date,
+                    }
+                    for s in p.steps
+                ],
+            }
+            for p in v.paths
+        ],
+        "unknown_reasons": [{"reason": why, "share": round(f, 6)} for why, f in v.unknown_reasons],
+        "parts": [verdict_json(part) for part in v.parts],
+    }
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.2f}%"
+
+
+def _print_verdict(v: compliance.Verdict) -> None:
+    click.echo(f"{v.lot}: {v.verdict.upper()} under {v.policy} as of {v.as_of}")
+    if v.rule:
+        click.echo(f"  rule       {v.rule} — {v.paragraph} (window {v.window}; {v.citation})")
+    click.echo(f"  reason     {v.reason}")
+    if v.verdict != compliance.NOT_APPLICABLE:
+        click.echo(
+            f"  shares     compliant {_percent(v.compliant)}, non-compliant "
+            f"{_percent(v.non_compliant)}, unknown {_percent(v.unknown)}"
+        )
+    for number, path in enumerate(v.paths, 1):
+        click.echo(f"  path {number}     {_percent(path.share)} of the judged mass:")
+        for step in path.steps:
+            click.echo(
+                f"    log {step.log_index:<6} {step.stage} at {step.facility} ({step.country}) "
+                f"on {step.date} → {step.lot} ({step.material})"
+            )
+    for why, share in v.unknown_reasons[:5]:
+        click.echo(f"  unknown    {_percent(share)}: {why}")
+    for part in v.parts:
+        click.echo(f"  contains   {part.lot} ({part.material}): {part.verdict} — {part.reason}")
+
+
+@click.command()
+@click.argument("lot", required=False)
+@click.option("--policy", "policy_name", required=True, help="A built-in policy name or a file.")
+@click.option(
+    "--as-of", type=_DATE, help="The delivery date that picks the window (default: today)."
+)
+@click.option("--all", "check_all", is_flag=True, help="Check every lot.")
+@click.option("--end-use", help="With --all: only lots shipped with this end use (e.g. defense).")
+@json_option
+@click.pass_context
+def check(
+    ctx: click.Context,
+    lot: str | None,
+    policy_name: str,
+    as_of: datetime | None,
+    check_all: bool,
+    end_use: str | None,
+    as_json: bool,
+) -> None:
+    """The verdict on LOT (or --all lots) under a policy as of a date.
+
+    Exits 0 for pass, exempt or not applicable, 1 for fail, 4 for inconclusive (--all: the
+    worst of them).
+    """
+    if check_all == (lot is not None):
+        raise click.UsageError("give either LOT or --all")
+    if end_use and not check_all:
+        raise click.UsageError("--end-use goes with --all")
+    chosen = policies.load(policy_name)
+    ledger = current_home(ctx).ledger(writer=False)
+    day = _as_of(as_of)
+    if lot is not None:
+        verdict = ledger.check(lot, policy=chosen, as_of=day)
+        if as_json:
+            emit_json(verdict_json(verdict))
+        else:
+            _print_verdict(verdict)
+        ctx.exit(verdict.exit_code)
+    verdicts = ledger.check_all(policy=chosen, as_of=day, end_use=end_use)
+    if as_json:
+        for v in verdicts:
+            emit_json(verdict_json(v))
+    else:
+        _summary(verdicts, chosen.name, day, end_use)
+    worst = compliance.worst(verdicts)
+    ctx.exit(compliance.EXIT_CODES[worst] if worst else 0)
+
+
+def _summary(verdicts: list[compliance.Verdict], name: str, day: date, end_use: str | None) -> None:
+    scope = f"lots shipped for {end_use} use" if end_use else "lots"
+    click.echo(f"{len(verdicts)} {scope} under {name} as of {day}")
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.verdict] = counts.get(v.verdict, 0) + 1
+    for verdict in ("pass", "exempt", "not_applicable", "inconclusive", "fail"):
+        click.echo(f"  {verdict:<15} {counts.get(verdict, 0)}")
+    failures = [v for v in verdicts if v.verdict in (compliance.FAIL, compliance.INCONCLUSIVE)]
+    for v in failures:
+        click.echo("")
+        _print_verdict(v)
+
+
+@click.group()
+def policy() -> None:
+    """Compliance policies (built in, or JSON files)."""
+
+
+@policy.command("list")
+@json_option
+def list_policies(as_json: bool) -> None:
+    """The built-in policies."""
+    for name in policies.builtin_names():
+        p = policies.load(name)
+        if as_json:
+            emit_json(
+                {"name": p.name, "title": p.title, "citation": p.citation, "digest": p.digest}
+            )
+        else:
+            click.echo(f"{p.name:<22} {p.title}")
+
+
+@policy.command("show")
+@click.argument("name")
+def show_policy(name: str) -> None:
+    """Print a policy document (a built-in name or a file, validated first)."""
+    p = policies.load(name)
+    click.echo(json.dumps(p.document, indent=2, ensure_ascii=False, default=str))

@@ -1,0 +1,599 @@
+"""The compliance checker: mass shares in one topological pass, and verdicts.
+
+For a policy, an as-of date and a covered material's rule (restricted stages, constituent
+families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, or *not asked*
+(a family the rule does not name, such as the nickel binder of tungsten heavy alloy):
+
+- a lot created by a restricted stage at a forbidden facility (location, or entity
+  control) is wholly non-compliant in its asked mass — commingling, no de minimis;
+- an untraced input is unknown when its material implies a restricted stage (it is
+  compliant otherwise: window A does not ask where NdPr metal was separated);
+- a lot whose material implies a restricted stage the ledger does not record is unknown
+  (stages its facility is registered for count as done there, at that location);
+- an integrity finding makes the grams it names unknown;
+- a transformation's outputs take the mass-weighted mix of its inputs; shipments change
+  nothing.
+
+Lots are visited in log order, which is topological because records arrive in causal
+order: one pass computes every lot (``check --all`` is linear) and one lot costs only its
+upstream. Verdicts follow the policy's combination (taint or threshold); non-compliant beats
+unknown. Each verdict names the rule and paragraph, and the heaviest upstream paths that
+carry the offending (or unknown) mass, as chains of log indexes.
+
+The module is pure: it reads a provenance graph (``ledger.graph``) and facts about
+facilities, and returns values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from ledger.graph import Graph
+from ledger.policy import MaterialRule, Policy, Window
+from ledger.vocabulary import vocabulary
+
+PASS = "pass"  # noqa: S105 - a verdict, not a password
+FAIL = "fail"
+INCONCLUSIVE = "inconclusive"
+EXEMPT = "exempt"
+NOT_APPLICABLE = "not_applicable"
+
+EXIT_CODES = {PASS: 0, EXEMPT: 0, NOT_APPLICABLE: 0, FAIL: 1, INCONCLUSIVE: 4}
+_SEVERITY = {NOT_APPLICABLE: 0, EXEMPT: 1, PASS: 2, INCONCLUSIVE: 3, FAIL: 4}
+
+TOP_SOURCES = 5
+"""How many offending (and unknown) sources each lot remembers, heaviest first."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FacilityFacts:
+    id: str
+    country: str
+    operator: str
+    stages: frozenset[str]
+    control: tuple[Mapping[str, Any], ...]
+    """The operator's holders: ``holder``, ``country``, ``percent``, ``government``."""
+
+
+@dataclass(slots=True)
+class Shares:
+    """Fractions of a lot's mass; they sum to 1."""
+
+    compliant: float = 0.0
+    non_compliant: float = 0.0
+    unknown: float = 0.0
+    other: float = 0.0
+    recycled: float = 0.0
+    offending: dict[int, float] = field(default_factory=dict)
+    """Log index of a restricted stage at a forbidden facility → fraction it taints."""
+    unknown_from: dict[str, float] = field(default_factory=dict)
+    """Why mass is unknown (``untraced at 12``, ``finding at 14``, ...) → fraction."""
+
+    @property
+    def asked(self) -> float:
+        return self.compliant + self.non_compliant + self.unknown
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    log_index: int
+    lot: str
+    material: str
+    facility: str
+    country: str
+    stage: str
+    date: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Path:
+    share: float
+    """Fraction of the lot's judged mass this source taints."""
+    steps: tuple[Step, ...]
+    """From the source event to the lot judged."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    lot: str
+    material: str
+    policy: str
+    as_of: date
+    verdict: str
+    compliant: float
+    non_compliant: float
+    unknown: float
+    window: str | None
+    rule: str | None
+    paragraph: str | None
+    citation: str | None
+    paths: tuple[Path, ...] = ()
+    unknown_reasons: tuple[tuple[str, float], ...] = ()
+    reason: str = ""
+    parts: tuple[Verdict, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+
+def _mix(items: Iterable[tuple[float, Shares]]) -> Shares:
+    """The mass-weighted mix of several inputs' shares (weights need not sum to 1)."""
+    pairs = [(w, s) for w, s in items if w > 0]
+    total = sum(w for w, _ in pairs)
+    mixed = Shares()
+    if total <= 0:
+        return mixed
+    for weight, s in pairs:
+        k = weight / total
+        mixed.compliant += k * s.compliant
+        mixed.non_compliant += k * s.non_compliant
+        mixed.unknown += k * s.unknown
+        mixed.other += k * s.other
+        mixed.recycled += k * s.recycled
+        for index, f in s.offending.items():
+            mixed.offending[index] = mixed.offending.get(index, 0.0) + k * f
+        for why, f in s.unknown_from.items():
+            mixed.unknown_from[why] = mixed.unknown_from.get(why, 0.0) + k * f
+    mixed.offending = _top(mixed.offending)
+    mixed.unknown_from = _top(mixed.unknown_from)
+    return mixed
+
+
+K = TypeVar("K")
+
+
+def _top(weights: dict[K, float]) -> dict[K, float]:
+    if len(weights) <= TOP_SOURCES:
+        return weights
+    return dict(sorted(weights.items(), key=lambda kv: -kv[1])[:TOP_SOURCES])
+
+
+def _origin(asked: bool, *, recycled: bool, unknown: bool, why: str) -> Shares:
+    if not asked:
+        return Shares(other=1.0, recycled=1.0 if recycled else 0.0)
+    if unknown:
+        return Shares(unknown=1.0, recycled=1.0 if recycled else 0.0, unknown_from={why: 1.0})
+    return Shares(compliant=1.0, recycled=1.0 if recycled else 0.0)
+
+
+def _taint(shares: Shares, index: int) -> None:
+    """A restricted stage at a forbidden facility: every asked gram becomes non-compliant."""
+    asked = shares.asked
+    shares.compliant = shares.unknown = 0.0
+    shares.non_compliant = asked
+    shares.unknown_from = {}
+    shares.offending = {index: asked}
+
+
+def _make_unknown(shares: Shares, fraction: float, why: str) -> None:
+    """Compliant mass becomes unknown first; non-compliant mass stays what it is."""
+    moved = min(shares.compliant, fraction)
+    if moved <= 0:
+        return
+    shares.compliant -= moved
+    shares.unknown += moved
+    shares.unknown_from[why] = shares.unknown_from.get(why, 0.0) + moved
+    shares.unknown_from = _top(shares.unknown_from)
+
+
+class Pass:
+    """One rule's shares over a provenance graph, computed lot by lot in log order."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        *,
+        policy: Policy,
+        rule: MaterialRule,
+        as_of: date,
+        facilities: Mapping[str, FacilityFacts],
+        unknown_grams: Mapping[str, int],
+    ) -> None:
+        self.graph = graph
+        self.policy = policy
+        self.rule = rule
+        self.as_of = as_of
+        self.facilities = facilities
+        self.unknown_grams = unknown_grams
+        self.shares: dict[str, Shares] = {}
+        lots = [n for n, d in graph.nodes(data=True) if d["kind"] == "lot"]
+        for lot in sorted(lots, key=lambda n: (graph.nodes[n]["log_index"], n)):
+            self.shares[lot] = self._lot(lot)
+
+    def _asked(self, material: str) -> bool:
+        return vocabulary().materials[material].family in self.rule.constituents
+
+    def _restricted_gap(self, implied: Iterable[str]) -> list[str]:
+        return sorted(set(implied) & self.rule.restricted_stages)
+
+    def forbidden(self, facility: str, day: date) -> bool:
+        facts = self.facilities[facility]
+        return self.policy.location_forbidden(
+            facts.country, event_day=day, as_of=self.as_of
+        ) or self.policy.controlled(facts.control, event_day=day, as_of=self.as_of)
+
+    def _lot(self, lot: str) -> Shares:
+        data = self.graph.nodes[lot]
+        material, index, stage = data["material"], data["log_index"], data["stage"]
+        facts = self.facilities[data["facility"]]
+        implied = vocabulary().materials[material].implies
+        day = date.fromisoformat(data["date"])
+        recycled = data["source"] == "recycled"
+        if data["source"]:  # an extraction: the material enters the ledger here
+            # A mine performs mining, and the other "mined" stages the material implies
+            # (beneficiation) when its facility is registered for them. Scrap arrives with
+            # no history at all: the stages its material implies were not recorded.
+            done: frozenset[str] = frozenset()
+            if data["source"] == "mined":
+                done = frozenset({"mining"}) | {
+                    s
+                    for s in implied
+                    if vocabulary().stages[s].verb == "mined" and s in facts.stages
+                }
+            gap = self._restricted_gap(implied - done)
+            shares = _origin(
+                self._asked(material),
+                recycled=recycled,
+                unknown=bool(gap),
+                why=f"{', '.join(gap)} not recorded for log index {index}",
+            )
+            performed = done
+        else:
+            inputs: list[tuple[float, Shares]] = []
+            input_implies: set[str] = set()
+            for source, _, edge in self.graph.in_edges(lot, data=True):
+                node = self.graph.nodes[source]
+                input_implies |= vocabulary().materials[node["material"]].implies
+                if node["kind"] == "untraced":
+                    gap = self._restricted_gap(vocabulary().materials[node["material"]].implies)
+                    inputs.append(
+                        (
+                            float(edge["grams"]),
+                            _origin(
+                                self._asked(node["material"]),
+                                recycled=False,
+                                unknown=bool(gap),
+                                why=f"untraced {node['material']} at log index {index}",
+                            ),
+                        )
+                    )
+                else:
+                    inputs.append((float(edge["grams"]), self.shares[source]))
+            shares = _mix(inputs)
+            if not inputs:
+                shares = _origin(True, recycled=False, unknown=True, why=f"no inputs at {index}")
+            missing = implied - input_implies - {stage}
+            performed = frozenset({stage} | {s for s in missing if s in facts.stages})
+            gap = self._restricted_gap(missing - performed)
+            if gap and shares.recycled < 1.0:
+                _make_unknown(
+                    shares,
+                    shares.compliant,
+                    f"{', '.join(gap)} not recorded before log index {index}",
+                )
+        if performed & self.rule.restricted_stages and self.forbidden(data["facility"], day):
+            _taint(shares, index)
+        unknown = self.unknown_grams.get(lot, 0)
+        if unknown and data["mass_g"]:
+            _make_unknown(shares, min(1.0, unknown / data["mass_g"]), f"integrity finding on {lot}")
+        return shares
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def path(self, lot: str, source_index: int) -> tuple[Step, ...]:
+        """The heaviest chain from the lot created at ``source_index`` down to ``lot``."""
+        steps = [self._step(lot)]
+        node = lot
+        while self.graph.nodes[node]["log_index"] != source_index:
+            best, weight = None, -1.0
+            for pred, _, edge in self.graph.in_edges(node, data=True):
+                shares = self.shares.get(pred)
+                if shares is None or source_index not in shares.offending:
+                    continue
+                carried = edge["grams"] * shares.offending[source_index]
+                if carried > weight:
+                    best, weight = pred, carried
+            if best is None:
+                break
+            node = best
+            steps.append(self._step(node))
+        return tuple(reversed(steps))
+
+    def _step(self, lot: str) -> Step:
+        data = self.graph.nodes[lot]
+        return Step(
+            log_index=data["log_index"],
+            lot=lot,
+            material=data["material"],
+            facility=data["facility"],
+            country=data["country"],
+            stage=data["stage"],
+            date=data["date"],
+        )
+
+    def stages_upstream(self, lot: str, stages: Iterable[str]) -> dict[str, set[str]]:
+        """Countries where each of ``stages`` happened in ``lot``'s upstream (incl. itself)."""
+        wanted = set(stages)
+        found: dict[str, set[str]] = {}
+        seen: set[str] = set()
+        todo = [lot]
+        while todo:
+            node = todo.pop()
+            if node in seen or self.graph.nodes[node]["kind"] != "lot":
+                continue
+            seen.add(node)
+            data = self.graph.nodes[node]
+            if data["stage"] in wanted:
+                found.setdefault(data["stage"], set()).add(data["country"])
+            todo.extend(self.graph.predecessors(node))
+        return found
+
+
+def judge(
+    lot: str,
+    graph: Graph,
+    *,
+    policy: Policy,
+    as_of: date,
+    facilities: Mapping[str, FacilityFacts],
+    unknown_grams: Mapping[str, int],
+    passes: dict[str, Pass] | None = None,
+) -> Verdict:
+    """The verdict on ``lot`` under ``policy`` as of ``as_of``.
+
+    ``passes`` caches one :class:`Pass` per material rule, so that judging every lot of a
+    ledger computes each rule's shares once.
+    """
+    cache: dict[str, Pass] = {} if passes is None else passes
+    material = graph.nodes[lot]["material"]
+    window = policy.window(as_of)
+    if window is None:
+        return _plain(lot, material, policy, as_of, NOT_APPLICABLE, "no window covers the date")
+    if material == "component" and "component" not in window.materials:
+        return _component(lot, graph, policy, window, as_of, facilities, unknown_grams, cache)
+    rule = window.rule_for(material)
+    if rule is None:
+        return _plain(
+            lot,
+            material,
+            policy,
+            as_of,
+            NOT_APPLICABLE,
+            f"{material} is not a material {policy.name} covers",
+            window=window,
+        )
+    key = f"{window.id}/{rule.material}"
+    if key not in cache:
+        cache[key] = Pass(
+            graph,
+            policy=policy,
+            rule=rule,
+            as_of=as_of,
+            facilities=facilities,
+            unknown_grams=unknown_grams,
+        )
+    return _covered(lot, cache[key], policy, window, rule, as_of)
+
+
+def _plain(
+    lot: str,
+    material: str,
+    policy: Policy,
+    as_of: date,
+    verdict: str,
+    reason: str,
+    *,
+    window: Window | None = None,
+) -> Verdict:
+    return Verdict(
+        lot=lot,
+        material=material,
+        policy=policy.name,
+        as_of=as_of,
+        verdict=verdict,
+        compliant=0.0,
+        non_compliant=0.0,
+        unknown=0.0,
+        window=window.id if window else None,
+        rule=None,
+        paragraph=None,
+        citation=None,
+        reason=reason,
+    )
+
+
+def _covered(
+    lot: str, run: Pass, policy: Policy, window: Window, rule: MaterialRule, as_of: date
+) -> Verdict:
+    shares = run.shares[lot]
+    asked = shares.asked
+    material = run.graph.nodes[lot]["material"]
+    base = {
+        "lot": lot,
+        "material": material,
+        "policy": policy.name,
+        "as_of": as_of,
+        "window": window.id,
+        "rule": rule.label,
+        "paragraph": rule.paragraph,
+        "citation": rule.citation,
+    }
+    if asked <= 0:
+        return Verdict(
+            **base,
+            verdict=INCONCLUSIVE,
+            compliant=0.0,
+            non_compliant=0.0,
+            unknown=0.0,
+            reason=f"none of its mass is of a family the rule asks about "
+            f"({', '.join(sorted(rule.constituents))})",
+        )
+    c, n, u = shares.compliant / asked, shares.non_compliant / asked, shares.unknown / asked
+    paths = tuple(
+        Path(share=weight / asked, steps=run.path(lot, index))
+        for index, weight in sorted(shares.offending.items(), key=lambda kv: -kv[1])
+    )
+    reasons = tuple(
+        (why, weight / asked)
+        for why, weight in sorted(shares.unknown_from.items(), key=lambda kv: -kv[1])
+    )
+    for exemption in policy.exemptions:
+        if material not in exemption.materials:
+            continue
+        if exemption.all_recycled and shares.recycled < 1.0 - 1e-9:
+            continue
+        where = run.stages_upstream(lot, exemption.stages_in)
+        if all(
+            where.get(stage) and where[stage] <= countries
+            for stage, countries in exemption.stages_in.items()
+        ):
+            return Verdict(
+                **{**base, "paragraph": exemption.paragraph, "citation": exemption.citation},
+                verdict=EXEMPT,
+                compliant=c,
+                non_compliant=n,
+                unknown=u,
+                paths=paths,
+                unknown_reasons=reasons,
+                reason=f"exemption {exemption.id}",
+            )
+    failing = n > 0 if policy.threshold is None else Decimal(str(n)) > policy.threshold
+    if failing:
+        verdict, reason = (
+            FAIL,
+            "non-compliant mass: "
+            + (
+                "any non-compliant gram fails (no de minimis)"
+                if policy.threshold is None
+                else f"more than the {policy.threshold} allowed"
+            ),
+        )
+    elif u > 0:
+        verdict = INCONCLUSIVE if policy.unknown_verdict == "inconclusive" else FAIL
+        reason = "unknown mass: " + "; ".join(why for why, _ in reasons[:3])
+    else:
+        verdict, reason = PASS, "every asked gram is compliant"
+    return Verdict(
+        **base,
+        verdict=verdict,
+        compliant=c,
+        non_compliant=n,
+        unknown=u,
+        paths=paths if verdict == FAIL or n > 0 else (),
+        unknown_reasons=reasons,
+        reason=reason,
+    )
+
+
+def _component(
+    lot: str,
+    graph: Graph,
+    policy: Policy,
+    window: Window,
+    as_of: date,
+    facilities: Mapping[str, FacilityFacts],
+    unknown_grams: Mapping[str, int],
+    cache: dict[str, Pass],
+) -> Verdict:
+    """A component is judged by the covered lots in its upstream, each by its own rule."""
+    covered: list[str] = []
+    seen: set[str] = set()
+    todo = list(graph.predecessors(lot))
+    while todo:
+        node = todo.pop()
+        if node in seen or graph.nodes[node]["kind"] != "lot":
+            continue
+        seen.add(node)
+        if window.rule_for(graph.nodes[node]["material"]) is not None:
+            covered.append(node)  # judged by its own rule; do not look further up
+        else:
+            todo.extend(graph.predecessors(node))
+    if not covered:
+        return _plain(
+            lot,
+            "component",
+            policy,
+            as_of,
+            NOT_APPLICABLE,
+            "it contains no material the policy covers",
+            window=window,
+        )
+    parts = tuple(
+        judge(
+            p,
+            graph,
+            policy=policy,
+            as_of=as_of,
+            facilities=facilities,
+            unknown_grams=unknown_grams,
+            passes=cache,
+        )
+        for p in sorted(covered)
+    )
+    worst = max(parts, key=lambda v: _SEVERITY[v.verdict])
+    components = policy.components
+    data = graph.nodes[lot]
+    if (
+        components is not None
+        and components.end_item_prong
+        and data["stage"] in components.assembly_stages
+        and policy.location_forbidden(
+            data["country"], event_day=date.fromisoformat(data["date"]), as_of=as_of
+        )
+    ):
+        step = Step(
+            log_index=data["log_index"],
+            lot=lot,
+            material="component",
+            facility=data["facility"],
+            country=data["country"],
+            stage=data["stage"],
+            date=data["date"],
+        )
+        return Verdict(
+            lot=lot,
+            material="component",
+            policy=policy.name,
+            as_of=as_of,
+            verdict=FAIL,
+            compliant=0.0,
+            non_compliant=1.0,
+            unknown=0.0,
+            window=window.id,
+            rule="end item manufactured in a covered country that contains covered material",
+            paragraph=components.paragraph,
+            citation=components.citation,
+            paths=(Path(share=1.0, steps=(step,)),),
+            parts=parts,
+            reason=f"assembled at {data['facility']} ({data['country']})",
+        )
+    return Verdict(
+        lot=lot,
+        material="component",
+        policy=policy.name,
+        as_of=as_of,
+        verdict=worst.verdict,
+        compliant=worst.compliant,
+        non_compliant=worst.non_compliant,
+        unknown=worst.unknown,
+        window=window.id,
+        rule=worst.rule,
+        paragraph=worst.paragraph,
+        citation=worst.citation,
+        paths=worst.paths,
+        unknown_reasons=worst.unknown_reasons,
+        reason=f"{worst.lot} ({worst.material}): {worst.reason}",
+        parts=parts,
+    )
+
+
+def worst(verdicts: Sequence[Verdict]) -> str | None:
+    """The most severe verdict of several (for ``check --all``'s exit code)."""
+    if not verdicts:
+        return None
+    return max((v.verdict for v in verdicts), key=lambda v: _SEVERITY[v])
