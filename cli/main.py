@@ -34,6 +34,8 @@ class BlocGroup(click.Group):
         except LedgerError as e:
             self._trace(ctx)
             raise BlocError(e.diagnostics(), exit_code_for(e)) from e
+        except BrokenPipeError:
+            raise  # click exits quietly when the reader of our output went away
         except OSError as e:
             self._trace(ctx)
             where = f"{e.filename}: " if e.filename else ""
