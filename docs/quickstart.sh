@@ -24,9 +24,12 @@ cat > "$dir/registrations.jsonl" <<JSON
 JSON
 run bloc register "$dir/registrations.jsonl"
 
-# The miner writes two records, signs them and submits them.
+# The miner writes four records (mine, ship to its separator, receive, separate), signs
+# them and submits them.
 cat > "$dir/records.jsonl" <<'JSON'
 {"kind": "extraction", "schema_version": 1, "signer": "org:lynas", "facility": "fac:lynas-mt-weld", "extracted_on": "2026-01-30", "source": "mined", "lots": [{"id": "lot:lynas/MW-2026-001", "material": "rare_earth_concentrate", "mass_kg": 25000}]}
+{"kind": "shipment", "schema_version": 1, "signer": "org:lynas", "id": "ship:lynas/S-1000", "from_facility": "fac:lynas-mt-weld", "to_facility": "fac:lynas-kuantan", "shipped_on": "2026-02-03", "lots": ["lot:lynas/MW-2026-001"]}
+{"kind": "receipt", "schema_version": 1, "signer": "org:lynas", "shipment": "ship:lynas/S-1000", "facility": "fac:lynas-kuantan", "received_on": "2026-02-20", "lots": [{"lot": "lot:lynas/MW-2026-001", "mass_kg": 25000}]}
 {"kind": "transformation", "schema_version": 1, "signer": "org:lynas", "facility": "fac:lynas-kuantan", "stage": "separation", "performed_on": "2026-03-02", "inputs": [{"lot": "lot:lynas/MW-2026-001", "mass_kg": 25000}], "untraced_inputs": [], "outputs": [{"id": "lot:lynas/KU-NDPR-001", "material": "ndpr_oxide", "mass_kg": 5200.5}]}
 JSON
 run bloc sign "$dir/records.jsonl" --key "$BLOC_HOME/keys/lynas.pem" -o "$dir/records.dsse.jsonl"
@@ -52,4 +55,37 @@ bloc submit "$dir/other.dsse.json" 2>&1 || echo "(exit $?)"
 run bloc verify
 run bloc log checkpoint
 run bloc log prove 3 --json
-run bloc log consistency 3 5
+run bloc log consistency 3 7
+
+# A Japanese magnet maker buys the oxide and makes NdFeB magnets, with iron and boron
+# bought outside the ledger (untraced).
+echo; echo "\$ bloc keys generate shinetsu --json"
+bloc keys generate shinetsu --json | tee "$dir/shinetsu.key.json"
+keyid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyid"])' "$dir/shinetsu.key.json")
+public=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$dir/shinetsu.key.json")
+cat > "$dir/shinetsu.jsonl" <<JSON
+{"kind": "participant", "schema_version": 1, "id": "org:shinetsu", "name": "Shin-Etsu Chemical", "country": "JP", "roles": ["processor"], "control": [], "keys": [{"keyid": "$keyid", "public_key": "$public", "valid_from": "2026-01-01T00:00:00Z"}]}
+{"kind": "facility", "schema_version": 1, "id": "fac:shinetsu-takefu", "operator": "org:shinetsu", "name": "Takefu magnet plant", "country": "JP", "stages": ["metal_reduction", "alloy_melting", "powder_formation", "sintering"]}
+JSON
+run bloc register "$dir/shinetsu.jsonl"
+cat > "$dir/ship.json" <<'JSON'
+{"kind": "shipment", "schema_version": 1, "signer": "org:lynas", "id": "ship:lynas/S-1001", "from_facility": "fac:lynas-kuantan", "to_facility": "fac:shinetsu-takefu", "shipped_on": "2026-03-10", "lots": ["lot:lynas/KU-NDPR-001"], "end_use": "defense"}
+JSON
+cat > "$dir/magnets.jsonl" <<'JSON'
+{"kind": "receipt", "schema_version": 1, "signer": "org:shinetsu", "shipment": "ship:lynas/S-1001", "facility": "fac:shinetsu-takefu", "received_on": "2026-04-01", "lots": [{"lot": "lot:lynas/KU-NDPR-001", "mass_kg": 5200.5}]}
+{"kind": "transformation", "schema_version": 1, "signer": "org:shinetsu", "facility": "fac:shinetsu-takefu", "stage": "metal_reduction", "performed_on": "2026-04-10", "inputs": [{"lot": "lot:lynas/KU-NDPR-001", "mass_kg": 5200.5}], "untraced_inputs": [], "outputs": [{"id": "lot:shinetsu/NDPR-METAL-77", "material": "ndpr_metal", "mass_kg": 4420}]}
+{"kind": "transformation", "schema_version": 1, "signer": "org:shinetsu", "facility": "fac:shinetsu-takefu", "stage": "alloy_melting", "performed_on": "2026-04-19", "inputs": [{"lot": "lot:shinetsu/NDPR-METAL-77", "mass_kg": 4420}], "untraced_inputs": [{"material": "iron", "mass_kg": 9700, "declared_origin": "JP"}, {"material": "boron", "mass_kg": 140}], "outputs": [{"id": "lot:shinetsu/ALLOY-77", "material": "ndfeb_alloy", "mass_kg": 14200}]}
+{"kind": "transformation", "schema_version": 1, "signer": "org:shinetsu", "facility": "fac:shinetsu-takefu", "stage": "powder_formation", "performed_on": "2026-04-22", "inputs": [{"lot": "lot:shinetsu/ALLOY-77", "mass_kg": 14200}], "untraced_inputs": [], "outputs": [{"id": "lot:shinetsu/POWDER-77", "material": "ndfeb_powder", "mass_kg": 14100}]}
+{"kind": "transformation", "schema_version": 1, "signer": "org:shinetsu", "facility": "fac:shinetsu-takefu", "stage": "sintering", "performed_on": "2026-04-25", "inputs": [{"lot": "lot:shinetsu/POWDER-77", "mass_kg": 14100}], "untraced_inputs": [], "outputs": [{"id": "lot:shinetsu/MAGNET-77", "material": "ndfeb_magnet", "mass_kg": 13800}]}
+JSON
+bloc sign "$dir/ship.json" --key "$BLOC_HOME/keys/lynas.pem" -o "$dir/ship.dsse.json"
+bloc sign "$dir/magnets.jsonl" --key "$BLOC_HOME/keys/shinetsu.pem" -o "$dir/magnets.dsse.jsonl"
+run bloc submit "$dir/ship.dsse.json" "$dir/magnets.dsse.jsonl"
+
+# Where did the magnets come from, and may they be delivered under a defense contract?
+run bloc trace lot:shinetsu/MAGNET-77
+run bloc check lot:shinetsu/MAGNET-77 --policy dfars-252.225-7052 --as-of 2026-11-15
+run bloc check lot:shinetsu/MAGNET-77 --policy dfars-252.225-7052 --as-of 2027-02-01 || echo "(exit $?)"
+run bloc check lot:shinetsu/MAGNET-77 --policy bloc-2026 --as-of 2026-11-15 || echo "(exit $?)"
+run bloc findings
+run bloc verify
