@@ -69,6 +69,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # sign a different tree at the same size (equivocation).
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: keep the hot indexes in memory
         cursor.close()
 
     @event.listens_for(engine, "begin")
