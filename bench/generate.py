@@ -59,9 +59,7 @@ class Builder:
         self.ships = 0
 
     def sign(self, record: dict[str, Any], slug: str) -> None:
-        self.envelopes.append(
-            sign_envelope(canonical_json(record), [key(slug)]).canonical_bytes()
-        )
+        self.envelopes.append(sign_envelope(canonical_json(record), [key(slug)]).canonical_bytes())
 
     def lot(self, org: str) -> str:
         self.counter += 1
@@ -71,8 +69,12 @@ class Builder:
         lot = self.lot(site)
         self.sign(
             {
-                "kind": "extraction", "schema_version": 1, "issued_at": ISSUED,
-                "signer": f"org:{site}", "facility": f"fac:{site}", "extracted_on": "2026-01-30",
+                "kind": "extraction",
+                "schema_version": 1,
+                "issued_at": ISSUED,
+                "signer": f"org:{site}",
+                "facility": f"fac:{site}",
+                "extracted_on": "2026-01-30",
                 "source": "mined",
                 "lots": [{"id": lot, "material": material, "mass_kg": kg}],
             },
@@ -84,18 +86,29 @@ class Builder:
         self.ships += 1
         ship = f"ship:{src}/S{self.ships}"
         record: dict[str, Any] = {
-            "kind": "shipment", "schema_version": 1, "issued_at": ISSUED, "signer": f"org:{src}",
-            "id": ship, "from_facility": f"fac:{src}", "to_facility": f"fac:{dst}",
-            "shipped_on": "2026-03-10", "lots": [lot],
+            "kind": "shipment",
+            "schema_version": 1,
+            "issued_at": ISSUED,
+            "signer": f"org:{src}",
+            "id": ship,
+            "from_facility": f"fac:{src}",
+            "to_facility": f"fac:{dst}",
+            "shipped_on": "2026-03-10",
+            "lots": [lot],
         }
         if end_use:
             record["end_use"] = end_use
         self.sign(record, src)
         self.sign(
             {
-                "kind": "receipt", "schema_version": 1, "issued_at": ISSUED,
-                "signer": f"org:{dst}", "shipment": ship, "facility": f"fac:{dst}",
-                "received_on": "2026-04-01", "lots": [{"lot": lot, "mass_kg": kg}],
+                "kind": "receipt",
+                "schema_version": 1,
+                "issued_at": ISSUED,
+                "signer": f"org:{dst}",
+                "shipment": ship,
+                "facility": f"fac:{dst}",
+                "received_on": "2026-04-01",
+                "lots": [{"lot": lot, "mass_kg": kg}],
             },
             dst,
         )
@@ -106,8 +119,12 @@ class Builder:
         lot = self.lot(site)
         self.sign(
             {
-                "kind": "transformation", "schema_version": 1, "issued_at": ISSUED,
-                "signer": f"org:{site}", "facility": f"fac:{site}", "stage": stage,
+                "kind": "transformation",
+                "schema_version": 1,
+                "issued_at": ISSUED,
+                "signer": f"org:{site}",
+                "facility": f"fac:{site}",
+                "stage": stage,
                 "performed_on": "2026-03-05",
                 "inputs": [{"lot": lot_id, "mass_kg": grams} for lot_id, grams in inputs],
                 "untraced_inputs": [],
@@ -144,8 +161,11 @@ class Builder:
         self.ship(boron, "fe-us", mag, boron_kg)
         alloy_kg = metal_kg + iron_kg + boron_kg - 1
         alloy = self.make(
-            mag, "alloy_melting", [(metal, metal_kg), (iron, iron_kg), (boron, boron_kg)],
-            "ndfeb_alloy", alloy_kg,
+            mag,
+            "alloy_melting",
+            [(metal, metal_kg), (iron, iron_kg), (boron, boron_kg)],
+            "ndfeb_alloy",
+            alloy_kg,
         )
         powder_kg = alloy_kg - 1
         powder = self.make(mag, "powder_formation", [(alloy, alloy_kg)], "ndfeb_powder", powder_kg)
@@ -160,16 +180,31 @@ def registrations(registrar: Signer) -> list[bytes]:
         signer = key(slug)
         records.append(
             {
-                "kind": "participant", "schema_version": 1, "id": f"org:{slug}",
-                "name": slug, "country": country, "roles": ["processor"], "control": [],
-                "keys": [{"keyid": signer.keyid, "public_key": signer.public_key.to_base64(),
-                          "valid_from": "2026-01-01T00:00:00Z"}],
+                "kind": "participant",
+                "schema_version": 1,
+                "id": f"org:{slug}",
+                "name": slug,
+                "country": country,
+                "roles": ["processor"],
+                "control": [],
+                "keys": [
+                    {
+                        "keyid": signer.keyid,
+                        "public_key": signer.public_key.to_base64(),
+                        "valid_from": "2026-01-01T00:00:00Z",
+                    }
+                ],
             }
         )
         records.append(
             {
-                "kind": "facility", "schema_version": 1, "id": f"fac:{slug}",
-                "operator": f"org:{slug}", "name": slug, "country": country, "stages": stages,
+                "kind": "facility",
+                "schema_version": 1,
+                "id": f"fac:{slug}",
+                "operator": f"org:{slug}",
+                "name": slug,
+                "country": country,
+                "stages": stages,
             }
         )
     envelopes = []
@@ -205,8 +240,10 @@ def main() -> int:
         rate = done / (time.perf_counter() - started)
         print(f"{done:,} records, {rate:,.0f}/s", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
-    print(f"submitted {len(envelopes):,} records in {elapsed:.1f} s "
-          f"({len(envelopes) / elapsed:,.0f} records/s)")
+    print(
+        f"submitted {len(envelopes):,} records in {elapsed:.1f} s "
+        f"({len(envelopes) / elapsed:,.0f} records/s)"
+    )
     return 0
 
 

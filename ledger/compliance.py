@@ -45,6 +45,9 @@ NOT_APPLICABLE = "not_applicable"
 EXIT_CODES = {PASS: 0, EXEMPT: 0, NOT_APPLICABLE: 0, FAIL: 1, INCONCLUSIVE: 4}
 _SEVERITY = {NOT_APPLICABLE: 0, EXEMPT: 1, PASS: 2, INCONCLUSIVE: 3, FAIL: 4}
 
+_EPSILON = 1e-9
+"""Shares are binary floats: 'all recycled' means within this of 1."""
+
 TOP_SOURCES = 5
 """How many offending (and unknown) sources each lot remembers, heaviest first."""
 
@@ -244,44 +247,96 @@ class Pass:
             )
             performed = done
         else:
+            forbidden_here = self.forbidden(data["facility"], day)
             inputs: list[tuple[float, Shares]] = []
-            input_implies: set[str] = set()
             for source, _, edge in self.graph.in_edges(lot, data=True):
                 node = self.graph.nodes[source]
-                input_implies |= vocabulary().materials[node["material"]].implies
                 if node["kind"] == "untraced":
                     gap = self._restricted_gap(vocabulary().materials[node["material"]].implies)
-                    inputs.append(
-                        (
-                            float(edge["grams"]),
-                            _origin(
-                                self._asked(node["material"]),
-                                recycled=False,
-                                unknown=bool(gap),
-                                why=f"untraced {node['material']} at log index {index}",
-                            ),
-                        )
+                    start = _origin(
+                        self._asked(node["material"]),
+                        recycled=False,
+                        unknown=bool(gap),
+                        why=f"untraced {node['material']} at log index {index}",
                     )
                 else:
-                    inputs.append((float(edge["grams"]), self.shares[source]))
-            shares = _mix(inputs)
-            if not inputs:
-                shares = _origin(True, recycled=False, unknown=True, why=f"no inputs at {index}")
-            missing = implied - input_implies - {stage}
-            performed = frozenset({stage} | {s for s in missing if s in facts.stages})
-            gap = self._restricted_gap(missing - performed)
-            if gap and shares.recycled < 1.0:
-                _make_unknown(
-                    shares,
-                    shares.compliant,
-                    f"{', '.join(gap)} not recorded before log index {index}",
+                    start = self.shares[source]
+                weight = float(edge.get("consumed", edge["grams"]))
+                inputs.append(
+                    (
+                        weight,
+                        self._input(
+                            start,
+                            node["material"],
+                            material,
+                            implied,
+                            stage,
+                            facts,
+                            forbidden_here,
+                            index,
+                        ),
+                    )
                 )
+            shares = _mix(inputs)
+            if (
+                not inputs
+                or shares.compliant + shares.non_compliant + shares.unknown + shares.other <= 0
+            ):
+                shares = _origin(True, recycled=False, unknown=True, why=f"no inputs at {index}")
+            performed = frozenset({stage})
         if performed & self.rule.restricted_stages and self.forbidden(data["facility"], day):
             _taint(shares, index)
         unknown = self.unknown_grams.get(lot, 0)
         if unknown and data["mass_g"]:
             _make_unknown(shares, min(1.0, unknown / data["mass_g"]), f"integrity finding on {lot}")
         return shares
+
+    def _input(
+        self,
+        shares: Shares,
+        material: str,
+        out_material: str,
+        implied: frozenset[str],
+        stage: str,
+        facts: FacilityFacts,
+        forbidden_here: bool,
+        index: int,
+    ) -> Shares:
+        """One input as it enters a transformation making a material that implies ``implied``.
+
+        Stages the output implies but this input's material does not were done here, to
+        this input, if the facility is registered for them (and are judged at its
+        location); otherwise they are gaps, and the input's compliant mass becomes unknown
+        — unless the input is recycled, whose earlier history is not asked. Only inputs of
+        the output's own family take its chain: iron melted into an NdFeB alloy was never
+        separated, and its own history was judged where it entered the ledger.
+        """
+        materials = vocabulary().materials
+        if materials[material].family != materials[out_material].family:
+            return shares
+        needed = implied - materials[material].implies - {stage}
+        if not needed:
+            return shares
+        done_here = needed & facts.stages
+        gap = self._restricted_gap(needed - done_here)
+        adjusted = Shares(
+            compliant=shares.compliant,
+            non_compliant=shares.non_compliant,
+            unknown=shares.unknown,
+            other=shares.other,
+            recycled=shares.recycled,
+            offending=dict(shares.offending),
+            unknown_from=dict(shares.unknown_from),
+        )
+        if done_here & self.rule.restricted_stages and forbidden_here:
+            _taint(adjusted, index)
+        elif gap and adjusted.recycled < 1.0 - _EPSILON:
+            _make_unknown(
+                adjusted,
+                adjusted.compliant,
+                f"{', '.join(gap)} not recorded before log index {index}",
+            )
+        return adjusted
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -445,7 +500,7 @@ def _covered(
     for exemption in policy.exemptions:
         if material not in exemption.materials:
             continue
-        if exemption.all_recycled and shares.recycled < 1.0 - 1e-9:
+        if exemption.all_recycled and shares.recycled < 1.0 - _EPSILON:
             continue
         where = run.stages_upstream(lot, exemption.stages_in)
         if all(

@@ -4,7 +4,8 @@
 lot, one batch of lots per step, so a question reads only the part of the ledger it needs.
 Nodes are lots (``lot:...``) and untraced inputs (``untraced:<log index>/<n>``); an edge
 ``a → b`` says that ``grams`` of lot ``a`` went into lot ``b`` at the transformation
-``log_index``. A transformation commingles: each output gets its share of every input in
+``log_index`` (its share of the ``consumed`` grams the transformation took from ``a``).
+A transformation commingles: each output gets its share of every input in
 proportion to its mass. Shipments move lots without changing them, so they are listed on
 the lot (``hops``) rather than drawn as nodes. Renderers (tree, JSON, DOT, Mermaid,
 GraphML) are pure functions of the graph.
@@ -155,7 +156,11 @@ def build_all(source: ProvenanceSource) -> nx.DiGraph:
         for out in outs:
             for flow in flows.get(index, ()):
                 graph.add_edge(
-                    flow.lot, out.id, grams=flow.grams * out.mass_g // out_total, log_index=index
+                    flow.lot,
+                    out.id,
+                    grams=flow.grams * out.mass_g // out_total,
+                    consumed=flow.grams,
+                    log_index=index,
                 )
             for item in untraced.get(index, ()):
                 node = untraced_node(item)
@@ -168,7 +173,11 @@ def build_all(source: ProvenanceSource) -> nx.DiGraph:
                     declared_origin=item.declared_origin or "",
                 )
                 graph.add_edge(
-                    node, out.id, grams=item.grams * out.mass_g // out_total, log_index=index
+                    node,
+                    out.id,
+                    grams=item.grams * out.mass_g // out_total,
+                    consumed=item.grams,
+                    log_index=index,
                 )
     for node, lot_hops in source.hops(lots).items():
         graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
@@ -214,6 +223,7 @@ def _step_up(
                     flow.lot,
                     out.id,
                     grams=flow.grams * out.mass_g // out_total if out_total else 0,
+                    consumed=flow.grams,
                     log_index=index,
                 )
             for item in untraced.get(index, ()):
@@ -230,6 +240,7 @@ def _step_up(
                     node,
                     out.id,
                     grams=item.grams * out.mass_g // out_total if out_total else 0,
+                    consumed=item.grams,
                     log_index=index,
                 )
     return found
@@ -256,6 +267,7 @@ def _step_down(
                     lot,
                     out.id,
                     grams=flow.grams * out.mass_g // out_total if out_total else 0,
+                    consumed=flow.grams,
                     log_index=flow.log_index,
                 )
     return found

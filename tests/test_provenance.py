@@ -38,7 +38,13 @@ def test_trace_down_and_json(world: World) -> None:
     assert data["direction"] == "down"
     assert [n["id"] for n in data["nodes"]] == ["lot:lynas/NDPR-1", "lot:lynas/ORE-1"]
     assert data["edges"] == [
-        {"from": "lot:lynas/ORE-1", "to": "lot:lynas/NDPR-1", "grams": 25_000_000, "log_index": 8}
+        {
+            "from": "lot:lynas/ORE-1",
+            "to": "lot:lynas/NDPR-1",
+            "grams": 25_000_000,
+            "consumed": 25_000_000,
+            "log_index": 8,
+        }
     ]
 
 
