@@ -204,11 +204,7 @@ def _transformation(record: Transformation, index: int, view: IndexView) -> list
                 )
             )
         if state.holder != record.facility:
-            where = (
-                f"in transit on {state.in_transit}"
-                if state.in_transit
-                else f"held by {state.holder}"
-            )
+            where = _whereabouts(state)
             found.append(
                 Finding(
                     code=NOT_HOLDER,
@@ -293,11 +289,7 @@ def _shipment(record: Shipment, index: int, view: IndexView) -> list[Finding]:
                 )
             )
         if state.holder != record.from_facility:
-            where = (
-                f"in transit on {state.in_transit}"
-                if state.in_transit
-                else f"held by {state.holder}"
-            )
+            where = _whereabouts(state)
             found.append(
                 Finding(
                     code=NOT_HOLDER,

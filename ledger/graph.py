@@ -154,31 +154,7 @@ def build_all(source: ProvenanceSource) -> nx.DiGraph:
         outs = outputs.get(index, [])
         out_total = sum(o.mass_g for o in outs)
         for out in outs:
-            for flow in flows.get(index, ()):
-                graph.add_edge(
-                    flow.lot,
-                    out.id,
-                    grams=flow.grams * out.mass_g // out_total,
-                    consumed=flow.grams,
-                    log_index=index,
-                )
-            for item in untraced.get(index, ()):
-                node = untraced_node(item)
-                graph.add_node(
-                    node,
-                    kind="untraced",
-                    material=item.material,
-                    mass_g=item.grams,
-                    log_index=index,
-                    declared_origin=item.declared_origin or "",
-                )
-                graph.add_edge(
-                    node,
-                    out.id,
-                    grams=item.grams * out.mass_g // out_total,
-                    consumed=item.grams,
-                    log_index=index,
-                )
+            _link(graph, index, out, out_total, flows.get(index, ()), untraced.get(index, ()))
     for node, lot_hops in source.hops(lots).items():
         graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
     return graph
@@ -195,6 +171,42 @@ def _hop(hop: Hop) -> dict[str, Any]:
         "received_index": hop.received_index,
         "end_use": hop.end_use,
     }
+
+
+def _link(
+    graph: nx.DiGraph,
+    index: int,
+    out: LotInfo,
+    out_total: int,
+    flows: Sequence[Flow],
+    untraced: Sequence[Untraced],
+) -> None:
+    """Edges into ``out`` from everything the transformation at ``index`` consumed."""
+    for flow in flows:
+        graph.add_edge(
+            flow.lot,
+            out.id,
+            grams=flow.grams * out.mass_g // out_total if out_total else 0,
+            consumed=flow.grams,
+            log_index=index,
+        )
+    for item in untraced:
+        node = untraced_node(item)
+        graph.add_node(
+            node,
+            kind="untraced",
+            material=item.material,
+            mass_g=item.grams,
+            log_index=index,
+            declared_origin=item.declared_origin or "",
+        )
+        graph.add_edge(
+            node,
+            out.id,
+            grams=item.grams * out.mass_g // out_total if out_total else 0,
+            consumed=item.grams,
+            log_index=index,
+        )
 
 
 def _step_up(
@@ -219,30 +231,7 @@ def _step_up(
                     info = known[flow.lot]
                     graph.add_node(flow.lot, **_lot_attributes(info))
                     found[flow.lot] = info
-                graph.add_edge(
-                    flow.lot,
-                    out.id,
-                    grams=flow.grams * out.mass_g // out_total if out_total else 0,
-                    consumed=flow.grams,
-                    log_index=index,
-                )
-            for item in untraced.get(index, ()):
-                node = untraced_node(item)
-                graph.add_node(
-                    node,
-                    kind="untraced",
-                    material=item.material,
-                    mass_g=item.grams,
-                    log_index=index,
-                    declared_origin=item.declared_origin or "",
-                )
-                graph.add_edge(
-                    node,
-                    out.id,
-                    grams=item.grams * out.mass_g // out_total if out_total else 0,
-                    consumed=item.grams,
-                    log_index=index,
-                )
+            _link(graph, index, out, out_total, flows.get(index, ()), untraced.get(index, ()))
     return found
 
 
