@@ -409,7 +409,7 @@ def judge(
     window = policy.window(as_of)
     if window is None:
         return _plain(lot, material, policy, as_of, NOT_APPLICABLE, "no window covers the date")
-    if material == "component" and "component" not in window.materials:
+    if material == "component" and window.rule_for(material) is None:
         return _component(lot, graph, policy, window, as_of, facilities, unknown_grams, cache)
     rule = window.rule_for(material)
     if rule is None:
@@ -500,8 +500,10 @@ def _covered(
     for exemption in policy.exemptions:
         if material not in exemption.materials:
             continue
-        if exemption.all_recycled and shares.recycled < 1.0 - _EPSILON:
-            continue
+        if exemption.all_recycled and (
+            shares.recycled < 1.0 - _EPSILON or shares.unknown > _EPSILON
+        ):
+            continue  # mass of unknown origin is not shown to be recycled
         where = run.stages_upstream(lot, exemption.stages_in)
         if all(
             where.get(stage) and where[stage] <= countries
@@ -555,20 +557,31 @@ def _component(
     unknown_grams: Mapping[str, int],
     cache: dict[str, Pass],
 ) -> Verdict:
-    """A component is judged by the covered lots in its upstream, each by its own rule."""
+    """A component is judged by the covered material in its upstream, each by its own rule.
+
+    Three things can fail it: a covered part that fails on its own; a restricted stage of
+    a covered part's rule done to the part on its way into the component (machining a
+    tungsten heavy alloy penetrator is a later phase of its production) at a forbidden
+    facility; and the end-item prong. Covered material bought untraced makes it unknown.
+    """
     covered: list[str] = []
-    seen: set[str] = set()
+    untraced: list[str] = []
+    between: set[str] = {lot}  # the component and the lots between it and its covered parts
     todo = list(graph.predecessors(lot))
     while todo:
         node = todo.pop()
-        if node in seen or graph.nodes[node]["kind"] != "lot":
+        if node in between or node in covered or node in untraced:
             continue
-        seen.add(node)
-        if window.rule_for(graph.nodes[node]["material"]) is not None:
-            covered.append(node)  # judged by its own rule; do not look further up
+        data = graph.nodes[node]
+        if window.rule_for(data["material"]) is None:
+            if data["kind"] == "lot":
+                between.add(node)
+                todo.extend(graph.predecessors(node))
+        elif data["kind"] == "untraced":
+            untraced.append(node)
         else:
-            todo.extend(graph.predecessors(node))
-    if not covered:
+            covered.append(node)  # judged by its own rule; do not look further up
+    if not covered and not untraced:
         return _plain(
             lot,
             "component",
@@ -590,6 +603,20 @@ def _component(
         )
         for p in sorted(covered)
     )
+    parts += tuple(
+        _plain(
+            node,
+            graph.nodes[node]["material"],
+            policy,
+            as_of,
+            INCONCLUSIVE,
+            f"untraced {graph.nodes[node]['material']} at log index "
+            f"{graph.nodes[node]['log_index']}: its origin is unknown",
+            window=window,
+        )
+        for node in sorted(untraced)
+    )
+    parts += tuple(_later_phases(lot, graph, policy, window, as_of, facilities, covered, between))
     worst = max(parts, key=lambda v: _SEVERITY[v.verdict])
     components = policy.components
     data = graph.nodes[lot]
@@ -645,6 +672,83 @@ def _component(
         reason=f"{worst.lot} ({worst.material}): {worst.reason}",
         parts=parts,
     )
+
+
+def _later_phases(
+    lot: str,
+    graph: Graph,
+    policy: Policy,
+    window: Window,
+    as_of: date,
+    facilities: Mapping[str, FacilityFacts],
+    covered: Sequence[str],
+    between: set[str],
+) -> list[Verdict]:
+    """Restricted stages done to covered parts after they became parts, at forbidden places."""
+    found: list[Verdict] = []
+    for node in sorted(between, key=lambda n: graph.nodes[n]["log_index"]):
+        data = graph.nodes[node]
+        for part in _parts_upstream(node, graph, covered, between):
+            rule = window.rule_for(graph.nodes[part]["material"])
+            if rule is None or data["stage"] not in rule.restricted_stages:
+                continue
+            facts = facilities[data["facility"]]
+            day = date.fromisoformat(data["date"])
+            if not (
+                policy.location_forbidden(facts.country, event_day=day, as_of=as_of)
+                or policy.controlled(facts.control, event_day=day, as_of=as_of)
+            ):
+                continue
+            steps = tuple(
+                Step(
+                    log_index=graph.nodes[n]["log_index"],
+                    lot=n,
+                    material=graph.nodes[n]["material"],
+                    facility=graph.nodes[n]["facility"],
+                    country=graph.nodes[n]["country"],
+                    stage=graph.nodes[n]["stage"],
+                    date=graph.nodes[n]["date"],
+                )
+                for n in (part, node)
+            )
+            found.append(
+                Verdict(
+                    lot=lot,
+                    material="component",
+                    policy=policy.name,
+                    as_of=as_of,
+                    verdict=FAIL,
+                    compliant=0.0,
+                    non_compliant=1.0,
+                    unknown=0.0,
+                    window=window.id,
+                    rule=rule.label,
+                    paragraph=rule.paragraph,
+                    citation=rule.citation,
+                    paths=(Path(share=1.0, steps=steps),),
+                    reason=f"{data['stage']} of {part} at {data['facility']} "
+                    f"({data['country']}) is a restricted phase of its production",
+                )
+            )
+    return found
+
+
+def _parts_upstream(
+    node: str, graph: Graph, covered: Sequence[str], between: set[str]
+) -> list[str]:
+    """The covered parts that flow into ``node`` (through lots between them only)."""
+    parts: list[str] = []
+    todo, seen = list(graph.predecessors(node)), set()
+    while todo:
+        other = todo.pop()
+        if other in seen:
+            continue
+        seen.add(other)
+        if other in covered:
+            parts.append(other)
+        elif other in between:
+            todo.extend(graph.predecessors(other))
+    return sorted(parts)
 
 
 def worst(verdicts: Sequence[Verdict]) -> str | None:

@@ -135,18 +135,23 @@ class Policy:
     def controlled(
         self, control: Sequence[Mapping[str, Any]], *, event_day: date, as_of: date
     ) -> bool:
-        """True when governments of the entity-control set hold ``min_percent`` or more."""
+        """True when governments of the entity-control set hold ``min_percent`` or more,
+        together."""
         if self.entity_control is None:
             return False
         day = event_day if self.membership_on_event_date else as_of
         governments = self.country_sets[self.entity_control.government_of]
-        held: dict[str, Decimal] = {}
-        for holder in control:
-            if holder["government"] and governments.contains(holder["country"], day):
-                held[holder["country"]] = held.get(holder["country"], Decimal(0)) + Decimal(
-                    str(holder["percent"])
-                )
-        return any(percent >= self.entity_control.min_percent for percent in held.values())
+        # Holdings of every government in the set count together: China, Hong Kong and
+        # Macau are one covered nation, and splitting a stake must not hide it.
+        held = sum(
+            (
+                Decimal(str(holder["percent"]))
+                for holder in control
+                if holder["government"] and governments.contains(holder["country"], day)
+            ),
+            Decimal(0),
+        )
+        return held >= self.entity_control.min_percent
 
 
 def builtin_names() -> list[str]:

@@ -340,3 +340,116 @@ def test_check_all_defense_exits_with_the_worst(empty_world: World) -> None:
     assert verdicts[clean] == "pass"
     assert set(verdicts.values()) == {"pass"}
     assert everything.exit_code == 0
+
+
+def assembly_sites(s: Scenario) -> None:
+    magnet_sites(s)
+    s.site("ausmine-sep", "ausmine", "AU", ["cracking_leaching", "separation"])
+    s.org("cnasm", "CN")
+    s.site("cnasm-plant", "cnasm", "CN", ["assembly", "machining"])
+    s.org("usasm", "US")
+    s.site("usasm-plant", "usasm", "US", ["assembly"])
+
+
+def test_heavy_alloy_penetrator_machined_in_china(empty_world: World) -> None:
+    """A component containing tungsten heavy alloy is covered material itself: machining it
+    in China is a restricted later phase of production, in both windows."""
+    s = Scenario(empty_world)
+    s.org("uswha", "US")
+    s.site(
+        "uswha-plant",
+        "uswha",
+        "US",
+        [
+            "mining",
+            "beneficiation",
+            "apt_refining",
+            "calcination",
+            "reduction_to_powder",
+            "consolidation_sintering",
+        ],
+    )
+    s.org("cnasm", "CN")
+    s.site("cnasm-plant", "cnasm", "CN", ["machining"])
+    conc = s.mine("uswha-plant", "W-1", "tungsten_concentrate", 5000)
+    (apt,) = s.make("uswha-plant", "apt_refining", [(conc, 5000)], [("APT-1", "apt", 3000)])
+    (oxide,) = s.make(
+        "uswha-plant", "calcination", [(apt, 3000)], [("WO3", "tungsten_oxide", 2500)]
+    )
+    (powder,) = s.make(
+        "uswha-plant", "reduction_to_powder", [(oxide, 2500)], [("WP", "tungsten_powder", 1900)]
+    )
+    (alloy,) = s.make(
+        "uswha-plant",
+        "consolidation_sintering",
+        [(powder, 1900)],
+        [("WHA", "tungsten_heavy_alloy", 1800)],
+    )
+    assert check(empty_world, alloy, DFARS, WINDOW_B)["verdict"] == "pass"
+    (penetrator,) = s.make(
+        "cnasm-plant", "machining", [(alloy, 1800)], [("PEN", "component", 1500)]
+    )
+    for as_of in (WINDOW_A, WINDOW_B):
+        verdict = check(empty_world, penetrator, DFARS, as_of)
+        assert verdict["verdict"] == "fail"
+        assert verdict["reason"].endswith(
+            "machining of lot:uswha/WHA at fac:cnasm-plant (CN) is a restricted phase of its production"
+        )
+
+
+def test_component_assembled_in_china_under_the_bloc_policy(empty_world: World) -> None:
+    s = Scenario(empty_world)
+    assembly_sites(s)
+    magnet = japanese_magnet(s, separated_at="ausmine-sep")
+    (component,) = s.make("cnasm-plant", "assembly", [(magnet, 9500)], [("C-1", "component", 9500)])
+    verdict = check(empty_world, component, BLOC, WINDOW_B)
+    assert verdict["verdict"] == "fail"
+    assert verdict["paths"][0]["steps"][-1]["stage"] == "assembly"
+    assert check(empty_world, component, DFARS, WINDOW_B)["verdict"] == "fail"  # end-item prong
+
+
+def test_component_with_an_untraced_magnet(empty_world: World) -> None:
+    s = Scenario(empty_world)
+    assembly_sites(s)
+    magnet = [{"material": "ndfeb_magnet", "mass_kg": 10}]
+    (in_us,) = s.make("usasm-plant", "assembly", [], [("C-2", "component", 10)], untraced=magnet)
+    verdict = check(empty_world, in_us, DFARS, WINDOW_A)
+    assert verdict["verdict"] == "inconclusive"
+    assert verdict["parts"][0]["reason"].startswith("untraced ndfeb_magnet at log index ")
+    (in_cn,) = s.make("cnasm-plant", "assembly", [], [("C-3", "component", 10)], untraced=magnet)
+    assert check(empty_world, in_cn, DFARS, WINDOW_A)["verdict"] == "fail"
+
+
+def test_recycled_magnet_with_phantom_mass_is_not_exempt(empty_world: World) -> None:
+    s = Scenario(empty_world)
+    s.org("usrec", "US")
+    s.site("usrec-plant", "usrec", "US", ["scrap_collection", "powder_formation", "sintering"])
+    scrap = s.mine("usrec-plant", "SCRAP-1", "magnet_scrap", 1000, source="recycled")
+    (powder,) = s.make(
+        "usrec-plant", "powder_formation", [(scrap, 1000)], [("POW-1", "ndfeb_powder", 950)]
+    )
+    (magnet,) = s.make(
+        "usrec-plant", "sintering", [(powder, 950)], [("MAG-1", "ndfeb_magnet", 5000)]
+    )
+    verdict = check(empty_world, magnet, DFARS, WINDOW_B)
+    assert verdict["verdict"] == "inconclusive"
+    assert verdict["shares"]["unknown"] == pytest.approx(0.81, abs=1e-6)
+
+
+def test_government_stakes_split_between_china_and_hong_kong_count_together(
+    empty_world: World,
+) -> None:
+    s = Scenario(empty_world)
+    magnet_sites(s)
+    s.org(
+        "eesep",
+        "EE",
+        control=[
+            {"holder": "CN state group", "country": "CN", "percent": 15, "government": True},
+            {"holder": "HK government fund", "country": "HK", "percent": 15, "government": True},
+            {"holder": "Local investors", "country": "EE", "percent": 70, "government": False},
+        ],
+    )
+    s.site("eesep-sillamae", "eesep", "EE", ["cracking_leaching", "separation"])
+    magnet = japanese_magnet(s, separated_at="eesep-sillamae")
+    assert check(empty_world, magnet, BLOC, WINDOW_B)["verdict"] == "fail"
