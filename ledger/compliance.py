@@ -59,7 +59,20 @@ class FacilityFacts:
     operator: str
     stages: frozenset[str]
     control: tuple[Mapping[str, Any], ...]
-    """The operator's holders: ``holder``, ``country``, ``percent``, ``government``."""
+    """The operator's holders now: ``holder``, ``country``, ``percent``, ``government``."""
+    history: tuple[tuple[date, tuple[Mapping[str, Any], ...]], ...] = ()
+    """Every registration's holders, oldest first, with the date it took effect."""
+
+    def control_on(self, day: date) -> tuple[Mapping[str, Any], ...]:
+        """The holders on ``day``: the latest registration in effect by then (the first
+        one, for a day before the operator was registered)."""
+        if not self.history:
+            return self.control
+        current = self.history[0][1]
+        for since, holders in self.history:
+            if since <= day:
+                current = holders
+        return current
 
 
 @dataclass(slots=True)
@@ -218,7 +231,7 @@ class Pass:
         facts = self.facilities[facility]
         return self.policy.location_forbidden(
             facts.country, event_day=day, as_of=self.as_of
-        ) or self.policy.controlled(facts.control, event_day=day, as_of=self.as_of)
+        ) or self.policy.controlled(facts.control_on(day), event_day=day, as_of=self.as_of)
 
     def _lot(self, lot: str) -> Shares:
         data = self.graph.nodes[lot]
@@ -696,7 +709,7 @@ def _later_phases(
             day = date.fromisoformat(data["date"])
             if not (
                 policy.location_forbidden(facts.country, event_day=day, as_of=as_of)
-                or policy.controlled(facts.control, event_day=day, as_of=as_of)
+                or policy.controlled(facts.control_on(day), event_day=day, as_of=as_of)
             ):
                 continue
             steps = tuple(

@@ -35,8 +35,15 @@ class Scenario:
     mass: dict[str, Any] = field(default_factory=dict)
     shipments: int = 0
 
-    def org(self, slug: str, country: str, control: list[dict[str, Any]] | None = None) -> None:
-        record = participant(slug, country=country, control=control)
+    def org(
+        self,
+        slug: str,
+        country: str,
+        control: list[dict[str, Any]] | None = None,
+        *,
+        issued_at: str = "2026-01-05T09:00:00Z",
+    ) -> None:
+        record = participant(slug, country=country, control=control, issued_at=issued_at)
         self._accept(self.world.register([record]))
         self.orgs.add(slug)
 

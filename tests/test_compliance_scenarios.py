@@ -453,3 +453,27 @@ def test_government_stakes_split_between_china_and_hong_kong_count_together(
     s.site("eesep-sillamae", "eesep", "EE", ["cracking_leaching", "separation"])
     magnet = japanese_magnet(s, separated_at="eesep-sillamae")
     assert check(empty_world, magnet, BLOC, WINDOW_B)["verdict"] == "fail"
+
+
+def test_control_is_judged_when_the_stage_happened(empty_world: World) -> None:
+    """The separator was 30% held by the Chinese state when it separated the oxide (March);
+    it divested in May. The stage stays non-compliant under bloc-2026; a separation done
+    after the divestment is not."""
+    s = Scenario(empty_world)
+    magnet_sites(s)
+    state = [{"holder": "CN state group", "country": "CN", "percent": 30, "government": True}]
+    s.org("eesep", "EE", control=state)
+    s.site("eesep-sillamae", "eesep", "EE", ["cracking_leaching", "separation"])
+    magnet = japanese_magnet(s, separated_at="eesep-sillamae")
+    assert check(empty_world, magnet, BLOC, WINDOW_B)["verdict"] == "fail"
+    s.org("eesep", "EE", control=[], issued_at="2026-05-15T00:00:00Z")
+    assert check(empty_world, magnet, BLOC, WINDOW_B)["verdict"] == "fail"
+    ore = s.mine("ausmine-pit", "ORE-9", "rare_earth_concentrate", 1000)
+    (later,) = s.make(
+        "eesep-sillamae",
+        "separation",
+        [(ore, 1000)],
+        [("OX-9", "ndpr_oxide", 200)],
+        on="2026-05-20",
+    )
+    assert check(empty_world, later, BLOC, WINDOW_B)["verdict"] == "pass"

@@ -62,6 +62,7 @@ from ledger.store.rows import (
     DERIVED_TABLES,
     SCHEMA_VERSION,
     CheckpointRow,
+    ControlRow,
     EventRow,
     FacilityRow,
     FindingEffectRow,
@@ -583,6 +584,7 @@ class Transaction:
                 .join(ParticipantRow, col(ParticipantRow.id) == col(FacilityRow.operator))
                 .where(col(FacilityRow.id).in_(chunk))
             ).all()
+            history = self._control_history({operator.id for _, operator in rows})
             for facility, operator in rows:
                 found[facility.id] = FacilityFacts(
                     id=facility.id,
@@ -590,8 +592,24 @@ class Transaction:
                     operator=facility.operator,
                     stages=frozenset(json.loads(facility.stages)),
                     control=tuple(json.loads(operator.control)),
+                    history=history.get(operator.id, ()),
                 )
         return found
+
+    def _control_history(
+        self, participants: Iterable[str]
+    ) -> dict[str, tuple[tuple[date, tuple[Any, ...]], ...]]:
+        found: dict[str, list[tuple[date, tuple[Any, ...]]]] = {}
+        rows = self.session.exec(
+            select(ControlRow)
+            .where(col(ControlRow.participant).in_(sorted(set(participants))))
+            .order_by(col(ControlRow.log_index))
+        ).all()
+        for row in rows:
+            found.setdefault(row.participant, []).append(
+                (unstamp(row.effective_from).date(), tuple(json.loads(row.control)))
+            )
+        return {participant: tuple(items) for participant, items in found.items()}
 
     def outputs_of(self, log_indexes: Iterable[int]) -> dict[int, list[graph.LotInfo]]:
         found: dict[int, list[graph.LotInfo]] = {}
@@ -830,24 +848,33 @@ class Transaction:
             )
 
     def _register_participant(self, record: Participant, index: int) -> None:
+        control = canonical_json(
+            [
+                {
+                    "holder": c.holder,
+                    "country": c.country,
+                    "percent": c.percent,
+                    "government": c.government,
+                }
+                for c in record.control
+            ]
+        ).decode()
         self.session.merge(
             ParticipantRow(
                 id=record.id,
                 name=record.name,
                 country=record.country,
                 roles=json.dumps(list(record.roles)),
-                control=canonical_json(
-                    [
-                        {
-                            "holder": c.holder,
-                            "country": c.country,
-                            "percent": c.percent,
-                            "government": c.government,
-                        }
-                        for c in record.control
-                    ]
-                ).decode(),
+                control=control,
                 log_index=index,
+            )
+        )
+        self.session.add(
+            ControlRow(
+                participant=record.id,
+                log_index=index,
+                effective_from=stamp(record.issued_at),
+                control=control,
             )
         )
         for state in rotated_keys(self.keys_of(record.id), record):

@@ -81,6 +81,16 @@ class ParticipantRow(SQLModel, table=True):
     log_index: int = Field(sa_type=BigInteger)
 
 
+class ControlRow(SQLModel, table=True):
+    """Who held the participant, as each registration said (entity control is dated)."""
+
+    __tablename__ = "participant_control"
+    participant: str = Field(primary_key=True)
+    log_index: int = _entry_key()
+    effective_from: str  # the registration's issued_at, stamped
+    control: str  # JSON list of {holder, country, percent, government}
+
+
 class ParticipantKeyRow(SQLModel, table=True):
     __tablename__ = "participant_key"
     keyid: str = Field(primary_key=True)
@@ -214,6 +224,7 @@ class ShipmentLotRow(SQLModel, table=True):
 
 DERIVED_TABLES: tuple[type[SQLModel], ...] = (
     ParticipantRow,
+    ControlRow,
     ParticipantKeyRow,
     FacilityRow,
     LotRow,
