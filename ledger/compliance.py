@@ -228,10 +228,7 @@ class Pass:
         return sorted(set(implied) & self.rule.restricted_stages)
 
     def forbidden(self, facility: str, day: date) -> bool:
-        facts = self.facilities[facility]
-        return self.policy.location_forbidden(
-            facts.country, event_day=day, as_of=self.as_of
-        ) or self.policy.controlled(facts.control_on(day), event_day=day, as_of=self.as_of)
+        return _forbidden(self.policy, self.facilities[facility], day, self.as_of)
 
     def _lot(self, lot: str) -> Shares:
         data = self.graph.nodes[lot]
@@ -373,16 +370,7 @@ class Pass:
         return tuple(reversed(steps))
 
     def _step(self, lot: str) -> Step:
-        data = self.graph.nodes[lot]
-        return Step(
-            log_index=data["log_index"],
-            lot=lot,
-            material=data["material"],
-            facility=data["facility"],
-            country=data["country"],
-            stage=data["stage"],
-            date=data["date"],
-        )
+        return _step_of(self.graph, lot)
 
     def stages_upstream(self, lot: str, stages: Iterable[str]) -> dict[str, set[str]]:
         """Countries where each of ``stages`` happened in ``lot``'s upstream (incl. itself)."""
@@ -641,31 +629,17 @@ def _component(
             data["country"], event_day=date.fromisoformat(data["date"]), as_of=as_of
         )
     ):
-        step = Step(
-            log_index=data["log_index"],
-            lot=lot,
-            material="component",
-            facility=data["facility"],
-            country=data["country"],
-            stage=data["stage"],
-            date=data["date"],
-        )
-        return Verdict(
-            lot=lot,
-            material="component",
-            policy=policy.name,
-            as_of=as_of,
-            verdict=FAIL,
-            compliant=0.0,
-            non_compliant=1.0,
-            unknown=0.0,
-            window=window.id,
+        return _component_fail(
+            lot,
+            policy,
+            as_of,
+            window,
             rule="end item manufactured in a covered country that contains covered material",
             paragraph=components.paragraph,
             citation=components.citation,
-            paths=(Path(share=1.0, steps=(step,)),),
-            parts=parts,
+            steps=(_step_of(graph, lot),),
             reason=f"assembled at {data['facility']} ({data['country']})",
+            parts=parts,
         )
     return Verdict(
         lot=lot,
@@ -687,6 +661,58 @@ def _component(
     )
 
 
+def _forbidden(policy: Policy, facts: FacilityFacts, day: date, as_of: date) -> bool:
+    """A stage on ``day`` at this facility breaks the policy's location or control test."""
+    return policy.location_forbidden(
+        facts.country, event_day=day, as_of=as_of
+    ) or policy.controlled(facts.control_on(day), event_day=day, as_of=as_of)
+
+
+def _step_of(graph: Graph, lot: str) -> Step:
+    data = graph.nodes[lot]
+    return Step(
+        log_index=data["log_index"],
+        lot=lot,
+        material=data["material"],
+        facility=data["facility"],
+        country=data["country"],
+        stage=data["stage"],
+        date=data["date"],
+    )
+
+
+def _component_fail(
+    lot: str,
+    policy: Policy,
+    as_of: date,
+    window: Window,
+    *,
+    rule: str,
+    paragraph: str,
+    citation: str,
+    steps: tuple[Step, ...],
+    reason: str,
+    parts: tuple[Verdict, ...] = (),
+) -> Verdict:
+    return Verdict(
+        lot=lot,
+        material="component",
+        policy=policy.name,
+        as_of=as_of,
+        verdict=FAIL,
+        compliant=0.0,
+        non_compliant=1.0,
+        unknown=0.0,
+        window=window.id,
+        rule=rule,
+        paragraph=paragraph,
+        citation=citation,
+        paths=(Path(share=1.0, steps=steps),),
+        parts=parts,
+        reason=reason,
+    )
+
+
 def _later_phases(
     lot: str,
     graph: Graph,
@@ -705,40 +731,19 @@ def _later_phases(
             rule = window.rule_for(graph.nodes[part]["material"])
             if rule is None or data["stage"] not in rule.restricted_stages:
                 continue
-            facts = facilities[data["facility"]]
             day = date.fromisoformat(data["date"])
-            if not (
-                policy.location_forbidden(facts.country, event_day=day, as_of=as_of)
-                or policy.controlled(facts.control_on(day), event_day=day, as_of=as_of)
-            ):
+            if not _forbidden(policy, facilities[data["facility"]], day, as_of):
                 continue
-            steps = tuple(
-                Step(
-                    log_index=graph.nodes[n]["log_index"],
-                    lot=n,
-                    material=graph.nodes[n]["material"],
-                    facility=graph.nodes[n]["facility"],
-                    country=graph.nodes[n]["country"],
-                    stage=graph.nodes[n]["stage"],
-                    date=graph.nodes[n]["date"],
-                )
-                for n in (part, node)
-            )
             found.append(
-                Verdict(
-                    lot=lot,
-                    material="component",
-                    policy=policy.name,
-                    as_of=as_of,
-                    verdict=FAIL,
-                    compliant=0.0,
-                    non_compliant=1.0,
-                    unknown=0.0,
-                    window=window.id,
+                _component_fail(
+                    lot,
+                    policy,
+                    as_of,
+                    window,
                     rule=rule.label,
                     paragraph=rule.paragraph,
                     citation=rule.citation,
-                    paths=(Path(share=1.0, steps=steps),),
+                    steps=(_step_of(graph, part), _step_of(graph, node)),
                     reason=f"{data['stage']} of {part} at {data['facility']} "
                     f"({data['country']}) is a restricted phase of its production",
                 )
