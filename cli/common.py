@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -167,3 +168,23 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def write_output(data: bytes, output: Path | None) -> None:
+    """Write ``data`` to ``output`` whole or not at all (a temporary file, then a rename);
+    to stdout when ``output`` is None."""
+    if output is None:
+        click.get_binary_stream("stdout").write(data)
+        return
+    directory = output.parent if str(output.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
+    except OSError as e:
+        raise ConfigError(f"cannot write {output}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, output)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
 
 import click
 
@@ -12,58 +11,19 @@ from ledger import compliance
 from ledger import policy as policies
 from ledger.cli.common import current_home, emit_json, json_option, now
 
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
+DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
-def _as_of(value: datetime | None) -> date:
+def as_of_day(value: datetime | None) -> date:
+    """The --as-of date, or today."""
     return value.date() if value is not None else now().date()
-
-
-def verdict_json(v: compliance.Verdict) -> dict[str, Any]:
-    return {
-        "lot": v.lot,
-        "material": v.material,
-        "policy": v.policy,
-        "as_of": v.as_of.isoformat(),
-        "verdict": v.verdict,
-        "shares": {
-            "compliant": round(v.compliant, 6),
-            "non_compliant": round(v.non_compliant, 6),
-            "unknown": round(v.unknown, 6),
-        },
-        "window": v.window,
-        "rule": v.rule,
-        "paragraph": v.paragraph,
-        "citation": v.citation,
-        "reason": v.reason,
-        "paths": [
-            {
-                "share": round(p.share, 6),
-                "steps": [
-                    {
-                        "log_index": s.log_index,
-                        "lot": s.lot,
-                        "material": s.material,
-                        "facility": s.facility,
-                        "country": s.country,
-                        "stage": s.stage,
-                        "date": s.date,
-                    }
-                    for s in p.steps
-                ],
-            }
-            for p in v.paths
-        ],
-        "unknown_reasons": [{"reason": why, "share": round(f, 6)} for why, f in v.unknown_reasons],
-        "parts": [verdict_json(part) for part in v.parts],
-    }
 
 
 def _percent(fraction: float) -> str:
     return f"{fraction * 100:.2f}%"
 
 
-def _print_verdict(v: compliance.Verdict) -> None:
+def print_verdict(v: compliance.Verdict) -> None:
     click.echo(f"{v.lot}: {v.verdict.upper()} under {v.policy} as of {v.as_of}")
     if v.rule:
         click.echo(f"  rule       {v.rule} — {v.paragraph} (window {v.window}; {v.citation})")
@@ -90,7 +50,7 @@ def _print_verdict(v: compliance.Verdict) -> None:
 @click.argument("lot", required=False)
 @click.option("--policy", "policy_name", required=True, help="A built-in policy name or a file.")
 @click.option(
-    "--as-of", type=_DATE, help="The delivery date that picks the window (default: today)."
+    "--as-of", type=DATE, help="The delivery date that picks the window (default: today)."
 )
 @click.option("--all", "check_all", is_flag=True, help="Check every lot.")
 @click.option("--end-use", help="With --all: only lots shipped with this end use (e.g. defense).")
@@ -116,18 +76,18 @@ def check(
         raise click.UsageError("--end-use goes with --all")
     chosen = policies.load(policy_name)
     ledger = current_home(ctx).ledger(writer=False)
-    day = _as_of(as_of)
+    day = as_of_day(as_of)
     if lot is not None:
         verdict = ledger.check(lot, policy=chosen, as_of=day)
         if as_json:
-            emit_json(verdict_json(verdict))
+            emit_json(compliance.verdict_document(verdict))
         else:
-            _print_verdict(verdict)
+            print_verdict(verdict)
         ctx.exit(verdict.exit_code)
     verdicts = ledger.check_all(policy=chosen, as_of=day, end_use=end_use)
     if as_json:
         for v in verdicts:
-            emit_json(verdict_json(v))
+            emit_json(compliance.verdict_document(v))
     else:
         _summary(verdicts, chosen.name, day, end_use)
     worst = compliance.worst(verdicts)
@@ -145,7 +105,7 @@ def _summary(verdicts: list[compliance.Verdict], name: str, day: date, end_use: 
     failures = [v for v in verdicts if v.verdict in (compliance.FAIL, compliance.INCONCLUSIVE)]
     for v in failures:
         click.echo("")
-        _print_verdict(v)
+        print_verdict(v)
 
 
 @click.group()

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ledger import __version__
-from ledger.cli import compliance, keys, log, provenance, records, setup, verify
+from ledger.cli import compliance, evidence, keys, log, picture, provenance, records, setup, verify
 from ledger.cli.common import EXIT_USAGE, Settings, exit_code_for
 from ledger.errors import LedgerError
 
@@ -83,8 +83,11 @@ bloc.add_command(log.log)
 bloc.add_command(provenance.trace)
 bloc.add_command(provenance.findings)
 bloc.add_command(provenance.reindex)
+bloc.add_command(picture.graph)
 bloc.add_command(compliance.check)
 bloc.add_command(compliance.policy)
+bloc.add_command(evidence.evidence)
+bloc.add_command(evidence.verify_bundle_command)
 
 
 def main() -> None:

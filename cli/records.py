@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,8 +22,9 @@ from ledger.cli.common import (
     read_items,
     read_source,
     split_documents,
+    write_output,
 )
-from ledger.errors import ConfigError, InputError
+from ledger.errors import InputError
 from ledger.home import REGISTRAR_KEY, read_signer
 from ledger.model import REGISTRAR, REGISTRY_KINDS
 from ledger.service import CheckpointRefused, SubmitInterrupted, SubmitResult
@@ -69,25 +68,7 @@ def sign(
             lines.append(seal(payload, record, signer, key_owner=owner).canonical_bytes())
         except InputError as e:
             raise InputError(f"{item.label}: {e}") from e
-    _write_output(b"".join(line + b"\n" for line in lines), output)
-
-
-def _write_output(data: bytes, output: Path | None) -> None:
-    if output is None:
-        click.get_binary_stream("stdout").write(data)
-        return
-    directory = output.parent if str(output.parent) else Path(".")
-    try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
-    except OSError as e:
-        raise ConfigError(f"cannot write {output}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, output)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_output(b"".join(line + b"\n" for line in lines), output)
 
 
 @click.command()

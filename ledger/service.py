@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from ledger import compliance, findings, graph, merkle
+from ledger import evidence as bundles
 from ledger.admission import (
     Opened,
     Registry,
@@ -29,7 +30,16 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.merkle import Frontier, hash_leaf
-from ledger.model import LotId
+from ledger.model import (
+    Extraction,
+    Facility,
+    KeyRevocation,
+    LotId,
+    Participant,
+    Receipt,
+    Shipment,
+    Transformation,
+)
 from ledger.policy import Policy
 from ledger.signing import KeyId, Signer
 from ledger.store import CheckpointRow, LogEntry, Store, Transaction, stamp
@@ -510,19 +520,7 @@ class Ledger:
             InputError: no such lot.
         """
         with self.store.reader() as tx:
-            try:
-                upstream = graph.build(tx, LotId(lot))
-            except KeyError as e:
-                raise InputError(f"lot {lot} does not exist") from e
-            facilities, unknown = self._facts(tx, upstream)
-        return compliance.judge(
-            lot,
-            upstream,
-            policy=policy,
-            as_of=as_of,
-            facilities=facilities,
-            unknown_grams=unknown,
-        )
+            return _judge(tx, lot, policy=policy, as_of=as_of)
 
     def check_all(
         self, *, policy: Policy, as_of: date, end_use: str | None = None
@@ -556,10 +554,123 @@ class Ledger:
     def _facts(
         tx: Transaction, provenance: graph.Graph
     ) -> tuple[dict[str, compliance.FacilityFacts], dict[str, int]]:
-        lots = [n for n, d in provenance.nodes(data=True) if d["kind"] == "lot"]
-        facilities = {provenance.nodes[n]["facility"] for n in lots}
-        unknown = {str(lot): grams for lot, grams in tx.unknown_grams(lots).items()}
-        return tx.facility_facts(facilities), unknown
+        return _facts(tx, provenance)
+
+    # -- evidence -------------------------------------------------------------------------
+
+    def evidence(
+        self, lot: str, *, policy: Policy, as_of: date, since: str | None = None
+    ) -> bundles.Bundle:
+        """An evidence bundle for ``lot`` against the latest signed checkpoint.
+
+        ``since`` is a checkpoint note the reader kept: the bundle then carries a
+        consistency proof from it. The bundle's verdict is recomputed from the bundle
+        alone, as ``bloc verify-bundle`` will, and must equal the ledger's.
+
+        Raises:
+            InputError: no such lot, or it was logged after the latest checkpoint.
+            VerificationError: the stored tree no longer matches its signed checkpoint,
+                the kept checkpoint is not a prefix of the log, or the bundle would not
+                reproduce the ledger's verdict.
+        """
+        checkpoint, note = self.latest_checkpoint()
+        size = checkpoint.tree_size
+        with self.store.reader() as tx:
+            try:
+                upstream = graph.build(tx, LotId(lot))
+            except KeyError as e:
+                raise InputError(f"lot {lot} does not exist") from e
+            if upstream.nodes[lot]["log_index"] >= size:
+                raise InputError(
+                    f"lot {lot} was logged after the latest checkpoint (tree size {size})"
+                )
+            lots = [LotId(n) for n, d in upstream.nodes(data=True) if d["kind"] == "lot"]
+            about = [e for e in tx.entries_at(tx.records_about(lots)) if e.log_index < size]
+            chosen = [*about, *self._registrations(tx, about, size)]
+            root_hash = merkle.root_hash(tx.get_node, size)
+            self._check_signed_root(tx.checkpoint(size), size, root_hash)
+            if root_hash != checkpoint.root_hash:
+                raise VerificationError(_TREE_CHANGED.format(size=size))
+            entries = tuple(
+                bundles.Entry(
+                    log_index=entry.log_index,
+                    envelope=entry.envelope,
+                    proof=tuple(merkle.inclusion_proof(tx.get_node, entry.log_index, size)),
+                )
+                for entry in sorted(chosen, key=lambda e: e.log_index)
+            )
+            consistency = None if since is None else self._consistency(tx, since, size)
+            live = _judge(tx, lot, policy=policy, as_of=as_of) if tx.tree_size == size else None
+        opened = tuple((entry.log_index, open_envelope(entry.envelope)) for entry in entries)
+        verdict = replay_verdict(lot, opened, self.root, policy=policy, as_of=as_of)
+        document = bundles.exact(compliance.verdict_document(verdict))
+        if live is not None and bundles.exact(compliance.verdict_document(live)) != document:
+            raise VerificationError(  # pragma: no cover - a bug in choosing the records
+                f"the bundle for {lot} would not reproduce the ledger's verdict "
+                f"({live.verdict}; the bundle gives {verdict.verdict})"
+            )
+        return bundles.Bundle(
+            lot=LotId(lot),
+            as_of=as_of,
+            checkpoint=note,
+            entries=entries,
+            policy=policy.document,
+            policy_digest=bundles.policy_digest(policy.document),
+            verdict=document,
+            consistency=consistency,
+        )
+
+    @staticmethod
+    def _registrations(tx: Transaction, about: Sequence[LogEntry], size: int) -> list[LogEntry]:
+        """The registry entries that vouch for ``about``: every registration of each
+        facility the records name and of each participant that signed them or operates
+        such a facility, and every revocation of those participants' keys."""
+        facilities: set[str] = set()
+        participants: set[str] = set()
+        for entry in about:
+            opened = open_envelope(entry.envelope)
+            participants.add(opened.record.signer)
+            for sig in opened.envelope.signatures:
+                state = tx.key(sig.keyid)
+                if state is not None:
+                    participants.add(state.participant)
+            facilities.update(_facilities_named(opened))
+        registry = [
+            (entry, open_envelope(entry.envelope)) for entry in tx.registry_entries(before=size)
+        ]
+        for _, opened in registry:
+            if isinstance(opened.record, Facility) and opened.record.id in facilities:
+                participants.add(opened.record.operator)
+        chosen: list[LogEntry] = []
+        for entry, opened in registry:
+            match opened.record:
+                case Facility(id=facility) if facility in facilities:
+                    chosen.append(entry)
+                case Participant(id=participant) if participant in participants:
+                    chosen.append(entry)
+                case KeyRevocation(participant=participant) if participant in participants:
+                    chosen.append(entry)
+                case _:
+                    pass
+        return chosen
+
+    def _consistency(self, tx: Transaction, since: str, size: int) -> bundles.Consistency:
+        old = verify_checkpoint(since, origin=self.root.origin, key=self.root.log_key)
+        if old.tree_size > size:
+            raise InputError(
+                f"the kept checkpoint (tree size {old.tree_size}) is newer than the latest "
+                f"checkpoint ({size})"
+            )
+        if merkle.root_hash(tx.get_node, old.tree_size) != old.root_hash:
+            raise VerificationError(
+                f"the log's tree at size {old.tree_size} does not match the kept checkpoint: "
+                "the log was rewritten (a fork)"
+            )
+        return bundles.Consistency(
+            old_size=old.tree_size,
+            old_root=old.root_hash,
+            proof=tuple(merkle.consistency_proof(tx.get_node, old.tree_size, size)),
+        )
 
     def reindex(self, *, progress: Progress | None = None) -> int:
         """Rebuild every derived table from the log, in one transaction; returns the entries.
@@ -854,3 +965,104 @@ def _carries(
     shipments: Sequence[findings.ShipmentRecord], shipment: str | None, lots: set[str]
 ) -> bool:
     return any(s.id == shipment and any(line.lot in lots for line in s.lots) for s in shipments)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BundleReport:
+    """What ``bloc verify-bundle`` established."""
+
+    checkpoint: Checkpoint
+    entries: int
+    verdict: compliance.Verdict
+    policy: Policy
+    consistency: tuple[int, int] | None
+
+
+def verify_bundle(data: bytes, root: TrustRoot, *, since: str | None = None) -> BundleReport:
+    """Check an evidence bundle with ``root.json`` alone, and recompute its verdict.
+
+    Raises:
+        VerificationError: the file is not a bundle; the first problem found (see
+            :mod:`ledger.evidence`); or the verdict the bundle records does not follow from
+            its records.
+    """
+    try:
+        bundle = bundles.parse_bundle(data)
+    except InputError as e:
+        raise VerificationError(f"not a valid evidence bundle: {e}") from e
+    checked = bundles.check_bundle(bundle, root, since=since)
+    verdict = replay_verdict(
+        bundle.lot, checked.entries, root, policy=checked.policy, as_of=bundle.as_of
+    )
+    recomputed = bundles.exact(compliance.verdict_document(verdict))
+    if recomputed != dict(bundle.verdict):
+        claimed = bundle.verdict.get("verdict")
+        raise VerificationError(
+            f"the bundle's recorded verdict ({claimed}) does not follow from its records, "
+            f"which give {verdict.verdict} (compliant {verdict.compliant:.2%}, non-compliant "
+            f"{verdict.non_compliant:.2%}, unknown {verdict.unknown:.2%})"
+            + _first_difference(dict(bundle.verdict), recomputed)
+        )
+    return BundleReport(
+        checkpoint=checked.checkpoint,
+        entries=len(checked.entries),
+        verdict=verdict,
+        policy=checked.policy,
+        consistency=checked.consistency,
+    )
+
+
+def replay_verdict(
+    lot: str,
+    entries: Sequence[tuple[int, Opened]],
+    root: TrustRoot,
+    *,
+    policy: Policy,
+    as_of: date,
+) -> compliance.Verdict:
+    """The verdict on ``lot`` from these entries alone, replayed into a scratch index."""
+    with Store.scratch(partial=True) as scratch:
+        with scratch.writer(registrars=root.registrar_keys()) as tx:
+            for index, opened in entries:
+                tx.replay_entry(opened, index)
+        with scratch.reader() as tx:
+            return _judge(tx, lot, policy=policy, as_of=as_of)
+
+
+def _judge(tx: Transaction, lot: str, *, policy: Policy, as_of: date) -> compliance.Verdict:
+    try:
+        upstream = graph.build(tx, LotId(lot))
+    except KeyError as e:
+        raise InputError(f"lot {lot} does not exist") from e
+    facilities, unknown = _facts(tx, upstream)
+    return compliance.judge(
+        lot, upstream, policy=policy, as_of=as_of, facilities=facilities, unknown_grams=unknown
+    )
+
+
+def _facts(
+    tx: Transaction, provenance: graph.Graph
+) -> tuple[dict[str, compliance.FacilityFacts], dict[str, int]]:
+    lots = [n for n, d in provenance.nodes(data=True) if d["kind"] == "lot"]
+    facilities = {provenance.nodes[n]["facility"] for n in lots}
+    unknown = {str(lot): grams for lot, grams in tx.unknown_grams(lots).items()}
+    return tx.facility_facts(facilities), unknown
+
+
+def _facilities_named(opened: Opened) -> set[str]:
+    match opened.record:
+        case Extraction(facility=facility) | Transformation(facility=facility):
+            return {facility}
+        case Receipt(facility=facility):
+            return {facility}
+        case Shipment(from_facility=origin, to_facility=destination):
+            return {origin, destination}
+        case _:
+            return set()
+
+
+def _first_difference(claimed: dict[str, object], recomputed: dict[str, object]) -> str:
+    for name in sorted(set(claimed) | set(recomputed)):
+        if claimed.get(name) != recomputed.get(name):
+            return f"; first difference in {name!r}"
+    return ""  # pragma: no cover - the documents differ somewhere

@@ -108,10 +108,12 @@ def unstamp(text: str) -> datetime:
 class Store:
     """The database behind one ledger."""
 
-    def __init__(self, engine: Engine, *, url: str) -> None:
+    def __init__(self, engine: Engine, *, url: str, partial: bool = False) -> None:
         self.engine = engine
         self.url = url
         self.backend = backend_of(url)
+        self.partial = partial
+        """A partial replay (an evidence bundle): references outside it are skipped."""
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -157,10 +159,16 @@ class Store:
 
     @classmethod
     @contextmanager
-    def scratch(cls) -> Iterator[Store]:
-        """A throw-away SQLite ledger in a temporary directory (for replays)."""
+    def scratch(cls, *, partial: bool = False) -> Iterator[Store]:
+        """A throw-away SQLite ledger in a temporary directory (for replays).
+
+        ``partial`` replays hold part of a log (an evidence bundle's records): a lot or
+        shipment that an entry refers to but the replay does not hold is skipped, where a
+        full ledger would report a broken invariant.
+        """
         with tempfile.TemporaryDirectory(prefix="bloc-scratch-") as directory:
             store = cls.create(f"sqlite:///{Path(directory) / 'scratch.db'}")
+            store.partial = partial
             try:
                 yield store
             finally:
@@ -173,7 +181,7 @@ class Store:
             head = session.exec(
                 select(TreeHead).where(TreeHead.id == _HEAD_ID).with_for_update()
             ).one()
-            tx = Transaction(session, head, registrars=registrars)
+            tx = Transaction(session, head, registrars=registrars, partial=self.partial)
             yield tx
             session.commit()
 
@@ -217,9 +225,15 @@ class Transaction:
     """One unit of work; also the ledger view that admission reads."""
 
     def __init__(
-        self, session: Session, head: TreeHead, *, registrars: Mapping[KeyId, PublicKey]
+        self,
+        session: Session,
+        head: TreeHead,
+        *,
+        registrars: Mapping[KeyId, PublicKey],
+        partial: bool = False,
     ) -> None:
         self.session = session
+        self._partial = partial
         self._head = head
         try:
             self._frontier = Frontier.from_bytes(head.tree_size, head.frontier)
@@ -284,6 +298,35 @@ class Transaction:
             .where(col(LogEntry.kind).in_(sorted(REGISTRY_KINDS)), LogEntry.log_index < before)
             .order_by(col(LogEntry.log_index))
         )
+
+    def entries_at(self, indexes: Iterable[int]) -> list[LogEntry]:
+        """The entries at ``indexes``, in log order."""
+        found: list[LogEntry] = []
+        for chunk in _chunks(sorted(set(indexes))):
+            found.extend(
+                self.session.exec(select(LogEntry).where(col(LogEntry.log_index).in_(chunk)))
+            )
+        return sorted(found, key=lambda entry: entry.log_index)
+
+    def records_about(self, lots: Iterable[LotId]) -> set[int]:
+        """Log indexes of every record that created, consumed, shipped or received a lot."""
+        found: set[int] = set()
+        for chunk in _chunks(sorted(set(lots))):
+            found.update(
+                self.session.exec(select(LotRow.created_index).where(col(LotRow.id).in_(chunk)))
+            )
+            found.update(
+                self.session.exec(select(FlowRow.log_index).where(col(FlowRow.lot).in_(chunk)))
+            )
+            for created, received in self.session.exec(
+                select(ShipmentRow.created_index, ShipmentRow.received_index)
+                .join(ShipmentLotRow, col(ShipmentLotRow.shipment) == col(ShipmentRow.id))
+                .where(col(ShipmentLotRow.lot).in_(chunk))
+            ):
+                found.add(created)
+                if received is not None:
+                    found.add(received)
+        return found
 
     def entry_count(self) -> tuple[int, int | None]:
         """How many entries are stored, and the largest index."""
@@ -384,6 +427,26 @@ class Transaction:
         self.index_entry(opened, index)
         self.session.flush()
         return index
+
+    def replay_entry(self, opened: Opened, index: int) -> None:
+        """Store an entry of a partial replay at its own log index, with its derived rows
+        (no Merkle nodes: the replay's tree is not the log's)."""
+        if not self._partial:
+            raise StorageError("replay_entry is for partial replays only")
+        record = opened.record
+        self.session.add(
+            LogEntry(
+                log_index=index,
+                leaf_hash=opened.leaf_hash,
+                record_id=opened.record_id,
+                kind=record.kind,
+                signer=record.signer,
+                issued_at=stamp(record.issued_at),
+                appended_at=stamp(record.issued_at),
+                envelope=opened.canonical,
+            )
+        )
+        self.index_entry(opened, index)
 
     def index_entry(self, opened: Opened, index: int) -> None:
         """Write every derived row of the entry at ``index`` (append and reindex share it)."""
@@ -728,8 +791,10 @@ class Transaction:
                 )
             case KeyRevocation():
                 row = self.session.get(ParticipantKeyRow, record.keyid)
-                if row is None:  # pragma: no cover - admission checked it
-                    raise StorageError(f"key {record.keyid} vanished")
+                if row is None:
+                    if self._partial:
+                        return
+                    raise StorageError(f"key {record.keyid} vanished")  # pragma: no cover
                 state = revoked_key(_key_state(row), record)
                 row.compromised_since = (
                     stamp(state.compromised_since) if state.compromised_since else None
@@ -752,8 +817,9 @@ class Transaction:
                 for amount in record.inputs:
                     self.session.add(FlowRow(log_index=index, lot=amount.lot, grams=amount.grams))
                     lot = self._lot(amount.lot)
-                    lot.remaining_g -= amount.grams
-                    self.session.add(lot)
+                    if lot is not None:
+                        lot.remaining_g -= amount.grams
+                        self.session.add(lot)
                 for position, untraced in enumerate(record.untraced_inputs):
                     self.session.add(
                         UntracedRow(
@@ -778,6 +844,8 @@ class Transaction:
                 )
                 for lot_id in record.lots:
                     lot = self._lot(lot_id)
+                    if lot is None:
+                        continue
                     self.session.add(
                         ShipmentLotRow(
                             shipment=record.id, lot=lot_id, shipped_g=max(lot.remaining_g, 0)
@@ -787,8 +855,10 @@ class Transaction:
                     self.session.add(lot)
             case Receipt():
                 shipment = self.session.get(ShipmentRow, record.shipment)
-                if shipment is None:  # pragma: no cover - admission checked it
-                    raise StorageError(f"shipment {record.shipment} vanished")
+                if shipment is None:
+                    if self._partial:
+                        return
+                    raise StorageError(f"shipment {record.shipment} vanished")  # pragma: no cover
                 shipment.received_index = index
                 self.session.add(shipment)
                 for amount in record.lots:
@@ -797,15 +867,16 @@ class Transaction:
                         line.received_g = amount.grams
                         self.session.add(line)
                     lot = self._lot(amount.lot)
-                    if lot.in_transit == record.shipment:
+                    if lot is not None and lot.in_transit == record.shipment:
                         # The receiver holds what it measured.
                         lot.holder, lot.in_transit = record.facility, None
                         lot.remaining_g = amount.grams
                         self.session.add(lot)
 
-    def _lot(self, lot_id: str) -> LotRow:
+    def _lot(self, lot_id: str) -> LotRow | None:
+        """The lot's row; ``None`` only in a partial replay that does not hold the lot."""
         lot = self.session.get(LotRow, lot_id)
-        if lot is None:  # pragma: no cover - admission checked it
+        if lot is None and not self._partial:  # pragma: no cover - admission checked it
             raise StorageError(f"lot {lot_id} vanished")
         return lot
 

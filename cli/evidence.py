@@ -1,0 +1,149 @@
+"""``bloc evidence`` and ``bloc verify-bundle``: proof of a lot's provenance to keep offline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ledger import compliance
+from ledger import evidence as bundles
+from ledger import policy as policies
+from ledger.cli.common import current_home, emit_json, json_option, write_output
+from ledger.cli.compliance import DATE, as_of_day, print_verdict
+from ledger.errors import InputError
+from ledger.service import verify_bundle
+from ledger.tlog import MAX_NOTE_BYTES
+from ledger.trust import MAX_ROOT_BYTES, TrustRoot
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes of ``path``; a larger file is refused before it is read."""
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{path}: {what} is larger than {limit} bytes")
+    return data
+
+
+def _note(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return _read(path, MAX_NOTE_BYTES, "a checkpoint").decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: a checkpoint is UTF-8 text") from e
+
+
+@click.command()
+@click.argument("lot")
+@click.option("--policy", "policy_name", required=True, help="A built-in policy name or a file.")
+@click.option(
+    "--as-of", type=DATE, help="The delivery date that picks the window (default: today)."
+)
+@click.option(
+    "--since",
+    type=_FILE,
+    help="A checkpoint you kept ('bloc log checkpoint'): the bundle also proves the log only "
+    "grew since.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The bundle file to write.",
+)
+@click.pass_context
+def evidence(
+    ctx: click.Context,
+    lot: str,
+    policy_name: str,
+    as_of: datetime | None,
+    since: Path | None,
+    output: Path,
+) -> None:
+    """Write an evidence bundle for LOT: its upstream records and their signers'
+    registrations with inclusion proofs against one signed checkpoint, the policy and the
+    verdict. 'bloc verify-bundle' checks it offline with root.json alone."""
+    chosen = policies.load(policy_name)
+    ledger = current_home(ctx).ledger(writer=False)
+    bundle = ledger.evidence(lot, policy=chosen, as_of=as_of_day(as_of), since=_note(since))
+    write_output(bundles.to_bytes(bundle), output)
+    click.echo(
+        f"wrote {output}: {len(bundle.entries)} records about {lot} with inclusion proofs "
+        f"against checkpoint tree size {_size(bundle.checkpoint)}; verdict "
+        f"{bundle.verdict['verdict']} under {chosen.name} as of {bundle.as_of}"
+    )
+
+
+def _size(note: str) -> str:
+    lines = note.split("\n")
+    return lines[1] if len(lines) > 1 else "?"
+
+
+@click.command("verify-bundle")
+@click.argument("bundle", type=_FILE)
+@click.option("--root", "root_path", required=True, type=_FILE, help="The ledger's root.json.")
+@click.option(
+    "--since",
+    type=_FILE,
+    help="A checkpoint you kept: also prove the log only grew from it to the bundle's.",
+)
+@json_option
+@click.pass_context
+def verify_bundle_command(
+    ctx: click.Context, bundle: Path, root_path: Path, since: Path | None, as_json: bool
+) -> None:
+    """Check an evidence bundle offline, with no ledger: the checkpoint's signature against
+    root.json, every inclusion proof, every signature against the registrations in the
+    bundle, that the upstream is complete; then recompute the verdict and compare.
+
+    Exits 0 when everything holds (and prints the verdict), 3 naming the first problem.
+    """
+    root = TrustRoot.from_bytes(_read(root_path, MAX_ROOT_BYTES, "root.json"))
+    data = _read(bundle, bundles.MAX_BUNDLE_BYTES, "an evidence bundle")
+    report = verify_bundle(data, root, since=_note(since))
+    verdict = report.verdict
+    builtin = _builtin_note(report.policy)
+    checkpoint = report.checkpoint
+    if as_json:
+        emit_json(
+            {
+                "verified": True,
+                "lot": verdict.lot,
+                "entries": report.entries,
+                "checkpoint": {
+                    "origin": checkpoint.origin,
+                    "tree_size": checkpoint.tree_size,
+                    "root_hash": checkpoint.root_hash.hex(),
+                },
+                "policy": {"name": report.policy.name, "digest": report.policy.digest},
+                "builtin_policy": builtin,
+                "grew_from": report.consistency[0] if report.consistency else None,
+                "verdict": compliance.verdict_document(verdict),
+            }
+        )
+        return
+    click.echo(
+        f"verified: {report.entries} records about {verdict.lot}, each signed and included in "
+        f"{checkpoint.origin} at tree size {checkpoint.tree_size} (root "
+        f"{checkpoint.root_hash.hex()[:16]}…), checkpoint signed by the log key of root.json"
+    )
+    if report.consistency is not None:
+        old, new = report.consistency
+        click.echo(f"consistent: the log only grew from tree size {old} to {new}")
+    click.echo(f"policy: {report.policy.name} sha256:{report.policy.digest[:16]}… {builtin}")
+    click.echo("verdict recomputed from the bundle's records; it matches the one recorded:")
+    print_verdict(verdict)
+
+
+def _builtin_note(policy: policies.Policy) -> str:
+    if policy.name not in policies.builtin_names():
+        return "(not a built-in policy)"
+    if policies.load(policy.name).digest == policy.digest:
+        return "(the same as this version's built-in)"
+    return "(differs from this version's built-in of that name)"
