@@ -184,7 +184,14 @@ def write_output(data: bytes, output: Path | None) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are not secrets
         os.replace(temp, output)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

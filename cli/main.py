@@ -9,7 +9,18 @@ from typing import Any
 import click
 
 from ledger import __version__
-from ledger.cli import compliance, evidence, keys, log, picture, provenance, records, setup, verify
+from ledger.cli import (
+    compliance,
+    demo,
+    evidence,
+    keys,
+    log,
+    picture,
+    provenance,
+    records,
+    setup,
+    verify,
+)
 from ledger.cli.common import EXIT_USAGE, Settings, exit_code_for
 from ledger.errors import LedgerError
 
@@ -88,6 +99,7 @@ bloc.add_command(compliance.check)
 bloc.add_command(compliance.policy)
 bloc.add_command(evidence.evidence)
 bloc.add_command(evidence.verify_bundle_command)
+bloc.add_command(demo.demo_command)
 
 
 def main() -> None:

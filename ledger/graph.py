@@ -262,6 +262,20 @@ def _step_down(
     return found
 
 
+def depths(graph: nx.DiGraph) -> dict[str, int]:
+    """Each node's depth: the length of the longest path to it from a node without inputs
+    (a mine, scrap, an untraced input), so that every edge goes to a deeper node.
+
+    Raises:
+        ValueError: the graph has a cycle (records arrive in causal order, so it never does).
+    """
+    try:
+        generations = list(nx.topological_generations(graph))
+    except nx.NetworkXUnfeasible as e:
+        raise ValueError("the provenance graph has a cycle") from e
+    return {node: depth for depth, nodes in enumerate(generations) for node in nodes}
+
+
 # -- renderers ---------------------------------------------------------------------------
 
 
@@ -333,15 +347,31 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_dot(graph: nx.DiGraph) -> str:
+def render_dot(
+    graph: nx.DiGraph,
+    *,
+    node_colors: Mapping[str, str] | None = None,
+    edge_colors: Mapping[tuple[str, str], str] | None = None,
+) -> str:
+    """Graphviz DOT; ``node_colors`` and ``edge_colors`` draw the nodes and edges they name
+    in that colour (any DOT colour, e.g. ``"#c62828"``), with a thicker line."""
+    nodes, edges = node_colors or {}, edge_colors or {}
     lines = ["digraph provenance {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
     for node in sorted(graph.nodes):
-        lines.append(f"  {_quote(node)} [label={_quote(_label(graph, node))}];")
+        extra = _dot_color(nodes.get(node))
+        lines.append(f"  {_quote(node)} [label={_quote(_label(graph, node))}{extra}];")
     for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
         label = f"{kg(data['grams'])} (log index {data['log_index']})"
-        lines.append(f"  {_quote(a)} -> {_quote(b)} [label={_quote(label)}];")
+        extra = _dot_color(edges.get((a, b)))
+        lines.append(f"  {_quote(a)} -> {_quote(b)} [label={_quote(label)}{extra}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _dot_color(color: str | None) -> str:
+    if color is None:
+        return ""
+    return f", color={_quote(color)}, fontcolor={_quote(color)}, penwidth=2.5"
 
 
 def render_mermaid(graph: nx.DiGraph) -> str:

@@ -195,6 +195,7 @@ def test_schema_files_are_all_there() -> None:
         "vocabulary.schema.json",
         "integrity.schema.json",
         "policy.schema.json",
+        "evidence.schema.json",
     }
     assert set(SCHEMAS) == expected
 

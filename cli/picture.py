@@ -1,0 +1,73 @@
+"""``bloc graph``: a picture of a lot's provenance, offending paths marked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ledger import picture
+from ledger import policy as policies
+from ledger.cli.common import current_home, write_output
+from ledger.cli.compliance import DATE, as_of_day
+from ledger.errors import InputError
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+@click.command()
+@click.argument("lot")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write; its suffix picks the format: .svg, .html or .dot.",
+)
+@click.option(
+    "--policy",
+    "policy_name",
+    help="Mark the offending paths under this policy (a built-in name or a file).",
+)
+@click.option("--as-of", type=DATE, help="With --policy: the delivery date that picks the window.")
+@click.pass_context
+def graph(
+    ctx: click.Context,
+    lot: str,
+    output: Path,
+    policy_name: str | None,
+    as_of: datetime | None,
+) -> None:
+    """Draw LOT's provenance from mine to buyer into FILE (.svg, .html or .dot).
+
+    With --policy, the paths that carry non-compliant mass are red and the sources of
+    unknown mass amber; the HTML page adds the verdict and a table of the records.
+    """
+    render = picture.RENDERERS.get(output.suffix.lower())
+    if render is None:
+        formats = ", ".join(sorted(picture.RENDERERS))
+        raise InputError(f"{output}: cannot tell the picture format; name a {formats} file")
+    if as_of is not None and policy_name is None:
+        raise InputError("--as-of goes with --policy")
+    chosen = policies.load(policy_name) if policy_name is not None else None
+    ledger = current_home(ctx).ledger(writer=False)
+    provenance = ledger.trace(lot)
+    verdict = (
+        ledger.check(lot, policy=chosen, as_of=as_of_day(as_of)) if chosen is not None else None
+    )
+    write_output(render(provenance, verdict=verdict).encode("utf-8"), output)
+    kinds = [data["kind"] for _, data in provenance.nodes(data=True)]
+    parts = [_count(kinds.count("lot"), "lot")]
+    if kinds.count("untraced"):
+        parts.append(_count(kinds.count("untraced"), "untraced input"))
+    parts.append(_count(provenance.number_of_edges(), "flow"))
+    if verdict is None:
+        summary = "no policy applied"
+    else:
+        paths = _count(len(picture.offending_paths(verdict)), "offending path")
+        parts.append(paths)
+        summary = f"{verdict.verdict} under {verdict.policy} as of {verdict.as_of}"
+    click.echo(f"wrote {output}: {', '.join(parts)} ({summary})")
