@@ -128,3 +128,22 @@ def test_demo_with_a_size_builds_a_synthetic_ledger(tmp_path: Path) -> None:
     assert (tmp_path / "big" / "report.html").exists()
     verified = run(["--home", "big", "verify"], tmp_path)
     assert verified.returncode == 0, verified.stdout
+
+
+def test_the_readme_picture_is_what_bloc_graph_draws_for_the_demo(
+    story: tuple[Path, str], tmp_path: Path
+) -> None:
+    directory, _ = story
+    drawn = tmp_path / "transshipment.svg"
+    result = run(
+        [
+            *("--home", str(directory), "graph", "lot:echizen/MAG-E2602X"),
+            *("--policy", "dfars-252.225-7052", "--as-of", "2027-02-01", "-o", str(drawn)),
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    committed = Path(__file__).resolve().parent.parent / "docs" / "demo-transshipment.svg"
+    assert drawn.read_bytes() == committed.read_bytes(), (
+        "docs/demo-transshipment.svg is stale: regenerate it with the command above"
+    )
