@@ -93,10 +93,21 @@ def _size(note: str) -> str:
     type=_FILE,
     help="A checkpoint you kept: also prove the log only grew from it to the bundle's.",
 )
+@click.option(
+    "--policy",
+    "policy_name",
+    help="The policy you accept (a built-in name or a file): the bundle's must be exactly "
+    "it. Default: a bundle under a built-in's name must carry this version's built-in.",
+)
 @json_option
 @click.pass_context
 def verify_bundle_command(
-    ctx: click.Context, bundle: Path, root_path: Path, since: Path | None, as_json: bool
+    ctx: click.Context,
+    bundle: Path,
+    root_path: Path,
+    since: Path | None,
+    policy_name: str | None,
+    as_json: bool,
 ) -> None:
     """Check an evidence bundle offline, with no ledger: the checkpoint's signature against
     root.json, every inclusion proof, every signature against the registrations in the
@@ -106,9 +117,9 @@ def verify_bundle_command(
     """
     root = TrustRoot.from_bytes(_read(root_path, MAX_ROOT_BYTES, "root.json"))
     data = _read(bundle, bundles.MAX_BUNDLE_BYTES, "an evidence bundle")
-    report = verify_bundle(data, root, since=_note(since))
+    accepted = policies.load(policy_name) if policy_name else None
+    report = verify_bundle(data, root, since=_note(since), expected_policy=accepted)
     verdict = report.verdict
-    builtin = _builtin_note(report.policy)
     checkpoint = report.checkpoint
     if as_json:
         emit_json(
@@ -121,8 +132,11 @@ def verify_bundle_command(
                     "tree_size": checkpoint.tree_size,
                     "root_hash": checkpoint.root_hash.hex(),
                 },
-                "policy": {"name": report.policy.name, "digest": report.policy.digest},
-                "builtin_policy": builtin,
+                "policy": {
+                    "name": report.policy.name,
+                    "digest": report.policy.digest,
+                    "pinned": report.policy_pinned,
+                },
                 "grew_from": report.consistency[0] if report.consistency else None,
                 "verdict": compliance.verdict_document(verdict),
             }
@@ -136,14 +150,11 @@ def verify_bundle_command(
     if report.consistency is not None:
         old, new = report.consistency
         click.echo(f"consistent: the log only grew from tree size {old} to {new}")
-    click.echo(f"policy: {report.policy.name} sha256:{report.policy.digest[:16]}… {builtin}")
+    pinned = (
+        "the one you accept"
+        if report.policy_pinned
+        else "NOT a built-in: the bundle's own policy; pin the one you accept with --policy"
+    )
+    click.echo(f"policy: {report.policy.name} sha256:{report.policy.digest[:16]}… ({pinned})")
     click.echo("verdict recomputed from the bundle's records; it matches the one recorded:")
     print_verdict(verdict)
-
-
-def _builtin_note(policy: policies.Policy) -> str:
-    if policy.name not in policies.builtin_names():
-        return "(not a built-in policy)"
-    if policies.load(policy.name).digest == policy.digest:
-        return "(the same as this version's built-in)"
-    return "(differs from this version's built-in of that name)"

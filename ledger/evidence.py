@@ -56,7 +56,12 @@ from ledger.tlog import Checkpoint, verify_checkpoint
 from ledger.trust import TrustRoot
 
 FORMAT = "bloc-evidence/1"
-MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+MAX_BUNDLE_BYTES = 32 * 1024 * 1024
+"""About 10,000 records; a lot with 500 upstream records makes about 1.5 MB."""
+
+MAX_NODES = {"policy": 50_000, "envelope": 64, "verdict": 50_000}
+"""JSON values (objects, arrays, scalars) a part of a bundle may hold: re-serialising a
+policy padded with millions of numbers would otherwise cost minutes before it is refused."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,6 +168,15 @@ def parse_bundle(data: bytes) -> Bundle:
     """
     doc = parse_json(data, max_bytes=MAX_BUNDLE_BYTES, what="evidence bundle")
     schema.validate(doc, "evidence.schema.json", what="bundle")
+    _bounded(doc["policy"]["document"], MAX_NODES["policy"], "bundle.policy.document")
+    _bounded(doc["verdict"], MAX_NODES["verdict"], "bundle.verdict")
+    for i, item in enumerate(doc["entries"]):
+        _bounded(item["envelope"], MAX_NODES["envelope"], f"bundle.entries[{i}].envelope")
+    if doc["policy"]["name"] != doc["policy"]["document"].get("name"):
+        raise InputError(
+            f"bundle.policy.name {doc['policy']['name']!r} is not the name in the policy "
+            "document it carries"
+        )
     consistency = doc.get("consistency")
     return Bundle(
         lot=LotId(doc["lot"]),
@@ -191,17 +205,38 @@ def parse_bundle(data: bytes) -> Bundle:
     )
 
 
-def check_bundle(bundle: Bundle, root: TrustRoot, *, since: str | None = None) -> Checked:
+def _bounded(value: Any, limit: int, what: str) -> None:
+    """Refuse ``value`` when it holds more than ``limit`` JSON values (counting stops there)."""
+    count, todo = 0, [value]
+    while todo:
+        item = todo.pop()
+        count += 1
+        if count > limit:
+            raise InputError(f"{what} holds more than {limit:,} JSON values")
+        if isinstance(item, Mapping):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+
+
+def check_bundle(
+    bundle: Bundle,
+    root: TrustRoot,
+    *,
+    since: str | None = None,
+    expected_policy: Policy | None = None,
+) -> Checked:
     """Steps 1–6 of the module docstring; ``since`` is a signed checkpoint note the reader
-    kept, which the bundle's checkpoint must extend.
+    kept, which the bundle's checkpoint must extend; ``expected_policy`` is the policy the
+    reader accepts (the bundle's must be exactly it).
 
     Raises:
         VerificationError: the first problem, naming the log index and record.
     """
     checkpoint = _checkpoint(bundle.checkpoint, root, "the bundle's checkpoint")
+    policy = _policy(bundle, expected_policy)
     opened = _entries(bundle, root, checkpoint)
     _complete(bundle.lot, opened)
-    policy = _policy(bundle)
     grew = None if since is None else _grew(bundle, root, checkpoint, since)
     return Checked(checkpoint=checkpoint, entries=opened, policy=policy, consistency=grew)
 
@@ -334,12 +369,18 @@ def _complete(lot: LotId, entries: Sequence[tuple[int, Opened]]) -> None:
             todo.append(amount.lot)
 
 
-def _policy(bundle: Bundle) -> Policy:
+def _policy(bundle: Bundle, expected: Policy | None) -> Policy:
     digest = policy_digest(bundle.policy)
     if digest != bundle.policy_digest:
         raise VerificationError(
             f"the policy document's digest is {digest}, the bundle names {bundle.policy_digest} "
             "(policy altered)"
+        )
+    if expected is not None and digest != expected.digest:
+        raise VerificationError(
+            f"the bundle was judged under policy {bundle.policy.get('name')!r} with digest "
+            f"{digest}, not the {expected.name} you accept (digest {expected.digest}): a "
+            "substituted or other version of the policy"
         )
     try:
         return parse_policy(canonical_json(bundle.policy))
@@ -354,6 +395,10 @@ def _grew(bundle: Bundle, root: TrustRoot, checkpoint: Checkpoint, since: str) -
             f"the kept checkpoint (tree size {old.tree_size}) is newer than the bundle's "
             f"({checkpoint.tree_size}): ask for a bundle made after it"
         )
+    if old.tree_size == 0:
+        if old.root_hash != merkle.EMPTY_ROOT:
+            raise VerificationError("the kept checkpoint has tree size 0 but a root hash")
+        return 0, checkpoint.tree_size
     if old.tree_size == checkpoint.tree_size:
         if old.root_hash != checkpoint.root_hash:
             raise VerificationError(

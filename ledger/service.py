@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 from ledger import compliance, findings, graph, merkle
 from ledger import evidence as bundles
+from ledger import policy as policies
 from ledger.admission import (
     Opened,
     Registry,
@@ -22,6 +23,7 @@ from ledger.admission import (
     check_signed_tail_entry,
     open_envelope,
 )
+from ledger.codec import canonical_json
 from ledger.errors import (
     InputError,
     LedgerError,
@@ -976,10 +978,22 @@ class BundleReport:
     verdict: compliance.Verdict
     policy: Policy
     consistency: tuple[int, int] | None
+    policy_pinned: bool
+    """True when the policy was checked against one the reader accepts (a built-in or
+    ``--policy``); False when the bundle's own, unnamed-elsewhere policy was used."""
 
 
-def verify_bundle(data: bytes, root: TrustRoot, *, since: str | None = None) -> BundleReport:
+def verify_bundle(
+    data: bytes,
+    root: TrustRoot,
+    *,
+    since: str | None = None,
+    expected_policy: Policy | None = None,
+) -> BundleReport:
     """Check an evidence bundle with ``root.json`` alone, and recompute its verdict.
+
+    ``expected_policy`` is the policy the reader accepts; without it, a bundle whose policy
+    carries a built-in name must be exactly this version's built-in of that name.
 
     Raises:
         VerificationError: the file is not a bundle; the first problem found (see
@@ -990,15 +1004,19 @@ def verify_bundle(data: bytes, root: TrustRoot, *, since: str | None = None) -> 
         bundle = bundles.parse_bundle(data)
     except InputError as e:
         raise VerificationError(f"not a valid evidence bundle: {e}") from e
-    checked = bundles.check_bundle(bundle, root, since=since)
+    name = str(bundle.policy.get("name"))
+    if expected_policy is None and name in policies.builtin_names():
+        expected_policy = policies.load(name)
+    checked = bundles.check_bundle(bundle, root, since=since, expected_policy=expected_policy)
     verdict = replay_verdict(
         bundle.lot, checked.entries, root, policy=checked.policy, as_of=bundle.as_of
     )
     recomputed = bundles.exact(compliance.verdict_document(verdict))
-    if recomputed != dict(bundle.verdict):
+    if canonical_json(recomputed) != canonical_json(bundle.verdict):
         claimed = bundle.verdict.get("verdict")
+        said = claimed if claimed in compliance.EXIT_CODES else repr(claimed)[:40]
         raise VerificationError(
-            f"the bundle's recorded verdict ({claimed}) does not follow from its records, "
+            f"the bundle's recorded verdict ({said}) does not follow from its records, "
             f"which give {verdict.verdict} (compliant {verdict.compliant:.2%}, non-compliant "
             f"{verdict.non_compliant:.2%}, unknown {verdict.unknown:.2%})"
             + _first_difference(dict(bundle.verdict), recomputed)
@@ -1009,6 +1027,7 @@ def verify_bundle(data: bytes, root: TrustRoot, *, since: str | None = None) -> 
         verdict=verdict,
         policy=checked.policy,
         consistency=checked.consistency,
+        policy_pinned=expected_policy is not None,
     )
 
 
@@ -1063,6 +1082,6 @@ def _facilities_named(opened: Opened) -> set[str]:
 
 def _first_difference(claimed: dict[str, object], recomputed: dict[str, object]) -> str:
     for name in sorted(set(claimed) | set(recomputed)):
-        if claimed.get(name) != recomputed.get(name):
+        if canonical_json(claimed.get(name)) != canonical_json(recomputed.get(name)):
             return f"; first difference in {name!r}"
     return ""  # pragma: no cover - the documents differ somewhere

@@ -27,7 +27,9 @@ from ledger.codec import canonical_json
 from ledger.compliance import verdict_document
 from ledger.envelope import sign_envelope
 from ledger.errors import VerificationError
-from ledger.policy import load
+from ledger.home import LOG_KEY
+from ledger.merkle import EMPTY_ROOT
+from ledger.policy import load, parse_policy
 from ledger.service import verify_bundle
 from ledger.signing import Signer
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
@@ -319,16 +321,67 @@ def test_altered_policy_is_refused(empty_world: World) -> None:
     rejected(empty_world, dump(doc), "policy document's digest is .* \\(policy altered\\)")
 
 
-def test_a_lenient_policy_with_its_own_digest_is_judged_under_that_policy(
-    empty_world: World,
-) -> None:
-    """A bundle may carry any policy: the verdict is recomputed under the one it names,
-    and the CLI says whether that is this version's built-in."""
+def test_doctored_policy_under_a_builtin_name_is_refused(empty_world: World) -> None:
+    """The seller drops China from DFARS's covered nations, keeps the name, recomputes the
+    digest and the verdict: the bundle is self-consistent, but not the built-in."""
     _, magnet = magnet_world(empty_world)
     doc = parse(bundle_bytes(empty_world, magnet))
-    doc["policy"]["document"]["windows"] = doc["policy"]["document"]["windows"][:1]
-    doc["policy"]["digest"] = evidence.policy_digest(doc["policy"]["document"])
-    rejected(empty_world, dump(doc), "recorded verdict \\(fail\\) does not follow")
+    document = doc["policy"]["document"]
+    covered = document["country_sets"][document["location"]["set"]]["members"]
+    document["country_sets"][document["location"]["set"]]["members"] = [
+        m for m in covered if m["country"] not in ("CN", "HK", "MO")
+    ]
+    doc["policy"]["digest"] = evidence.policy_digest(document)
+    rejected(
+        empty_world,
+        dump(doc),
+        "judged under policy 'dfars-252.225-7052' with digest .*, not the "
+        "dfars-252.225-7052 you accept .*substituted",
+    )
+
+
+def test_own_policy_verifies_unpinned_and_can_be_pinned(empty_world: World) -> None:
+    _, magnet = magnet_world(empty_world)
+    custom = dict(DFARS.document) | {"name": "acme-magnets-2027"}
+    policy = parse_policy(canonical_json(custom))
+    data = bundle_bytes(empty_world, magnet, policy=policy)
+    report = verify_bundle(data, empty_world.home.root())
+    assert report.policy_pinned is False
+    assert report.verdict.verdict == "fail"
+    assert verify_bundle(data, empty_world.home.root(), expected_policy=policy).policy_pinned
+    rejected(empty_world, data, "not the bloc-2026 you accept", expected_policy=BLOC)
+
+
+def test_outer_policy_name_must_match_the_document(empty_world: World) -> None:
+    _, magnet = magnet_world(empty_world)
+    doc = parse(bundle_bytes(empty_world, magnet))
+    doc["policy"]["name"] = "bloc-2026"
+    rejected(empty_world, dump(doc), "bundle.policy.name 'bloc-2026' is not the name in the")
+
+
+def test_policy_padded_with_millions_of_values_is_refused_before_it_is_hashed(
+    empty_world: World,
+) -> None:
+    _, magnet = magnet_world(empty_world)
+    doc = parse(bundle_bytes(empty_world, magnet))
+    doc["policy"]["document"]["padding"] = [0] * 60_000
+    rejected(empty_world, dump(doc), "bundle.policy.document holds more than 50,000 JSON values")
+
+
+def test_boolean_share_is_not_zero(empty_world: World) -> None:
+    _, magnet = magnet_world(empty_world)
+    doc = parse(bundle_bytes(empty_world, magnet, as_of=WINDOW_A))
+    assert doc["verdict"]["shares"]["unknown"] == 0
+    doc["verdict"]["shares"]["unknown"] = False
+    rejected(empty_world, dump(doc), "does not follow from its records.*'shares'")
+
+
+def test_multiline_claimed_verdict_stays_on_one_line(empty_world: World) -> None:
+    _, magnet = magnet_world(empty_world)
+    doc = parse(bundle_bytes(empty_world, magnet))
+    doc["verdict"]["verdict"] = "pass\nverified: all good"
+    message = rejected(empty_world, dump(doc), "recorded verdict \\('pass\\\\nverified")
+    assert "\n" not in message
 
 
 def test_dropped_signer_registration_is_named(empty_world: World) -> None:
@@ -396,6 +449,18 @@ def test_a_kept_checkpoint_from_a_fork_is_detected(empty_world: World) -> None:
     doc = parse(bundle_bytes(empty_world, extra, since=kept))
     doc["consistency"]["proof"][0] = "00" * 32
     rejected(empty_world, dump(doc), "did not only grow", since=kept)
+
+
+def test_the_empty_tree_is_a_prefix_of_every_log(empty_world: World) -> None:
+    _, magnet = magnet_world(empty_world)
+    root = empty_world.home.root()
+    empty = sign_checkpoint(
+        Checkpoint(origin=root.origin, tree_size=0, root_hash=EMPTY_ROOT),
+        empty_world.home.signer(LOG_KEY),
+    )
+    report = verify_bundle(bundle_bytes(empty_world, magnet), root, since=empty)
+    assert report.consistency is not None
+    assert report.consistency[0] == 0
 
 
 def test_a_kept_checkpoint_newer_than_the_bundle_is_refused(empty_world: World) -> None:
