@@ -7,6 +7,7 @@ signed checkpoint is published after every submit call that grew the log.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -258,6 +259,7 @@ class Ledger:
         try:
             with self.store.writer(registrars=self.root.registrar_keys()) as tx:
                 start = tx.tree_size
+                tx.prefetch([item for item in opened if isinstance(item, Opened)])
                 for position, item in enumerate(opened):
                     if isinstance(item, SubmitResult):
                         results.append(item)
@@ -277,6 +279,11 @@ class Ledger:
                         progress(1)
                 if any(not r.accepted for r in results):
                     raise _BatchRejectedError
+                if self._log_signer is not None and tx.tree_size > start:
+                    # Signed under the same lock as the appends, so the fresh entries need
+                    # no re-check; a refusal leaves it to publish_checkpoint to report.
+                    with contextlib.suppress(VerificationError):
+                        self._publish(tx, self._log_signer, now=now, fresh_from=start)
         except _BatchRejectedError:
             first = next(r.position for r in results if not r.accepted)
             # Rolled back: only duplicates of entries logged before this batch still stand.
@@ -301,23 +308,28 @@ class Ledger:
         if self._log_signer is None:
             raise InputError("publishing a checkpoint needs the log key")
         with self.store.writer(registrars=self.root.registrar_keys()) as tx:
-            existing = tx.checkpoint(tx.tree_size)
-            if existing is not None:
-                return existing.note
-            self._check_unsigned_tail(tx)
-            checkpoint = Checkpoint(
-                origin=self.root.origin, tree_size=tx.tree_size, root_hash=tx.root_hash()
-            )
-            note = sign_checkpoint(checkpoint, self._log_signer)
-            tx.add_checkpoint(
-                tree_size=checkpoint.tree_size,
-                root_hash=checkpoint.root_hash,
-                note=note,
-                created_at=now,
-            )
-            return note
+            return self._publish(tx, self._log_signer, now=now)
 
-    def _check_unsigned_tail(self, tx: Transaction) -> None:
+    def _publish(
+        self, tx: Transaction, signer: Signer, *, now: datetime, fresh_from: int | None = None
+    ) -> str:
+        existing = tx.checkpoint(tx.tree_size)
+        if existing is not None:
+            return existing.note
+        self._check_unsigned_tail(tx, fresh_from=fresh_from)
+        checkpoint = Checkpoint(
+            origin=self.root.origin, tree_size=tx.tree_size, root_hash=tx.root_hash()
+        )
+        note = sign_checkpoint(checkpoint, signer)
+        tx.add_checkpoint(
+            tree_size=checkpoint.tree_size,
+            root_hash=checkpoint.root_hash,
+            note=note,
+            created_at=now,
+        )
+        return note
+
+    def _check_unsigned_tail(self, tx: Transaction, *, fresh_from: int | None = None) -> None:
         """Before signing, re-check what the new checkpoint would vouch for.
 
         Nothing here trusts the index tables, which anyone with database access can edit:
@@ -330,6 +342,9 @@ class Ledger:
 
         Otherwise the log refuses to sign; ``bloc verify`` then names the problem. The
         cost is the registry entries (O(log n) reads each) plus the unsigned tail.
+        Entries from ``fresh_from`` on were admitted in this very transaction, under its
+        lock, so only their leaf hashes are re-checked (and the registry is not replayed
+        when nothing older is unsigned).
 
         Raises:
             VerificationError: naming the entry or checkpoint that does not hold.
@@ -345,8 +360,9 @@ class Ledger:
                     f"{refuse}: the stored tree no longer matches the checkpoint at tree size "
                     f"{start} (run 'bloc verify')"
                 )
+        first_fresh = tx.tree_size if fresh_from is None else fresh_from
         registry = Registry(self.root.registrar_keys())
-        for entry in tx.registry_entries(before=start):
+        for entry in tx.registry_entries(before=start) if start < first_fresh else ():
             leaf = hash_leaf(entry.envelope)
             try:
                 proof = merkle.inclusion_proof(tx.get_node, entry.log_index, start)
@@ -371,6 +387,9 @@ class Ledger:
                     raise VerificationError(f"log index {frontier.size} is missing")
                 if hash_leaf(entry.envelope) != entry.leaf_hash:
                     raise VerificationError("envelope bytes do not match the stored leaf hash")
+                if entry.log_index >= first_fresh:
+                    frontier, _ = frontier.append(entry.leaf_hash)
+                    continue
                 opened = open_envelope(entry.envelope)
                 if opened.canonical != entry.envelope:
                     raise VerificationError("stored envelope is not in canonical form")

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from ledger.cli.main import bloc
 from ledger.merkle import Frontier, hash_leaf
 from ledger.signing import Signer
-from ledger.store.repository import stamp
+from ledger.store.stamps import stamp
 from ledger.tlog import Checkpoint, sign_checkpoint
 
 from helpers import NOW, World, envelope_bytes, extraction, key_for, tamper

@@ -16,7 +16,7 @@ import json
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from itertools import zip_longest
 from pathlib import Path
 from types import MappingProxyType
@@ -57,6 +57,7 @@ from ledger.model import (
     Transformation,
 )
 from ledger.signing import KeyId, PublicKey
+from ledger.store import working
 from ledger.store.engine import READ_ONLY, backend_of, make_engine, redact
 from ledger.store.rows import (
     DERIVED_TABLES,
@@ -80,29 +81,23 @@ from ledger.store.rows import (
     TreeHead,
     UntracedRow,
 )
+from ledger.store.stamps import stamp, unstamp
+from ledger.store.working import (
+    EVENT,
+    FINDING,
+    FINDING_EFFECT,
+    FLOW,
+    LOG_ENTRY,
+    MERKLE_NODE,
+    SIGNATURE,
+    UNTRACED,
+    Line,
+    Lot,
+    Wanted,
+    WorkingSet,
+)
 
 _HEAD_ID = 1
-
-
-def stamp(moment: datetime) -> str:
-    """Fixed-width UTC text (four-digit years, microseconds): text order is time order."""
-    m = moment.astimezone(UTC)
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
-        f".{m.microsecond:06d}Z"
-    )
-
-
-def unstamp(text: str) -> datetime:
-    """The inverse of :func:`stamp`.
-
-    Raises:
-        StorageError: the text is not a stamp (a column edited outside the ledger).
-    """
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError as e:
-        raise StorageError(f"stored timestamp {text[:40]!r} is malformed") from e
 
 
 class Store:
@@ -183,6 +178,7 @@ class Store:
             ).one()
             tx = Transaction(session, head, registrars=registrars, partial=self.partial)
             yield tx
+            tx.sync()
             session.commit()
 
     @contextmanager
@@ -234,6 +230,7 @@ class Transaction:
     ) -> None:
         self.session = session
         self._partial = partial
+        self._work = WorkingSet()
         self._head = head
         try:
             self._frontier = Frontier.from_bytes(head.tree_size, head.frontier)
@@ -252,8 +249,26 @@ class Transaction:
     def root_hash(self) -> bytes:
         return self._frontier.root()
 
+    def sync(self) -> None:
+        """Write the working set's pending rows. Every method that reads the index or the
+        log through SQL calls it first; the writer calls it before commit."""
+        if self._work.pending:
+            self.session.flush()
+            self._work.flush(self.session.connection())
+
+    def prefetch(self, opened: Sequence[Opened]) -> None:
+        """Load, in a few queries, every row admitting and indexing ``opened`` will read."""
+        wanted = Wanted()
+        for item in opened:
+            wanted.leaves.add(item.leaf_hash)
+            wanted.records.add(item.record_id)
+            wanted.keys.update(sig.keyid for sig in item.envelope.signatures)
+            _wanted_by(item.record, wanted)
+        self._work.prefetch(self.session.connection(), wanted)
+
     def get_node(self, level: int, index: int) -> bytes:
         """The perfect subtree hash at (level, index); level 0 is a leaf hash."""
+        self.sync()
         if level == 0:
             leaf = self.session.exec(
                 select(LogEntry.leaf_hash).where(LogEntry.log_index == index)
@@ -267,19 +282,17 @@ class Transaction:
         return node.hash
 
     def find_leaf(self, leaf_hash: bytes) -> int | None:
-        return self.session.exec(
-            select(LogEntry.log_index).where(LogEntry.leaf_hash == leaf_hash)
-        ).one_or_none()
+        return self._work.leaf(self.session.connection(), leaf_hash)
 
     def find_record(self, record_id: str) -> int | None:
-        return self.session.exec(
-            select(LogEntry.log_index).where(LogEntry.record_id == record_id)
-        ).one_or_none()
+        return self._work.record(self.session.connection(), record_id)
 
     def entries(self, *, start: int = 0, batch: int = 1000) -> Iterator[LogEntry]:
         """Every stored entry in log-index order, read in batches."""
+        self.sync()
         position = start
         while True:
+            self.sync()
             rows = self.session.exec(
                 select(LogEntry)
                 .where(LogEntry.log_index >= position)
@@ -293,6 +306,7 @@ class Transaction:
 
     def registry_entries(self, *, before: int) -> Iterator[LogEntry]:
         """Registry entries (participants, facilities, revocations) below ``before``."""
+        self.sync()
         yield from self.session.exec(
             select(LogEntry)
             .where(col(LogEntry.kind).in_(sorted(REGISTRY_KINDS)), LogEntry.log_index < before)
@@ -301,6 +315,7 @@ class Transaction:
 
     def entries_at(self, indexes: Iterable[int]) -> list[LogEntry]:
         """The entries at ``indexes``, in log order."""
+        self.sync()
         found: list[LogEntry] = []
         for chunk in _chunks(sorted(set(indexes))):
             found.extend(
@@ -310,6 +325,7 @@ class Transaction:
 
     def records_about(self, lots: Iterable[LotId]) -> set[int]:
         """Log indexes of every record that created, consumed, shipped or received a lot."""
+        self.sync()
         found: set[int] = set()
         for chunk in _chunks(sorted(set(lots))):
             found.update(
@@ -330,6 +346,7 @@ class Transaction:
 
     def entry_count(self) -> tuple[int, int | None]:
         """How many entries are stored, and the largest index."""
+        self.sync()
         count, top = self.session.exec(select(func.count(), func.max(LogEntry.log_index))).one()
         return int(count), top
 
@@ -337,6 +354,7 @@ class Transaction:
         self, table: type[SQLModel], *, batch: int = 1000
     ) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
         """Every row of a derived index table as (primary key, all columns), in key order."""
+        self.sync()
         every = list(table.__table__.columns)  # type: ignore[attr-defined]
         keys = [c for c in every if c.primary_key]
         columns = keys + [c for c in every if not c.primary_key]
@@ -377,6 +395,7 @@ class Transaction:
 
     def node_levels_above(self, level: int) -> list[tuple[int, int]]:
         """(level, index) of every stored node above ``level`` (none in a sound tree)."""
+        self.sync()
         rows = self.session.exec(
             select(MerkleNode.level, MerkleNode.idx)
             .where(MerkleNode.level > level)
@@ -386,6 +405,7 @@ class Transaction:
 
     def nodes_at(self, level: int, *, batch: int = 1000) -> Iterator[MerkleNode]:
         """The stored nodes of one level in index order, read in batches."""
+        self.sync()
         position = 0
         while True:
             rows = self.session.exec(
@@ -405,27 +425,14 @@ class Transaction:
         if hash_leaf(opened.canonical) != opened.leaf_hash:  # pragma: no cover - invariant
             raise StorageError("leaf hash does not match the envelope bytes")
         self._frontier, nodes = self._frontier.append(opened.leaf_hash)
-        record = opened.record
-        self.session.add(
-            LogEntry(
-                log_index=index,
-                leaf_hash=opened.leaf_hash,
-                record_id=opened.record_id,
-                kind=record.kind,
-                signer=record.signer,
-                issued_at=stamp(record.issued_at),
-                appended_at=stamp(appended_at),
-                envelope=opened.canonical,
-            )
-        )
+        self._log_entry(opened, index, appended_at)
         for level, idx, digest in nodes:
             if level > 0:
-                self.session.add(MerkleNode(level=level, idx=idx, hash=digest))
+                self._work.add(MERKLE_NODE, {"level": level, "idx": idx, "hash": digest})
         self._head.tree_size = self._frontier.size
         self._head.frontier = self._frontier.to_bytes()
         self.session.add(self._head)
         self.index_entry(opened, index)
-        self.session.flush()
         return index
 
     def replay_entry(self, opened: Opened, index: int) -> None:
@@ -433,56 +440,66 @@ class Transaction:
         (no Merkle nodes: the replay's tree is not the log's)."""
         if not self._partial:
             raise StorageError("replay_entry is for partial replays only")
-        record = opened.record
-        self.session.add(
-            LogEntry(
-                log_index=index,
-                leaf_hash=opened.leaf_hash,
-                record_id=opened.record_id,
-                kind=record.kind,
-                signer=record.signer,
-                issued_at=stamp(record.issued_at),
-                appended_at=stamp(record.issued_at),
-                envelope=opened.canonical,
-            )
-        )
+        self._log_entry(opened, index, opened.record.issued_at)
         self.index_entry(opened, index)
+
+    def _log_entry(self, opened: Opened, index: int, appended_at: datetime) -> None:
+        record = opened.record
+        self._work.add(
+            LOG_ENTRY,
+            {
+                "log_index": index,
+                "leaf_hash": opened.leaf_hash,
+                "record_id": opened.record_id,
+                "kind": record.kind,
+                "signer": record.signer,
+                "issued_at": stamp(record.issued_at),
+                "appended_at": stamp(appended_at),
+                "envelope": opened.canonical,
+            },
+        )
+        self._work.leaves[opened.leaf_hash] = index
+        self._work.records[opened.record_id] = index
 
     def index_entry(self, opened: Opened, index: int) -> None:
         """Write every derived row of the entry at ``index`` (append and reindex share it)."""
         record = opened.record
         for sig in opened.envelope.signatures:
-            self.session.add(SignatureRow(log_index=index, keyid=sig.keyid))
+            self._work.add(SIGNATURE, {"log_index": index, "keyid": sig.keyid})
         # Findings are judged against the index as it stood before this entry.
         found = findings.detect(record, index, self)
         self._derive(record, index)
         for seq, finding in enumerate(found):
-            self.session.add(
-                FindingRow(
-                    log_index=index,
-                    seq=seq,
-                    code=finding.code,
-                    severity=finding.severity,
-                    message=finding.message,
-                    subject=finding.subject,
-                    evidence=json.dumps(list(finding.evidence)),
-                )
+            self._work.add(
+                FINDING,
+                {
+                    "log_index": index,
+                    "seq": seq,
+                    "code": finding.code,
+                    "severity": finding.severity,
+                    "message": finding.message,
+                    "subject": finding.subject,
+                    "evidence": json.dumps(list(finding.evidence)),
+                },
             )
             for lot, grams in finding.effects.items():
                 if grams > 0:
-                    self.session.add(
-                        FindingEffectRow(log_index=index, seq=seq, lot=lot, unknown_g=grams)
+                    self._work.add(
+                        FINDING_EFFECT,
+                        {"log_index": index, "seq": seq, "lot": lot, "unknown_g": grams},
                     )
-        self.session.flush()
 
     def clear_index(self) -> None:
         """Delete every derived row (``bloc reindex`` then replays the log)."""
+        self.sync()
         for table in reversed(DERIVED_TABLES):
             self.session.exec(delete(table))
         self.session.flush()
+        self._work.forget_all()
 
     def stored_findings(self, *, lots: Iterable[LotId] | None = None) -> list[findings.Finding]:
         """Stored findings in log order; with ``lots``, those about or affecting any of them."""
+        self.sync()
         statement = select(FindingRow).order_by(col(FindingRow.log_index), col(FindingRow.seq))
         rows = list(self.session.exec(statement))
         effects: dict[tuple[int, int], dict[LotId, int]] = {}
@@ -511,6 +528,7 @@ class Transaction:
 
     def unknown_grams(self, lots: Iterable[LotId]) -> dict[LotId, int]:
         """Grams of each lot that findings leave of unknown origin."""
+        self.sync()
         found: dict[LotId, int] = {}
         for chunk in _chunks(sorted(set(lots))):
             for effect in self.session.exec(
@@ -549,68 +567,45 @@ class Transaction:
         return self._registrars
 
     def key(self, keyid: KeyId) -> KeyState | None:
-        row = self.session.get(ParticipantKeyRow, keyid)
-        return None if row is None else _key_state(row)
+        return self._work.key(self.session.connection(), keyid)
 
     def keys_of(self, participant: ParticipantId) -> list[KeyState]:
+        self.sync()
         rows = self.session.exec(
             select(ParticipantKeyRow).where(ParticipantKeyRow.participant == participant)
         ).all()
         return [_key_state(row) for row in rows]
 
     def participant_exists(self, participant: ParticipantId) -> bool:
-        return self.session.get(ParticipantRow, participant) is not None
+        return self._work.participant(self.session.connection(), participant)
 
     def facility(self, facility: FacilityId) -> FacilityState | None:
-        row = self.session.get(FacilityRow, facility)
-        if row is None:
-            return None
-        return FacilityState(
-            id=FacilityId(row.id),
-            operator=ParticipantId(row.operator),
-            country=row.country,
-            stages=frozenset(json.loads(row.stages)),
-        )
+        return self._work.facility(self.session.connection(), facility)
 
     def lot_exists(self, lot: LotId) -> bool:
-        return self.session.get(LotRow, lot) is not None
+        return self._work.lot(self.session.connection(), lot) is not None
 
     def shipment(self, shipment: ShipmentId) -> ShipmentState | None:
-        row = self.session.get(ShipmentRow, shipment)
-        if row is None:
-            return None
-        lots = self.session.exec(
-            select(ShipmentLotRow.lot).where(ShipmentLotRow.shipment == shipment)
-        ).all()
-        return ShipmentState(
-            id=ShipmentId(row.id),
-            from_facility=FacilityId(row.from_facility),
-            to_facility=FacilityId(row.to_facility),
-            lots=frozenset(LotId(lot) for lot in lots),
-            received_index=row.received_index,
-        )
+        found = self._work.shipment(self.session.connection(), shipment)
+        return None if found is None else found.state()
 
     # -- the provenance index findings read -----------------------------------------------
 
     def lot_state(self, lot: LotId) -> findings.LotState | None:
-        row = self.session.get(LotRow, lot)
-        return None if row is None else _lot_state(row)
+        found = self._work.lot(self.session.connection(), lot)
+        return None if found is None else found.state()
 
     def lots_created_by(self, log_index: int) -> list[findings.LotState]:
-        rows = self.session.exec(select(LotRow).where(LotRow.created_index == log_index)).all()
-        return [_lot_state(row) for row in rows]
+        self.sync()
+        return self._work.lots_created_by(self.session.connection(), log_index)
 
     def shipment_record(self, shipment: ShipmentId) -> findings.ShipmentRecord | None:
-        row = self.session.get(ShipmentRow, shipment)
-        if row is None:
-            return None
-        lots = self.session.exec(
-            select(ShipmentLotRow).where(ShipmentLotRow.shipment == shipment)
-        ).all()
-        return _shipment_record(row, lots)
+        found = self._work.shipment(self.session.connection(), shipment)
+        return None if found is None else found.record()
 
     def shipment_records(self) -> list[findings.ShipmentRecord]:
         """Every shipment, in log order."""
+        self.sync()
         rows = self.session.exec(select(ShipmentRow).order_by(col(ShipmentRow.created_index))).all()
         lots: dict[str, list[ShipmentLotRow]] = {}
         for lot in self.session.exec(select(ShipmentLotRow)).all():
@@ -618,6 +613,7 @@ class Transaction:
         return [_shipment_record(row, lots.get(row.id, [])) for row in rows]
 
     def signed_by(self, keyid: KeyId) -> list[tuple[int, datetime]]:
+        self.sync()
         rows = self.session.exec(
             select(LogEntry.log_index, LogEntry.issued_at)
             .join(SignatureRow, col(SignatureRow.log_index) == col(LogEntry.log_index))
@@ -629,6 +625,7 @@ class Transaction:
     # -- the provenance graph reads (batched: one query per step of a walk) ----------------
 
     def lots(self, ids: Iterable[LotId]) -> dict[LotId, graph.LotInfo]:
+        self.sync()
         wanted = sorted(set(ids))
         found: dict[LotId, graph.LotInfo] = {}
         for chunk in _chunks(wanted):
@@ -636,10 +633,12 @@ class Transaction:
         return found
 
     def all_lots(self) -> dict[LotId, graph.LotInfo]:
+        self.sync()
         return {info.id: info for info in self._lot_infos(true())}
 
     def facility_facts(self, ids: Iterable[str]) -> dict[str, FacilityFacts]:
         """Country, operator, stages and the operator's controlling holders per facility."""
+        self.sync()
         found: dict[str, FacilityFacts] = {}
         for chunk in _chunks(sorted(set(ids))):
             rows = self.session.exec(
@@ -662,6 +661,7 @@ class Transaction:
     def _control_history(
         self, participants: Iterable[str]
     ) -> dict[str, tuple[tuple[date, tuple[Any, ...]], ...]]:
+        self.sync()
         found: dict[str, list[tuple[date, tuple[Any, ...]]]] = {}
         rows = self.session.exec(
             select(ControlRow)
@@ -675,6 +675,7 @@ class Transaction:
         return {participant: tuple(items) for participant, items in found.items()}
 
     def outputs_of(self, log_indexes: Iterable[int]) -> dict[int, list[graph.LotInfo]]:
+        self.sync()
         found: dict[int, list[graph.LotInfo]] = {}
         for chunk in _chunks(sorted(set(log_indexes))):
             for info in self._lot_infos(col(LotRow.created_index).in_(chunk)):
@@ -682,6 +683,7 @@ class Transaction:
         return found
 
     def _lot_infos(self, condition: Any) -> list[graph.LotInfo]:
+        self.sync()
         rows = self.session.exec(
             select(LotRow, EventRow, FacilityRow)
             .join(EventRow, col(EventRow.log_index) == col(LotRow.created_index))
@@ -706,6 +708,7 @@ class Transaction:
         ]
 
     def flows_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Flow]]:
+        self.sync()
         found: dict[int, list[graph.Flow]] = {}
         for chunk in _chunks(sorted(set(log_indexes))):
             for row in self.session.exec(
@@ -717,6 +720,7 @@ class Transaction:
         return found
 
     def flows_from(self, lots: Iterable[LotId]) -> dict[LotId, list[graph.Flow]]:
+        self.sync()
         found: dict[LotId, list[graph.Flow]] = {}
         for chunk in _chunks(sorted(set(lots))):
             for row in self.session.exec(
@@ -728,6 +732,7 @@ class Transaction:
         return found
 
     def untraced_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Untraced]]:
+        self.sync()
         found: dict[int, list[graph.Untraced]] = {}
         for chunk in _chunks(sorted(set(log_indexes))):
             for row in self.session.exec(
@@ -747,6 +752,7 @@ class Transaction:
         return found
 
     def hops(self, lots: Iterable[LotId]) -> dict[LotId, list[graph.Hop]]:
+        self.sync()
         found: dict[LotId, list[graph.Hop]] = {}
         for chunk in _chunks(sorted(set(lots))):
             rows = self.session.exec(
@@ -775,6 +781,80 @@ class Transaction:
 
     def _derive(self, record: Record, index: int) -> None:
         match record:
+            case Participant() | Facility() | KeyRevocation():
+                self._derive_registry(record, index)
+                # Registry rows are written through the ORM: write them now, and forget
+                # what the working set cached of the registry.
+                self.session.flush()
+                self._work.forget_registry()
+            case Extraction():
+                self._event(index, "extraction", record.facility, record.stage, record.extracted_on)
+                self._work.inserts[EVENT][-1]["source"] = record.source
+                self._new_lots(record.lots, record.facility, index, record.extracted_on)
+            case Transformation():
+                self._event(
+                    index, "transformation", record.facility, record.stage, record.performed_on
+                )
+                for amount in record.inputs:
+                    self._work.add(
+                        FLOW, {"log_index": index, "lot": amount.lot, "grams": amount.grams}
+                    )
+                    lot = self._lot(amount.lot)
+                    if lot is not None:
+                        lot.remaining_g -= amount.grams
+                        self._work.touch_lot(lot)
+                for position, untraced in enumerate(record.untraced_inputs):
+                    self._work.add(
+                        UNTRACED,
+                        {
+                            "log_index": index,
+                            "position": position,
+                            "material": untraced.material,
+                            "grams": untraced.grams,
+                            "declared_origin": untraced.declared_origin,
+                        },
+                    )
+                self._new_lots(record.outputs, record.facility, index, record.performed_on)
+            case Shipment():
+                shipment = working.Shipment(
+                    id=record.id,
+                    from_facility=record.from_facility,
+                    to_facility=record.to_facility,
+                    shipped_on=record.shipped_on.isoformat(),
+                    end_use=record.end_use,
+                    created_index=index,
+                    received_index=None,
+                )
+                for lot_id in record.lots:
+                    lot = self._lot(lot_id)
+                    if lot is None:
+                        continue
+                    shipment.lines[lot_id] = Line(shipped_g=max(lot.remaining_g, 0), new=True)
+                    lot.holder, lot.in_transit = None, record.id
+                    self._work.touch_lot(lot)
+                self._work.new_shipment(shipment)
+            case Receipt():
+                found = self._work.shipment(self.session.connection(), record.shipment)
+                if found is None:
+                    if self._partial:
+                        return
+                    raise StorageError(f"shipment {record.shipment} vanished")  # pragma: no cover
+                found.received_index = index
+                self._work.touch_shipment(found)
+                for amount in record.lots:
+                    line = found.lines.get(amount.lot)
+                    if line is not None:
+                        line.received_g = amount.grams
+                        line.dirty = True
+                    lot = self._lot(amount.lot)
+                    if lot is not None and lot.in_transit == record.shipment:
+                        # The receiver holds what it measured.
+                        lot.holder, lot.in_transit = record.facility, None
+                        lot.remaining_g = amount.grams
+                        self._work.touch_lot(lot)
+
+    def _derive_registry(self, record: Participant | Facility | KeyRevocation, index: int) -> None:
+        match record:
             case Participant():
                 self._register_participant(record, index)
             case Facility():
@@ -800,113 +880,33 @@ class Transaction:
                     stamp(state.compromised_since) if state.compromised_since else None
                 )
                 self.session.add(row)
-            case Extraction():
-                self._event(
-                    index,
-                    "extraction",
-                    record.facility,
-                    record.stage,
-                    record.extracted_on,
-                    source=record.source,
-                )
-                self._new_lots(record.lots, record.facility, index, record.extracted_on)
-            case Transformation():
-                self._event(
-                    index, "transformation", record.facility, record.stage, record.performed_on
-                )
-                for amount in record.inputs:
-                    self.session.add(FlowRow(log_index=index, lot=amount.lot, grams=amount.grams))
-                    lot = self._lot(amount.lot)
-                    if lot is not None:
-                        lot.remaining_g -= amount.grams
-                        self.session.add(lot)
-                for position, untraced in enumerate(record.untraced_inputs):
-                    self.session.add(
-                        UntracedRow(
-                            log_index=index,
-                            position=position,
-                            material=untraced.material,
-                            grams=untraced.grams,
-                            declared_origin=untraced.declared_origin,
-                        )
-                    )
-                self._new_lots(record.outputs, record.facility, index, record.performed_on)
-            case Shipment():
-                self.session.add(
-                    ShipmentRow(
-                        id=record.id,
-                        from_facility=record.from_facility,
-                        to_facility=record.to_facility,
-                        shipped_on=record.shipped_on.isoformat(),
-                        end_use=record.end_use,
-                        created_index=index,
-                    )
-                )
-                for lot_id in record.lots:
-                    lot = self._lot(lot_id)
-                    if lot is None:
-                        continue
-                    self.session.add(
-                        ShipmentLotRow(
-                            shipment=record.id, lot=lot_id, shipped_g=max(lot.remaining_g, 0)
-                        )
-                    )
-                    lot.holder, lot.in_transit = None, record.id
-                    self.session.add(lot)
-            case Receipt():
-                shipment = self.session.get(ShipmentRow, record.shipment)
-                if shipment is None:
-                    if self._partial:
-                        return
-                    raise StorageError(f"shipment {record.shipment} vanished")  # pragma: no cover
-                shipment.received_index = index
-                self.session.add(shipment)
-                for amount in record.lots:
-                    line = self.session.get(ShipmentLotRow, (record.shipment, amount.lot))
-                    if line is not None:
-                        line.received_g = amount.grams
-                        self.session.add(line)
-                    lot = self._lot(amount.lot)
-                    if lot is not None and lot.in_transit == record.shipment:
-                        # The receiver holds what it measured.
-                        lot.holder, lot.in_transit = record.facility, None
-                        lot.remaining_g = amount.grams
-                        self.session.add(lot)
 
-    def _lot(self, lot_id: str) -> LotRow | None:
+    def _lot(self, lot_id: str) -> Lot | None:
         """The lot's row; ``None`` only in a partial replay that does not hold the lot."""
-        lot = self.session.get(LotRow, lot_id)
+        lot = self._work.lot(self.session.connection(), lot_id)
         if lot is None and not self._partial:  # pragma: no cover - admission checked it
             raise StorageError(f"lot {lot_id} vanished")
         return lot
 
-    def _event(
-        self,
-        index: int,
-        kind: str,
-        facility: str,
-        stage: str,
-        happened_on: date,
-        *,
-        source: str | None = None,
-    ) -> None:
-        self.session.add(
-            EventRow(
-                log_index=index,
-                kind=kind,
-                facility=facility,
-                stage=stage,
-                happened_on=happened_on.isoformat(),
-                source=source,
-            )
+    def _event(self, index: int, kind: str, facility: str, stage: str, happened_on: date) -> None:
+        self._work.add(
+            EVENT,
+            {
+                "log_index": index,
+                "kind": kind,
+                "facility": facility,
+                "stage": stage,
+                "happened_on": happened_on.isoformat(),
+                "source": None,
+            },
         )
 
     def _new_lots(
         self, lots: Sequence[NewLot], facility: str, index: int, created_on: date
     ) -> None:
         for lot in lots:
-            self.session.add(
-                LotRow(
+            self._work.new_lot(
+                Lot(
                     id=lot.id,
                     material=lot.material,
                     mass_g=lot.grams,
@@ -915,6 +915,7 @@ class Transaction:
                     created_on=created_on.isoformat(),
                     remaining_g=lot.grams,
                     holder=facility,
+                    in_transit=None,
                 )
             )
 
@@ -1009,3 +1010,32 @@ def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     """Bound IN lists: SQLite and PostgreSQL both limit bound parameters per statement."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _wanted_by(record: Record, wanted: Wanted) -> None:
+    """The rows admitting and indexing ``record`` reads (see :meth:`Transaction.prefetch`)."""
+    match record:
+        case Extraction():
+            wanted.facilities.add(record.facility)
+            wanted.lots.update(lot.id for lot in record.lots)
+        case Transformation():
+            wanted.facilities.add(record.facility)
+            wanted.lots.update(amount.lot for amount in record.inputs)
+            wanted.lots.update(lot.id for lot in record.outputs)
+        case Shipment():
+            wanted.facilities.update((record.from_facility, record.to_facility))
+            wanted.lots.update(record.lots)
+            wanted.shipments.add(record.id)
+        case Receipt():
+            wanted.facilities.add(record.facility)
+            wanted.lots.update(amount.lot for amount in record.lots)
+            wanted.shipments.add(record.shipment)
+        case Participant():
+            wanted.participants.add(record.id)
+            wanted.keys.update(grant.keyid for grant in record.keys)
+        case Facility():
+            wanted.facilities.add(record.id)
+            wanted.participants.add(record.operator)
+        case KeyRevocation():
+            wanted.participants.add(record.participant)
+            wanted.keys.add(record.keyid)
