@@ -1,0 +1,185 @@
+"""Timing helpers: the ``bloc`` command as a child process (wall time and peak memory of
+that one process), percentiles, and PostgreSQL databases made and dropped per run."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+
+class BenchError(Exception):
+    """A measurement could not be taken; the message is one line for RESULTS.md."""
+
+
+def bloc_executable() -> str:
+    """The installed ``bloc`` next to this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "bloc"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("bloc")
+    if not found:
+        raise BenchError("the bloc command is not installed (pip install -e .)")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    """One finished ``bloc`` process."""
+
+    seconds: float
+    max_rss_bytes: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "BLOC_HOME"}
+
+
+def run_bloc(
+    args: Sequence[str],
+    *,
+    ok: Sequence[int] = (0,),
+    timeout: float | None = None,
+    cwd: Path | None = None,
+) -> Process:
+    """Run ``bloc ARGS``; its wall time (start-up included) and its own peak RSS.
+
+    The child is reaped with ``wait4``, which reports the resource use of that process
+    alone (``RUSAGE_CHILDREN`` would be the largest of every child so far).
+
+    Raises:
+        BenchError: the exit code is not in ``ok``, or the timeout passed.
+    """
+    command = [bloc_executable(), *args]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            cwd=cwd,
+            env=_environment(),
+        )
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            process.kill()
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer is not None:
+            timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    shown = " ".join(["bloc", *args[:3]])
+    if killed.is_set():
+        raise BenchError(f"{shown} … did not finish within {timeout:g} s")
+    if process.returncode not in ok:
+        last = next(
+            (line for line in reversed(stderr.splitlines()) if line.strip()),
+            stdout.strip().splitlines()[-1] if stdout.strip() else "",
+        )
+        raise BenchError(f"{shown} … exited {process.returncode}: {last.strip()}")
+    return Process(
+        seconds=seconds,
+        max_rss_bytes=usage.ru_maxrss * 1024,  # KiB on Linux
+        returncode=process.returncode,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The nearest-rank percentile (p in 0..100) of at least one value."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+class Postgres:
+    """Databases on one PostgreSQL server, made for a run and dropped after it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.made: list[str] = []
+
+    @staticmethod
+    def conninfo(url: str) -> str:
+        """A libpq URI for psycopg from a SQLAlchemy URL."""
+        return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.conninfo(self.url), autocommit=True, connect_timeout=5)
+
+    def problem(self) -> str | None:
+        """Why the server cannot be used, or ``None``."""
+        try:
+            with self._admin() as connection:
+                connection.execute("SELECT 1")
+        except Exception as e:
+            return f"PostgreSQL not reachable at {make_url(self.url).render_as_string()}: " + (
+                str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            )
+        return None
+
+    def version(self) -> str:
+        with self._admin() as connection:
+            row = connection.execute("SHOW server_version").fetchone()
+        return str(row[0]) if row else "?"
+
+    def create(self) -> str:
+        """A new, empty database; its SQLAlchemy URL."""
+        name = f"blocbench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with self._admin() as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        self.made.append(name)
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        if name not in self.made:
+            return
+        with self._admin() as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.remove(name)
+
+    def drop_all(self) -> None:
+        for name in list(self.made):
+            try:
+                with self._admin() as connection:
+                    connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception as e:  # a leftover database is not worth failing the run
+                print(f"bench: could not drop database {name}: {e}", file=sys.stderr)
+            self.made.remove(name)
