@@ -44,7 +44,6 @@ from ledger.model import (
     Extraction,
     Facility,
     FacilityId,
-    KeyGrant,
     KeyRevocation,
     LotId,
     NewLot,
@@ -574,7 +573,7 @@ class Transaction:
         rows = self.session.exec(
             select(ParticipantKeyRow).where(ParticipantKeyRow.participant == participant)
         ).all()
-        return [_key_state(row) for row in rows]
+        return [working.key_state(row) for row in rows]
 
     def participant_exists(self, participant: ParticipantId) -> bool:
         return self._work.participant(self.session.connection(), participant)
@@ -875,7 +874,7 @@ class Transaction:
                     if self._partial:
                         return
                     raise StorageError(f"key {record.keyid} vanished")  # pragma: no cover
-                state = revoked_key(_key_state(row), record)
+                state = revoked_key(working.key_state(row), record)
                 row.compromised_since = (
                     stamp(state.compromised_since) if state.compromised_since else None
                 )
@@ -963,33 +962,6 @@ class Transaction:
                     log_index=index,
                 )
             )
-
-
-def _key_state(row: ParticipantKeyRow) -> KeyState:
-    return KeyState(
-        participant=ParticipantId(row.participant),
-        grant=KeyGrant(
-            keyid=KeyId(row.keyid),
-            public_key=PublicKey(raw=row.public_key),
-            valid_from=unstamp(row.valid_from),
-            valid_until=unstamp(row.valid_until) if row.valid_until else None,
-        ),
-        compromised_since=unstamp(row.compromised_since) if row.compromised_since else None,
-    )
-
-
-def _lot_state(row: LotRow) -> findings.LotState:
-    return findings.LotState(
-        id=LotId(row.id),
-        material=row.material,
-        mass_g=row.mass_g,
-        remaining_g=row.remaining_g,
-        facility=FacilityId(row.facility),
-        holder=FacilityId(row.holder) if row.holder else None,
-        in_transit=ShipmentId(row.in_transit) if row.in_transit else None,
-        created_index=row.created_index,
-        created_on=date.fromisoformat(row.created_on),
-    )
 
 
 def _shipment_record(row: ShipmentRow, lots: Sequence[ShipmentLotRow]) -> findings.ShipmentRecord:

@@ -166,6 +166,20 @@ class Shipment:
         )
 
 
+def key_state(row: Any) -> KeyState:
+    """A ``participant_key`` row (ORM object or Core row) as the registry's key state."""
+    return KeyState(
+        participant=ParticipantId(row.participant),
+        grant=KeyGrant(
+            keyid=KeyId(row.keyid),
+            public_key=PublicKey(raw=bytes(row.public_key)),
+            valid_from=unstamp(row.valid_from),
+            valid_until=unstamp(row.valid_until) if row.valid_until else None,
+        ),
+        compromised_since=unstamp(row.compromised_since) if row.compromised_since else None,
+    )
+
+
 def _chunks(items: Iterable[Any]) -> Iterable[list[Any]]:
     ordered = sorted(set(items))
     for start in range(0, len(ordered), _CHUNK):
@@ -314,18 +328,7 @@ class WorkingSet:
             for row in connection.execute(
                 select(PARTICIPANT_KEY).where(PARTICIPANT_KEY.c.keyid.in_(chunk))
             ):
-                self.keys[row.keyid] = KeyState(
-                    participant=ParticipantId(row.participant),
-                    grant=KeyGrant(
-                        keyid=KeyId(row.keyid),
-                        public_key=PublicKey(raw=bytes(row.public_key)),
-                        valid_from=unstamp(row.valid_from),
-                        valid_until=unstamp(row.valid_until) if row.valid_until else None,
-                    ),
-                    compromised_since=(
-                        unstamp(row.compromised_since) if row.compromised_since else None
-                    ),
-                )
+                self.keys[row.keyid] = key_state(row)
 
     def _load_facilities(self, connection: Connection, ids: Iterable[str]) -> None:
         for chunk in _chunks(ids):
