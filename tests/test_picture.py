@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from scenarios import Scenario
+from test_compliance_scenarios import japanese_magnet, magnet_sites
 
 from ledger import policy as policies
 from ledger.cli.main import bloc
@@ -39,40 +40,10 @@ WINDOW_B = date(2027, 2, 1)
 def small_chain(s: Scenario) -> str:
     """An Australian mine, separation in China, metal, alloy and magnet in Japan, shipped to
     a US defense buyer. Fails DFARS window B (separation in a covered nation)."""
-    s.org("ausmine", "AU")
-    s.site("ausmine-pit", "ausmine", "AU", ["mining", "beneficiation"])
-    s.org("cnsep", "CN")
-    s.site("cnsep-baotou", "cnsep", "CN", ["cracking_leaching", "separation", "metal_reduction"])
-    s.org("jpmag", "JP")
-    s.site(
-        "jpmag-takefu",
-        "jpmag",
-        "JP",
-        ["metal_reduction", "alloy_melting", "powder_formation", "pressing", "sintering"],
-    )
-    s.org("usfe", "US")
-    s.site("usfe-mine", "usfe", "US", ["mining"])
+    magnet_sites(s)
     s.org("usdef", "US")
     s.site("usdef-plant", "usdef", "US", ["assembly"])
-    ore = s.mine("ausmine-pit", "ORE-1", "rare_earth_concentrate", 20000)
-    (oxide,) = s.make("cnsep-baotou", "separation", [(ore, 20000)], [("OX-1", "ndpr_oxide", 4000)])
-    (metal,) = s.make(
-        "jpmag-takefu", "metal_reduction", [(oxide, 4000)], [("MET-1", "ndpr_metal", 3000)]
-    )
-    iron = s.mine("usfe-mine", "FE-1", "iron", 6800)
-    boron = s.mine("usfe-mine", "B-1", "boron", 100)
-    (alloy,) = s.make(
-        "jpmag-takefu",
-        "alloy_melting",
-        [(metal, 3000), (iron, 6800), (boron, 100)],
-        [("ALLOY-1", "ndfeb_alloy", 9800)],
-    )
-    (powder,) = s.make(
-        "jpmag-takefu", "powder_formation", [(alloy, 9800)], [("POW-1", "ndfeb_powder", 9700)]
-    )
-    (magnet,) = s.make(
-        "jpmag-takefu", "sintering", [(powder, 9700)], [("MAG-1", "ndfeb_magnet", 9500)]
-    )
+    magnet = japanese_magnet(s)
     s.ship(magnet, "usdef-plant", end_use="defense")
     return magnet
 
