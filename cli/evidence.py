@@ -14,7 +14,7 @@ from ledger.cli.common import current_home, emit_json, json_option, write_output
 from ledger.cli.compliance import DATE, as_of_day, print_verdict
 from ledger.errors import InputError
 from ledger.service import verify_bundle
-from ledger.tlog import MAX_NOTE_BYTES
+from ledger.tlog import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.trust import MAX_ROOT_BYTES, TrustRoot
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -70,19 +70,17 @@ def evidence(
     registrations with inclusion proofs against one signed checkpoint, the policy and the
     verdict. 'bloc verify-bundle' checks it offline with root.json alone."""
     chosen = policies.load(policy_name)
-    ledger = current_home(ctx).ledger(writer=False)
+    home = current_home(ctx)
+    ledger = home.ledger(writer=False)
     bundle = ledger.evidence(lot, policy=chosen, as_of=as_of_day(as_of), since=_note(since))
+    root = home.root()
+    size = verify_checkpoint(bundle.checkpoint, origin=root.origin, key=root.log_key).tree_size
     write_output(bundles.to_bytes(bundle), output)
     click.echo(
         f"wrote {output}: {len(bundle.entries)} records about {lot} with inclusion proofs "
-        f"against checkpoint tree size {_size(bundle.checkpoint)}; verdict "
+        f"against checkpoint tree size {size}; verdict "
         f"{bundle.verdict['verdict']} under {chosen.name} as of {bundle.as_of}"
     )
-
-
-def _size(note: str) -> str:
-    lines = note.split("\n")
-    return lines[1] if len(lines) > 1 else "?"
 
 
 @click.command("verify-bundle")

@@ -279,7 +279,7 @@ def depths(graph: nx.DiGraph) -> dict[str, int]:
 # -- renderers ---------------------------------------------------------------------------
 
 
-def _label(graph: nx.DiGraph, node: str) -> str:
+def node_label(graph: nx.DiGraph, node: str) -> str:
     data = graph.nodes[node]
     mass = kg(data["mass_g"])
     if data["kind"] == "untraced":
@@ -299,7 +299,7 @@ def render_tree(graph: nx.DiGraph) -> str:
 
     def walk(node: str, depth: int, via: dict[str, Any] | None, seen: frozenset[str]) -> None:
         flow = f"{kg(via['grams'])} {'→' if down else '←'} " if via is not None else ""
-        lines.append("  " * depth + flow + _label(graph, node))
+        lines.append("  " * depth + flow + node_label(graph, node))
         for hop in graph.nodes[node].get("hops", []):
             received = (
                 f", received at log index {hop['received_index']}"
@@ -359,7 +359,7 @@ def render_dot(
     lines = ["digraph provenance {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
     for node in sorted(graph.nodes):
         extra = _dot_color(nodes.get(node))
-        lines.append(f"  {_quote(node)} [label={_quote(_label(graph, node))}{extra}];")
+        lines.append(f"  {_quote(node)} [label={_quote(node_label(graph, node))}{extra}];")
     for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
         label = f"{kg(data['grams'])} (log index {data['log_index']})"
         extra = _dot_color(edges.get((a, b)))
@@ -378,7 +378,7 @@ def render_mermaid(graph: nx.DiGraph) -> str:
     ids = {node: f"n{i}" for i, node in enumerate(sorted(graph.nodes))}
     lines = ["flowchart LR"]
     for node, key in ids.items():
-        label = _label(graph, node).replace('"', "'")
+        label = node_label(graph, node).replace('"', "'")
         lines.append(f'  {key}["{label}"]')
     for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
         lines.append(f"  {ids[a]} -->|{kg(data['grams'])}| {ids[b]}")

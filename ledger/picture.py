@@ -52,7 +52,7 @@ from typing import Any, Protocol
 
 from ledger.codec import kg
 from ledger.compliance import Path, Verdict
-from ledger.graph import Graph, _label, depths
+from ledger.graph import Graph, depths, node_label
 from ledger.graph import render_dot as graph_dot
 
 RED = "#c62828"
@@ -277,7 +277,7 @@ def _buyers(graph: Graph) -> list[tuple[str, str, dict[str, Any]]]:
 
 def _lot_box(graph: Graph, node: str, mark: str | None, note: str) -> _Box:
     data = graph.nodes[node]
-    title = _label(graph, node)
+    title = node_label(graph, node)
     for hop in data.get("hops", []):
         received = (
             f"received at log index {hop['received_index']}"

@@ -550,7 +550,7 @@ class Ledger:
         material rule over the whole ledger, not one traversal per lot."""
         with self.store.reader() as tx:
             everything = graph.build_all(tx)
-            facilities, unknown = self._facts(tx, everything)
+            facilities, unknown = _facts(tx, everything)
         targets = sorted(
             node
             for node, data in everything.nodes(data=True)
@@ -570,12 +570,6 @@ class Ledger:
             )
             for lot in targets
         ]
-
-    @staticmethod
-    def _facts(
-        tx: Transaction, provenance: graph.Graph
-    ) -> tuple[dict[str, compliance.FacilityFacts], dict[str, int]]:
-        return _facts(tx, provenance)
 
     # -- evidence -------------------------------------------------------------------------
 

@@ -787,8 +787,14 @@ class Transaction:
                 self.session.flush()
                 self._work.forget_registry()
             case Extraction():
-                self._event(index, "extraction", record.facility, record.stage, record.extracted_on)
-                self._work.inserts[EVENT][-1]["source"] = record.source
+                self._event(
+                    index,
+                    "extraction",
+                    record.facility,
+                    record.stage,
+                    record.extracted_on,
+                    source=record.source,
+                )
                 self._new_lots(record.lots, record.facility, index, record.extracted_on)
             case Transformation():
                 self._event(
@@ -887,7 +893,16 @@ class Transaction:
             raise StorageError(f"lot {lot_id} vanished")
         return lot
 
-    def _event(self, index: int, kind: str, facility: str, stage: str, happened_on: date) -> None:
+    def _event(
+        self,
+        index: int,
+        kind: str,
+        facility: str,
+        stage: str,
+        happened_on: date,
+        *,
+        source: str | None = None,
+    ) -> None:
         self._work.add(
             EVENT,
             {
@@ -896,7 +911,7 @@ class Transaction:
                 "facility": facility,
                 "stage": stage,
                 "happened_on": happened_on.isoformat(),
-                "source": None,
+                "source": source,
             },
         )
 

@@ -203,6 +203,9 @@ class WorkingSet:
     """Mirrors and pending writes of one transaction (see the module docstring)."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.lots: dict[str, Lot | None] = {}
         self.shipments: dict[str, Shipment | None] = {}
         self.leaves: dict[bytes, int | None] = {}
@@ -233,7 +236,7 @@ class WorkingSet:
     def forget_all(self) -> None:
         """The tables were rewritten outside the working set (``clear_index``)."""
         assert not self.pending, "flush before forgetting"
-        self.__init__()  # type: ignore[misc]
+        self._reset()
 
     def add(self, into: Table, row: dict[str, Any]) -> None:
         self.inserts[into].append(row)
