@@ -45,6 +45,8 @@ _RFC3339 = re.compile(
     r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+"""Where a lone surrogate could hide: raw ones cannot survive UTF-8 decoding."""
 
 
 def _reject_constant(name: str) -> Any:
@@ -134,7 +136,11 @@ def parse_json(data: bytes, *, max_bytes: int, what: str = "document") -> Any:
         ) from e
     except ValueError as e:  # pragma: no cover - numbers are bounded by the hooks above
         raise InputError(f"{what} is not acceptable JSON") from e
-    _check_tree(value, 1, what)
+    # The walk is needed only where the text could break a rule: enough brackets to nest a
+    # value below the depth limit (scalars count as a level; brackets inside strings only
+    # over-count) or an escape that may be a surrogate.
+    if text.count("{") + text.count("[") >= MAX_DEPTH or _ESCAPED_SURROGATE.search(text):
+        _check_tree(value, 1, what)
     return value
 
 

@@ -8,11 +8,12 @@ signatures, each by a different key id. Envelopes are stored in their canonical 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger import schema
-from ledger.codec import MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES, canonical_json, parse_json
+from ledger.codec import MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES, parse_json
 from ledger.errors import InputError
 from ledger.signing import KeyId, PublicKey, Signer, b64decode, b64encode
 
@@ -45,8 +46,14 @@ class Envelope:
         }
 
     def canonical_bytes(self) -> bytes:
-        """The stored form: canonical JSON of the envelope."""
-        return canonical_json(self.to_dict())
+        """The stored form: canonical JSON of the envelope.
+
+        Every value is a string (base64, hex key ids, the payload type), for which the
+        standard encoder with sorted keys and no whitespace writes exactly the bytes of
+        :func:`~ledger.codec.canonical_json`, many times faster.
+        """
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
 
     def signed_message(self) -> bytes:
         return pae(self.payload_type, self.payload)
@@ -54,6 +61,19 @@ class Envelope:
     def verifies(self, signature: Signature, key: PublicKey) -> bool:
         """True when ``signature`` is ``key``'s valid signature over this envelope."""
         return signature.keyid == key.keyid and key.verify(signature.sig, self.signed_message())
+
+
+def verified_keyids(envelope: Envelope, keys: Mapping[KeyId, PublicKey]) -> frozenset[KeyId]:
+    """The key ids whose signature on ``envelope`` verifies with the key ``keys`` holds for them.
+
+    Only the cryptography: whether the key may sign is admission's question. A key id is
+    the SHA-256 of its key, so the answer stands whichever registry later asks it.
+    """
+    return frozenset(
+        sig.keyid
+        for sig in envelope.signatures
+        if (key := keys.get(sig.keyid)) is not None and envelope.verifies(sig, key)
+    )
 
 
 def parse_envelope(data: bytes) -> Envelope:

@@ -8,8 +8,10 @@ signed checkpoint is published after every submit call that grew the log.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from ledger import compliance, findings, graph, merkle
@@ -25,6 +27,7 @@ from ledger.admission import (
     open_envelope,
 )
 from ledger.codec import canonical_json
+from ledger.envelope import verified_keyids
 from ledger.errors import (
     InputError,
     LedgerError,
@@ -44,7 +47,7 @@ from ledger.model import (
     Transformation,
 )
 from ledger.policy import Policy
-from ledger.signing import KeyId, Signer
+from ledger.signing import KeyId, PublicKey, Signer
 from ledger.store import CheckpointRow, LogEntry, Store, Transaction, stamp
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.trust import TrustRoot
@@ -257,13 +260,21 @@ class Ledger:
         results: list[SubmitResult] = []
         start = 0
         try:
-            with self.store.writer(registrars=self.root.registrar_keys()) as tx:
+            with (
+                self.store.writer(registrars=self.root.registrar_keys()) as tx,
+                contextlib.ExitStack() as stack,
+            ):
                 start = tx.tree_size
-                tx.prefetch([item for item in opened if isinstance(item, Opened)])
+                valid = [item for item in opened if isinstance(item, Opened)]
+                tx.prefetch(valid)
+                checked = stack.enter_context(
+                    contextlib.closing(_preverified(valid, _signing_keys(tx, valid)))
+                )
                 for position, item in enumerate(opened):
                     if isinstance(item, SubmitResult):
                         results.append(item)
                     else:
+                        item = next(checked)
                         try:
                             results.append(self._admit_append(tx, position, item, now))
                         except RecordRejected as e:
@@ -964,6 +975,47 @@ class _StoredNodes:
         top = max(self._current, default=0)
         for level, idx in self._tx.node_levels_above(top):
             problems.append(_node_problem(level, idx, "is not part of the tree"))
+
+
+_VERIFY_CHUNK = 256
+"""Envelopes per signature-checking task on the worker threads."""
+
+
+def _signing_keys(view: Transaction, items: Iterable[Opened]) -> dict[KeyId, PublicKey]:
+    """The registrar keys and every registered key that signed one of ``items``."""
+    keys = dict(view.registrar_keys())
+    for item in items:
+        for sig in item.envelope.signatures:
+            if sig.keyid not in keys and (state := view.key(sig.keyid)) is not None:
+                keys[sig.keyid] = state.grant.public_key
+    return keys
+
+
+def _preverified(
+    items: Sequence[Opened], keys: Mapping[KeyId, PublicKey]
+) -> Generator[Opened, None, None]:
+    """``items`` in order, the signatures ``keys`` can check already checked (``verified``).
+
+    The checks run on worker threads ahead of the consumer: libsodium lets them run beside
+    the interpreter (ADR 0013). Small batches are left to admission's own inline checks.
+    """
+    if len(items) <= _VERIFY_CHUNK:
+        yield from items
+        return
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="bloc-verify")
+    try:
+        futures = [
+            pool.submit(_verify_chunk, items[i : i + _VERIFY_CHUNK], keys)
+            for i in range(0, len(items), _VERIFY_CHUNK)
+        ]
+        for future in futures:
+            yield from future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _verify_chunk(items: Sequence[Opened], keys: Mapping[KeyId, PublicKey]) -> list[Opened]:
+    return [replace(item, verified=verified_keyids(item.envelope, keys)) for item in items]
 
 
 def _node_problem(level: int, idx: int, what: str) -> Problem:

@@ -1,4 +1,4 @@
-"""Ed25519 keys, key ids and signers (the only module that imports ``cryptography``).
+"""Ed25519 keys, key ids and signers (the only module that imports ``cryptography`` or ``nacl``).
 
 Public keys (:class:`PublicKey`) and private signers (:class:`Signer`) are separate types: a
 verifier never holds a private key. A key id is the hex SHA-256 of the raw 32-byte public
@@ -14,9 +14,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import NewType
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+import nacl.bindings
+import nacl.exceptions
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.errors import ConfigError, InputError
 
@@ -77,12 +79,16 @@ class PublicKey:
         return b64encode(self.raw)
 
     def verify(self, signature: bytes, message: bytes) -> bool:
-        """True when ``signature`` is this key's signature over ``message``."""
+        """True when ``signature`` is this key's signature over ``message``.
+
+        libsodium checks (ADR 0013): twice as fast here as OpenSSL, strict about
+        non-canonical and small-order encodings, and it lets other threads run meanwhile.
+        """
         if len(signature) != SIGNATURE_SIZE:
             return False
         try:
-            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
-        except InvalidSignature:
+            nacl.bindings.crypto_sign_open(signature + message, self.raw)
+        except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
             return False
         return True
 

@@ -6,6 +6,7 @@ the codec words them, because the command line shows them to users verbatim.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from ledger.codec import (
     MAX_DEPTH,
+    _check_tree,
     canonical_json,
     format_timestamp,
     grams_to_kg_text,
@@ -659,3 +661,57 @@ def test_parse_day_rejects(text: str, message: str) -> None:
     with pytest.raises(InputError) as info:
         parse_day(text, field="d")
     assert str(info.value) == message
+
+
+# --- parse_json: the fast path skips the tree walk only where it cannot find anything ----------
+
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.text(alphabet=st.sampled_from(["a", "é", "\\", '"', "\ud7ff", "\ue000", "\U0001f600"])),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=40,
+)
+
+
+def _reference_verdict(text: str) -> str | None:
+    """What the full walk says about ``text``: the rule it breaks, or ``None``."""
+    try:
+        _check_tree(json.loads(text), 1, "document")
+    except InputError as e:
+        return str(e)
+    except RecursionError:
+        return "JSON nested deeper than 32 levels"
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=_JSON_VALUES,
+    wrap=st.integers(0, 40),
+    surrogate=st.sampled_from(["", "\\ud800", "\\uDBFF", "\\udc00", "\\\\ud800", "\\ud83d\\ude00"]),
+)
+def test_fast_path_agrees_with_the_full_walk(value: Any, wrap: int, surrogate: str) -> None:
+    # Brackets and surrogate escapes, real or only look-alike (an escaped backslash before
+    # "ud800" is plain text), at every depth: parse_json must decide as the full walk does.
+    inner = json.dumps(value)
+    text = "[" * wrap + f'["{surrogate}", {inner}]' + "]" * wrap
+    expected = _reference_verdict(text)
+    if expected is None:
+        parse(text.encode("utf-8"))
+    else:
+        assert reject(text.encode("utf-8")) == expected
+
+
+def test_surrogate_hidden_behind_an_escaped_backslash_is_plain_text() -> None:
+    assert parse(b'["\\\\ud800"]') == ["\\ud800"]
+
+
+def test_lone_surrogate_deep_inside_a_shallow_document_is_found() -> None:
+    assert reject(b'{"a":[{"b":"ok"},{"c":"\\udfff"}]}') == (
+        "document.a[1].c holds a lone surrogate \\udfff (not valid Unicode)"
+    )

@@ -12,10 +12,20 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.authoring import prepare_record, seal
 from ledger.codec import canonical_json, parse_json
-from ledger.envelope import PAYLOAD_TYPE, Envelope, Signature, pae, parse_envelope, sign_envelope
+from ledger.envelope import (
+    PAYLOAD_TYPE,
+    Envelope,
+    Signature,
+    pae,
+    parse_envelope,
+    sign_envelope,
+    verified_keyids,
+)
 from ledger.errors import InputError
 from ledger.model import Extraction
 from ledger.signing import Signer
@@ -353,3 +363,46 @@ def test_seal_signs_exact_prepared_payload() -> None:
     envelope = seal(payload, parsed, key, key_owner="org:lynas")
     assert envelope.payload == payload
     assert envelope.verifies(envelope.signatures[0], key.public_key)
+
+
+# --- verified_keyids: the cryptography alone, done ahead of admission -------------------------
+
+
+def test_verified_keyids_names_only_signatures_that_verify() -> None:
+    a, b = key_for("a"), key_for("b")
+    envelope = sign_envelope(PINNED_PAYLOAD, [a, b])
+    keys = {a.keyid: a.public_key, b.keyid: b.public_key}
+    assert verified_keyids(envelope, keys) == {a.keyid, b.keyid}
+    assert verified_keyids(envelope, {a.keyid: a.public_key}) == {a.keyid}
+    forged = Envelope(
+        payload_type=PAYLOAD_TYPE,
+        payload=b'{"kind":"forged"}',
+        signatures=envelope.signatures,
+    )
+    assert verified_keyids(forged, keys) == frozenset()
+
+
+def test_verified_keyids_ignores_a_key_filed_under_another_keys_id() -> None:
+    # A wrong key under the signer's key id must not vouch for the signature, even when
+    # that wrong key did make it.
+    a, mallory = key_for("a"), key_for("mallory")
+    envelope = sign_envelope(PINNED_PAYLOAD, [mallory])
+    relabelled = Envelope(
+        payload_type=PAYLOAD_TYPE,
+        payload=envelope.payload,
+        signatures=(Signature(keyid=a.keyid, sig=envelope.signatures[0].sig),),
+    )
+    assert verified_keyids(relabelled, {a.keyid: mallory.public_key}) == frozenset()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    payload=st.binary(max_size=300),
+    names=st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4, unique=True),
+)
+def test_canonical_bytes_equal_the_general_canonical_encoder(
+    payload: bytes, names: list[str]
+) -> None:
+    envelope = sign_envelope(payload, [key_for(name) for name in names])
+    assert envelope.canonical_bytes() == canonical_json(envelope.to_dict())
+    assert parse_envelope(envelope.canonical_bytes()) == envelope

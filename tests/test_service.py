@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from ledger import merkle
 from ledger.tlog import verify_checkpoint
 
-from helpers import NOW, World, envelope_bytes, extraction, shipment
+from helpers import NOW, World, envelope_bytes, extraction, key_for, shipment
 
 
 def test_clean_chain_is_accepted_in_order(world: World) -> None:
@@ -175,3 +178,59 @@ def test_atomic_rollback_does_not_report_rolled_back_duplicates(world: World) ->
     assert results[3].error == "identity: extraction.lots[0].id lot:lynas/ORE-1 already exists"
     assert results[3].kind == "extraction"
     assert world.state() == before
+
+
+# --- large batches: signatures are checked on worker threads ahead of admission ---------------
+
+
+def _extractions(world: World, count: int) -> list[bytes]:
+    return [
+        envelope_bytes(
+            extraction("lynas", "lynas-mt-weld", [(f"lot:lynas/BULK-{i}", "rare_earth_ore", 10)]),
+            world.lynas,
+        )
+        for i in range(count)
+    ]
+
+
+def test_large_atomic_batch_is_accepted_and_verifies(world: World) -> None:
+    results = world.submit(_extractions(world, 700), atomic=True)
+    assert all(r.accepted for r in results)
+    assert world.ledger.verify().clean
+
+
+def test_forged_signature_deep_in_a_large_batch_is_rejected(world: World) -> None:
+    # The forgery sits in a chunk a worker thread checked: its signature must still fail.
+    before = world.state()
+    batch = _extractions(world, 700)
+    forged = json.loads(batch[600])
+    sig = base64.b64decode(forged["signatures"][0]["sig"])
+    forged["signatures"][0]["sig"] = base64.b64encode(bytes([sig[0] ^ 1]) + sig[1:]).decode()
+    batch[600] = json.dumps(forged).encode()
+    results = world.submit(batch, atomic=True)
+    assert results[600].error == (
+        f"signature: envelope.signatures[0]: signature by key {world.lynas.keyid} does not verify"
+    )
+    assert world.state() == before
+
+
+def test_key_registered_inside_a_large_batch_signs_later_records(empty_world: World) -> None:
+    # Keys the batch itself registers are unknown to the workers: admission checks inline.
+    world = empty_world
+    registrations = [world.registrar_envelope(r) for r in world.registrations()]
+    results = world.submit(registrations + _extractions(world, 400), atomic=True)
+    assert all(r.accepted for r in results)
+    assert world.ledger.verify().clean
+
+
+def test_unregistered_key_in_a_large_batch_is_rejected(world: World) -> None:
+    batch = _extractions(world, 300)
+    batch[299] = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/BULK-X", "rare_earth_ore", 10)]),
+        key_for("stranger"),
+    )
+    results = world.submit(batch, atomic=True)
+    assert results[299].error == (
+        f"signature: envelope.signatures[0].keyid {key_for('stranger').keyid} is not a "
+        "registered participant key"
+    )

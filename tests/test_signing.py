@@ -14,6 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.errors import ConfigError, InputError, LedgerError
 from ledger.home import read_signer, write_signer
@@ -335,3 +337,40 @@ def test_key_file_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         read_signer(path)
     assert str(info.value) == f"{path} is encrypted: give its passphrase"
+
+
+# --- libsodium's strictness (ADR 0013) ---------------------------------------------------------
+
+_ORDER = 2**252 + 27742317777372353535851937790883648493
+"""L, the order of the Ed25519 base point."""
+
+
+def test_verify_rejects_non_canonical_s_malleability() -> None:
+    # S + L satisfies the verification equation too; a strict verifier refuses it so that
+    # one signed message has one signature.
+    signer = key_for("a")
+    signature = signer.sign(b"message")
+    s = int.from_bytes(signature[32:], "little") + _ORDER
+    assert s < 2**256
+    assert not signer.public_key.verify(signature[:32] + s.to_bytes(32, "little"), b"message")
+
+
+def test_verify_rejects_small_order_public_key() -> None:
+    # The identity point as a key with R = identity and S = 0 "signs" every message under
+    # a cofactorless check that ignores small-order keys; libsodium refuses such keys.
+    identity = (1).to_bytes(32, "little")
+    assert not PublicKey(raw=identity).verify(identity + bytes(32), b"any message")
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.binary(min_size=32, max_size=32), message=st.binary(max_size=700))
+def test_verify_agrees_with_openssl_on_honest_and_altered_signatures(
+    seed: bytes, message: bytes
+) -> None:
+    signer = Signer.from_seed(seed)
+    signature = signer.sign(message)
+    openssl = Ed25519PublicKey.from_public_bytes(signer.public_key.raw)
+    openssl.verify(signature, message)  # raises if OpenSSL disagrees
+    assert signer.public_key.verify(signature, message)
+    altered = message + b"\x00"
+    assert not signer.public_key.verify(signature, altered)
