@@ -1241,6 +1241,11 @@ _SPAN_START = date(2025, 3, 1)
 _SPAN_END = date(2026, 8, 31)
 _COMPROMISED = date(2026, 5, 1)
 
+_DEEP_FROM = 20_000
+"""Ledgers at least this large hold one deep heat (the evidence benchmark's lot)."""
+_DEEP_FAN_IN = 100
+"""Oxide lots melted into the deep heat: with their separations, about 500 upstream records."""
+
 _RESERVE_BIG = 120
 """More records than any magnet heat writes (with the separations it triggers)."""
 _RESERVE_SMALL = 30
@@ -1468,16 +1473,20 @@ class _Synthetic:
             self.separation(separator, max(_SPAN_START, day - timedelta(days=60)))
         return pool.pop(0)
 
-    def magnet_heat(self) -> None:
+    def magnet_heat(self, *, deep: bool = False) -> None:
         """Oxide lots from several separators (fan-in), reduced, melted with iron and boron,
-        milled and sintered into magnets, shipped to buyers."""
+        milled and sintered into magnets, shipped to buyers.
+
+        A ``deep`` heat is a bloc maker's large heat of :data:`_DEEP_FAN_IN` oxide lots, all
+        of its magnets delivered for defense use.
+        """
         b, rng = self.b, self.rng
-        kind = rng.choice(list(_MAKERS))
+        kind = rng.choice([k for k in _MAKERS if k != "mag-cn"] if deep else list(_MAKERS))
         maker = self.pick(kind)
         day = self.day()
         covered = kind == "mag-cn"
         by_source: dict[str, list[str]] = {}
-        for _ in range(rng.randint(2, 3)):
+        for _ in range(_DEEP_FAN_IN if deep else rng.randint(2, 3)):
             lot = self.oxide(rng.choice(_SOURCES[kind]), day)
             by_source.setdefault(b.holder(lot), []).append(lot)
         leak = not covered and rng.random() < _LEAK_RATE
@@ -1543,6 +1552,12 @@ class _Synthetic:
                 "includes Chinese-separated oxide relabelled by a Mexican trader: fails "
                 "DFARS window B",
             )
+        if deep:
+            for lot in magnets:
+                self.ship(
+                    [lot], rng.choice(_DEFENSE), _days(b.ready(magnets), 2), end_use="defense"
+                )
+            return
         self.deliver(magnets, b.ready(magnets), covered_origin=covered or leak)
 
     def tungsten_chain(self) -> None:
@@ -1651,7 +1666,12 @@ class _Synthetic:
     def build(self) -> Plan:
         target = self.size - 1  # the revocation comes last
         rng = self.rng
+        deep_due = self.size >= _DEEP_FROM
         while len(self.b) < target - _RESERVE_BIG:
+            if deep_due and len(self.b) >= target // 2:
+                self.magnet_heat(deep=True)
+                deep_due = False
+                continue
             r = rng.random()
             if r < 0.7:
                 self.magnet_heat()

@@ -40,6 +40,10 @@ class RecordRejected(InputError):
         self.check = check
         self.message = message
 
+    def __reduce__(self) -> tuple[type[RecordRejected], tuple[str, str]]:
+        # Rejections found by worker processes travel back pickled (ledger.parallel).
+        return (type(self), (self.check, self.message))
+
 
 class VerificationError(LedgerError):
     """A signature, proof, checkpoint or integrity check failed."""

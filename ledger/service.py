@@ -8,13 +8,12 @@ signed checkpoint is published after every submit call that grew the log.
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from ledger import compliance, findings, graph, merkle
+from ledger import compliance, findings, graph, merkle, parallel
 from ledger import evidence as bundles
 from ledger import policy as policies
 from ledger.admission import (
@@ -27,7 +26,6 @@ from ledger.admission import (
     open_envelope,
 )
 from ledger.codec import canonical_json
-from ledger.envelope import verified_keyids
 from ledger.errors import (
     InputError,
     LedgerError,
@@ -175,12 +173,16 @@ class Ledger:
                 matches what was signed, so no checkpoint covers them (``.results`` says
                 what became of each envelope).
         """
-        opened: list[Opened | SubmitResult] = []
-        for position, data in enumerate(items):
-            try:
-                opened.append(open_envelope(data))
-            except RecordRejected as e:
-                opened.append(SubmitResult(position=position, error=str(e)))
+        keys: Mapping[KeyId, PublicKey] = {}
+        if len(items) >= parallel.PARALLEL_FROM:
+            with self.store.reader() as tx:
+                keys = tx.signing_keys()
+        opened: Iterator[Opened | SubmitResult] = (
+            SubmitResult(position=position, error=str(item))
+            if isinstance(item, RecordRejected)
+            else item
+            for position, item in enumerate(parallel.open_many(items, keys))
+        )
         if atomic:
             results = self._submit_atomic(opened, now=now, progress=progress)
         else:
@@ -255,26 +257,18 @@ class Ledger:
                 progress(1)
 
     def _submit_atomic(
-        self, opened: list[Opened | SubmitResult], *, now: datetime, progress: Progress | None
+        self, opened: Iterator[Opened | SubmitResult], *, now: datetime, progress: Progress | None
     ) -> list[SubmitResult]:
+        """One transaction for the batch; chunks are admitted as the workers open them."""
         results: list[SubmitResult] = []
         start = 0
         try:
-            with (
-                self.store.writer(registrars=self.root.registrar_keys()) as tx,
-                contextlib.ExitStack() as stack,
-            ):
+            with self.store.writer(registrars=self.root.registrar_keys()) as tx:
                 start = tx.tree_size
-                valid = [item for item in opened if isinstance(item, Opened)]
-                tx.prefetch(valid)
-                checked = stack.enter_context(
-                    contextlib.closing(_preverified(valid, _signing_keys(tx, valid)))
-                )
-                for position, item in enumerate(opened):
+                for position, item in _prefetched(tx, opened):
                     if isinstance(item, SubmitResult):
                         results.append(item)
                     else:
-                        item = next(checked)
                         try:
                             results.append(self._admit_append(tx, position, item, now))
                         except RecordRejected as e:
@@ -392,15 +386,12 @@ class Ledger:
                 ) from e
             registry.apply(opened.record)
         frontier = Frontier.from_getter(tx.get_node, start)
-        for entry in tx.entries(start=start):
+        for entry in tx.entries(start=start, stop=first_fresh):
             try:
                 if entry.log_index != frontier.size:
                     raise VerificationError(f"log index {frontier.size} is missing")
                 if hash_leaf(entry.envelope) != entry.leaf_hash:
                     raise VerificationError("envelope bytes do not match the stored leaf hash")
-                if entry.log_index >= first_fresh:
-                    frontier, _ = frontier.append(entry.leaf_hash)
-                    continue
                 opened = open_envelope(entry.envelope)
                 if opened.canonical != entry.envelope:
                     raise VerificationError("stored envelope is not in canonical form")
@@ -411,6 +402,12 @@ class Ledger:
                 ) from e
             registry.apply(opened.record)
             frontier, _ = frontier.append(entry.leaf_hash)
+        for index, leaf_hash in tx.leaf_hashes(start=max(start, first_fresh)):
+            # Appended by this transaction from the bytes it hashed: the stored leaf hashes
+            # must carry the tree from the signed size to the head.
+            if index != frontier.size:
+                raise VerificationError(f"{refuse}: log index {frontier.size} is missing")
+            frontier, _ = frontier.append(leaf_hash)
         if frontier.size != tx.tree_size or frontier.root() != tx.root_hash():
             raise VerificationError(
                 f"{refuse}: the tree head does not match the entries (run 'bloc verify')"
@@ -780,7 +777,7 @@ class Ledger:
         problems = report.problems
         vouched = 0  # entries before this index match a signed checkpoint
         nodes = _StoredNodes(tx)
-        for entry in tx.entries():
+        for entry, item in self._opened_entries(tx, replay):
             index = frontier.size
             report.entries += 1
             if entry.log_index != index:
@@ -802,7 +799,7 @@ class Ledger:
                         "leaf hash (entry edited)",
                     )
                 )
-            opened = self._verify_record(entry, index, registry, problems)
+            opened = self._verify_record(entry, item, index, registry, problems)
             if opened is not None:
                 try:
                     check_consistency(opened, replay)
@@ -840,13 +837,39 @@ class Ledger:
         nodes.finish(problems)
         return frontier
 
+    def _opened_entries(
+        self, tx: Transaction, replay: Transaction
+    ) -> Iterator[tuple[LogEntry, Opened | RecordRejected]]:
+        """Every entry with its envelope opened (or why it cannot be), in log order.
+
+        Worker processes open blocks of entries and check their signatures against the keys
+        the index holds (ledger.parallel; the registry replay still decides who may sign),
+        and the replay loads in a few queries what checking each chunk will read.
+        """
+        keys = tx.signing_keys()
+        entries = tx.entries()
+        while block := list(itertools.islice(entries, _REPLAY_BLOCK)):
+            outcomes = parallel.open_many([entry.envelope for entry in block], keys)
+            for start in range(0, len(block), _PREFETCH):
+                chunk = block[start : start + _PREFETCH]
+                items = list(itertools.islice(outcomes, len(chunk)))
+                replay.prefetch([item for item in items if isinstance(item, Opened)])
+                yield from zip(chunk, items, strict=True)
+
     @staticmethod
     def _verify_record(
-        entry: LogEntry, index: int, registry: Registry, problems: list[Problem]
+        entry: LogEntry,
+        item: Opened | RecordRejected,
+        index: int,
+        registry: Registry,
+        problems: list[Problem],
     ) -> Opened | None:
-        """The entry's envelope, opened and signature-checked; ``None`` (and a problem) if not."""
+        """The entry's opened envelope, checked against the entry's columns and signatures;
+        ``None`` (and a problem) if it fails."""
         try:
-            opened = open_envelope(entry.envelope)
+            if isinstance(item, RecordRejected):
+                raise item
+            opened = item
             if opened.canonical != entry.envelope:
                 raise VerificationError("stored envelope is not in canonical form")
             if opened.record_id != entry.record_id:
@@ -859,7 +882,7 @@ class Ledger:
             ):
                 if getattr(entry, column) != value:
                     raise VerificationError(f"the stored {column} column does not match the record")
-            check_signatures(opened.envelope, opened.record, registry)
+            check_signatures(opened.envelope, opened.record, registry, verified=opened.verified)
         except LedgerError as e:
             problems.append(Problem(log_index=index, message=f"log index {index}: {e}"))
             return None
@@ -977,45 +1000,25 @@ class _StoredNodes:
             problems.append(_node_problem(level, idx, "is not part of the tree"))
 
 
-_VERIFY_CHUNK = 256
-"""Envelopes per signature-checking task on the worker threads."""
+_PREFETCH = 2048
+"""Envelopes whose rows are loaded together before they are admitted or replayed."""
 
 
-def _signing_keys(view: Transaction, items: Iterable[Opened]) -> dict[KeyId, PublicKey]:
-    """The registrar keys and every registered key that signed one of ``items``."""
-    keys = dict(view.registrar_keys())
-    for item in items:
-        for sig in item.envelope.signatures:
-            if sig.keyid not in keys and (state := view.key(sig.keyid)) is not None:
-                keys[sig.keyid] = state.grant.public_key
-    return keys
+def _prefetched(
+    tx: Transaction, items: Iterator[Opened | SubmitResult]
+) -> Iterator[tuple[int, Opened | SubmitResult]]:
+    """``items`` with their positions, each chunk's rows loaded into ``tx`` before it is
+    admitted (a few queries per chunk instead of several per envelope)."""
+    position = 0
+    while chunk := list(itertools.islice(items, _PREFETCH)):
+        tx.prefetch([item for item in chunk if isinstance(item, Opened)])
+        for item in chunk:
+            yield position, item
+            position += 1
 
 
-def _preverified(
-    items: Sequence[Opened], keys: Mapping[KeyId, PublicKey]
-) -> Generator[Opened, None, None]:
-    """``items`` in order, the signatures ``keys`` can check already checked (``verified``).
-
-    The checks run on worker threads ahead of the consumer: libsodium lets them run beside
-    the interpreter (ADR 0013). Small batches are left to admission's own inline checks.
-    """
-    if len(items) <= _VERIFY_CHUNK:
-        yield from items
-        return
-    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="bloc-verify")
-    try:
-        futures = [
-            pool.submit(_verify_chunk, items[i : i + _VERIFY_CHUNK], keys)
-            for i in range(0, len(items), _VERIFY_CHUNK)
-        ]
-        for future in futures:
-            yield from future.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _verify_chunk(items: Sequence[Opened], keys: Mapping[KeyId, PublicKey]) -> list[Opened]:
-    return [replace(item, verified=verified_keyids(item.envelope, keys)) for item in items]
+_REPLAY_BLOCK = 32_768
+"""Entries ``bloc verify`` hands to the workers at a time."""
 
 
 def _node_problem(level: int, idx: int, what: str) -> Problem:

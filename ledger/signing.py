@@ -81,8 +81,8 @@ class PublicKey:
     def verify(self, signature: bytes, message: bytes) -> bool:
         """True when ``signature`` is this key's signature over ``message``.
 
-        libsodium checks (ADR 0013): twice as fast here as OpenSSL, strict about
-        non-canonical and small-order encodings, and it lets other threads run meanwhile.
+        libsodium checks (ADR 0013): twice as fast here as OpenSSL, and strict about
+        non-canonical and small-order encodings.
         """
         if len(signature) != SIGNATURE_SIZE:
             return False

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -368,3 +369,65 @@ def test_synthetic_ledgers_are_always_accepted(size: int, seed: int) -> None:
     with scratch_ledger() as (ledger, registrar):
         submit(ledger, plan, registrar)
         assert {f.code for f in ledger.findings(as_of=plan.as_of)} <= INTENDED
+
+
+def _lots_named(record: dict[str, Any]) -> set[str]:
+    kind = record["kind"]
+    if kind == "extraction":
+        return {lot["id"] for lot in record["lots"]}
+    if kind == "transformation":
+        return {i["lot"] for i in record["inputs"]} | {o["id"] for o in record["outputs"]}
+    if kind == "shipment":
+        return set(record["lots"])
+    if kind == "receipt":
+        return {lot["lot"] for lot in record["lots"]}
+    return set()
+
+
+def test_a_large_synthetic_ledger_holds_one_deep_heat_for_defense() -> None:
+    # The evidence benchmark needs a lot with about 500 upstream records (issue 5).
+    plan = demo.synthetic(20_000, seed=7)
+    heats = [
+        i.record
+        for i in plan.items
+        if i.record["kind"] == "transformation"
+        and i.record["stage"] == "metal_reduction"
+        and len(i.record["inputs"]) >= 100
+    ]
+    assert len(heats) == 1
+    made_from: dict[str, set[str]] = {}
+    for item in plan.items:
+        if item.record["kind"] == "transformation":
+            for out in item.record["outputs"]:
+                made_from[out["id"]] = {i["lot"] for i in item.record["inputs"]}
+    upstream: set[str] = set()
+    frontier = [heats[0]["outputs"][0]["id"]]
+    while frontier:
+        lot = frontier.pop()
+        upstream.add(lot)
+        frontier.extend(made_from.get(lot, set()) - upstream)
+    records = [i for i in plan.items if _lots_named(i.record) & upstream]
+    assert len(records) >= 500
+    downstream = {heats[0]["outputs"][0]["id"]}
+    for item in plan.items:  # plan order is causal order
+        record = item.record
+        if record["kind"] == "transformation" and {i["lot"] for i in record["inputs"]} & downstream:
+            downstream |= {o["id"] for o in record["outputs"]}
+    magnets = downstream - {heats[0]["outputs"][0]["id"]}
+    assert magnets
+    assert magnets <= defense_lots(plan) | _coated_away(plan, magnets)
+
+
+def _coated_away(plan: demo.Plan, lots: set[str]) -> set[str]:
+    """Lots of ``lots`` consumed by a later transformation (coated, or milled on)."""
+    return {
+        i["lot"]
+        for item in plan.items
+        if item.record["kind"] == "transformation"
+        for i in item.record["inputs"]
+        if i["lot"] in lots
+    }
+
+
+def test_a_smaller_synthetic_ledger_has_no_deep_heat() -> None:
+    assert fan_in(demo.synthetic(19_999, seed=7), "metal_reduction") <= 4

@@ -12,6 +12,7 @@ head and every derived row in that same transaction: an append commits whole or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -22,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, String, delete, func, inspect, true, tuple_
+from sqlalchemy import Connection, Engine, String, delete, func, inspect, true, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -37,7 +38,7 @@ from ledger.admission import (
 )
 from ledger.codec import canonical_json
 from ledger.compliance import FacilityFacts
-from ledger.errors import ConfigError, StorageError, VerificationError
+from ledger.errors import ConfigError, InputError, StorageError, VerificationError
 from ledger.merkle import Frontier, hash_leaf
 from ledger.model import (
     REGISTRY_KINDS,
@@ -231,6 +232,8 @@ class Transaction:
         self._partial = partial
         self._work = WorkingSet()
         self._head = head
+        self._head_moved = False
+        self._conn: Connection | None = None
         try:
             self._frontier = Frontier.from_bytes(head.tree_size, head.frontier)
         except ValueError as e:
@@ -248,12 +251,26 @@ class Transaction:
     def root_hash(self) -> bytes:
         return self._frontier.root()
 
+    def _connection(self) -> Connection:
+        """The session's connection, asked for once: the working set reads through it per
+        lookup, and asking the session each time costs more than the lookup."""
+        if self._conn is None:
+            self._conn = self.session.connection()
+        return self._conn
+
     def sync(self) -> None:
         """Write the working set's pending rows. Every method that reads the index or the
         log through SQL calls it first; the writer calls it before commit."""
-        if self._work.pending:
+        moved, self._head_moved = self._head_moved, False
+        if moved:
+            # The tree head row follows the in-memory frontier: written once per sync, not
+            # once per append.
+            self._head.tree_size = self._frontier.size
+            self._head.frontier = self._frontier.to_bytes()
+            self.session.add(self._head)
+        if self._work.pending or moved:
             self.session.flush()
-            self._work.flush(self.session.connection())
+            self._work.flush(self._connection())
 
     def prefetch(self, opened: Sequence[Opened]) -> None:
         """Load, in a few queries, every row admitting and indexing ``opened`` will read."""
@@ -263,7 +280,7 @@ class Transaction:
             wanted.records.add(item.record_id)
             wanted.keys.update(sig.keyid for sig in item.envelope.signatures)
             _wanted_by(item.record, wanted)
-        self._work.prefetch(self.session.connection(), wanted)
+        self._work.prefetch(self._connection(), wanted)
 
     def get_node(self, level: int, index: int) -> bytes:
         """The perfect subtree hash at (level, index); level 0 is a leaf hash."""
@@ -281,27 +298,41 @@ class Transaction:
         return node.hash
 
     def find_leaf(self, leaf_hash: bytes) -> int | None:
-        return self._work.leaf(self.session.connection(), leaf_hash)
+        return self._work.leaf(self._connection(), leaf_hash)
 
     def find_record(self, record_id: str) -> int | None:
-        return self._work.record(self.session.connection(), record_id)
+        return self._work.record(self._connection(), record_id)
 
-    def entries(self, *, start: int = 0, batch: int = 1000) -> Iterator[LogEntry]:
-        """Every stored entry in log-index order, read in batches."""
+    def entries(
+        self, *, start: int = 0, stop: int | None = None, batch: int = 1000
+    ) -> Iterator[LogEntry]:
+        """Every stored entry from ``start`` (up to ``stop``) in log-index order, in batches."""
         self.sync()
         position = start
         while True:
             self.sync()
-            rows = self.session.exec(
-                select(LogEntry)
-                .where(LogEntry.log_index >= position)
-                .order_by(col(LogEntry.log_index))
-                .limit(batch)
-            ).all()
+            query = select(LogEntry).where(LogEntry.log_index >= position)
+            if stop is not None:
+                query = query.where(LogEntry.log_index < stop)
+            rows = self.session.exec(query.order_by(col(LogEntry.log_index)).limit(batch)).all()
             if not rows:
                 return
             yield from rows
             position = rows[-1].log_index + 1
+
+    def leaf_hashes(self, *, start: int, batch: int = 10_000) -> Iterator[tuple[int, bytes]]:
+        """(log index, stored leaf hash) from ``start`` on, in log-index order."""
+        self.sync()
+        position = start
+        while rows := self.session.exec(
+            select(LogEntry.log_index, LogEntry.leaf_hash)
+            .where(LogEntry.log_index >= position)
+            .order_by(col(LogEntry.log_index))
+            .limit(batch)
+        ).all():
+            for index, leaf_hash in rows:
+                yield int(index), bytes(leaf_hash)
+            position = int(rows[-1][0]) + 1
 
     def registry_entries(self, *, before: int) -> Iterator[LogEntry]:
         """Registry entries (participants, facilities, revocations) below ``before``."""
@@ -428,9 +459,7 @@ class Transaction:
         for level, idx, digest in nodes:
             if level > 0:
                 self._work.add(MERKLE_NODE, {"level": level, "idx": idx, "hash": digest})
-        self._head.tree_size = self._frontier.size
-        self._head.frontier = self._frontier.to_bytes()
-        self.session.add(self._head)
+        self._head_moved = True
         self.index_entry(opened, index)
         return index
 
@@ -566,7 +595,24 @@ class Transaction:
         return self._registrars
 
     def key(self, keyid: KeyId) -> KeyState | None:
-        return self._work.key(self.session.connection(), keyid)
+        return self._work.key(self._connection(), keyid)
+
+    def signing_keys(self) -> dict[KeyId, PublicKey]:
+        """The registrar keys and every participant key in the index, by key id.
+
+        For checking signatures ahead of admission (ledger.parallel). A row whose key id is
+        not the SHA-256 of its key is left out, so an edited row cannot vouch for anything;
+        whether a key may sign is still decided by admission.
+        """
+        self.sync()
+        keys = dict(self._registrars)
+        rows = self.session.exec(select(ParticipantKeyRow.keyid, ParticipantKeyRow.public_key))
+        for keyid, raw in rows:
+            with contextlib.suppress(InputError):
+                key = PublicKey(raw=bytes(raw))
+                if key.keyid == keyid:
+                    keys[KeyId(keyid)] = key
+        return keys
 
     def keys_of(self, participant: ParticipantId) -> list[KeyState]:
         self.sync()
@@ -576,30 +622,30 @@ class Transaction:
         return [working.key_state(row) for row in rows]
 
     def participant_exists(self, participant: ParticipantId) -> bool:
-        return self._work.participant(self.session.connection(), participant)
+        return self._work.participant(self._connection(), participant)
 
     def facility(self, facility: FacilityId) -> FacilityState | None:
-        return self._work.facility(self.session.connection(), facility)
+        return self._work.facility(self._connection(), facility)
 
     def lot_exists(self, lot: LotId) -> bool:
-        return self._work.lot(self.session.connection(), lot) is not None
+        return self._work.lot(self._connection(), lot) is not None
 
     def shipment(self, shipment: ShipmentId) -> ShipmentState | None:
-        found = self._work.shipment(self.session.connection(), shipment)
+        found = self._work.shipment(self._connection(), shipment)
         return None if found is None else found.state()
 
     # -- the provenance index findings read -----------------------------------------------
 
     def lot_state(self, lot: LotId) -> findings.LotState | None:
-        found = self._work.lot(self.session.connection(), lot)
+        found = self._work.lot(self._connection(), lot)
         return None if found is None else found.state()
 
     def lots_created_by(self, log_index: int) -> list[findings.LotState]:
         self.sync()
-        return self._work.lots_created_by(self.session.connection(), log_index)
+        return self._work.lots_created_by(self._connection(), log_index)
 
     def shipment_record(self, shipment: ShipmentId) -> findings.ShipmentRecord | None:
-        found = self._work.shipment(self.session.connection(), shipment)
+        found = self._work.shipment(self._connection(), shipment)
         return None if found is None else found.record()
 
     def shipment_records(self) -> list[findings.ShipmentRecord]:
@@ -839,7 +885,7 @@ class Transaction:
                     self._work.touch_lot(lot)
                 self._work.new_shipment(shipment)
             case Receipt():
-                found = self._work.shipment(self.session.connection(), record.shipment)
+                found = self._work.shipment(self._connection(), record.shipment)
                 if found is None:
                     if self._partial:
                         return
@@ -888,7 +934,7 @@ class Transaction:
 
     def _lot(self, lot_id: str) -> Lot | None:
         """The lot's row; ``None`` only in a partial replay that does not hold the lot."""
-        lot = self._work.lot(self.session.connection(), lot_id)
+        lot = self._work.lot(self._connection(), lot_id)
         if lot is None and not self._partial:  # pragma: no cover - admission checked it
             raise StorageError(f"lot {lot_id} vanished")
         return lot

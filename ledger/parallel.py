@@ -1,0 +1,141 @@
+"""Opening many envelopes on every core (ADR 0013).
+
+:func:`open_many` does steps 1–2 of admission (:func:`~ledger.admission.open_envelope`) and
+the cryptographic half of step 3 (:func:`~ledger.envelope.verified_keyids`) for a batch. A
+large batch is cut into chunks that worker processes open while the caller admits the
+chunks before: parsing and validation hold the interpreter lock, so threads would take
+turns, and a thread waiting to re-enter the interpreter after each signature check stalls
+behind the admitting one. Small batches, and machines with one core, are opened inline.
+
+Workers start from a fresh interpreter (``forkserver``), never as forks of the caller: a
+fork would share the caller's database connections and locks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+
+from ledger.admission import Opened, open_envelope
+from ledger.envelope import verified_keyids
+from ledger.errors import RecordRejected
+from ledger.model import Participant
+from ledger.signing import KeyId, PublicKey
+
+PARALLEL_FROM = 4096
+"""Batches at least this large are opened by worker processes (starting them costs ~1 s)."""
+
+CHUNK = 512
+"""Envelopes per task sent to a worker."""
+
+Outcome = Opened | RecordRejected
+"""An opened envelope, or why it cannot be opened."""
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+def open_many(
+    items: Sequence[bytes],
+    keys: Mapping[KeyId, PublicKey],
+    *,
+    parallel_from: int = PARALLEL_FROM,
+) -> Iterator[Outcome]:
+    """Each of ``items`` opened, in order, with the signatures ``keys`` can check already
+    checked (``Opened.verified``); admission still decides whether those keys may sign.
+
+    Yields as chunks complete, so the caller works on one chunk while later ones open. A
+    key that a participant record in the batch declares is used for the chunks sent after
+    that record was opened; signatures nobody could check here are admission's to check.
+    """
+    workers = os.cpu_count() or 1
+    if len(items) < parallel_from or workers < 2:
+        for data in items:
+            yield _open(data, keys)
+        return
+    known = {keyid: key.raw for keyid, key in keys.items()}
+    starts = iter(range(0, len(items), CHUNK))
+    window: deque[tuple[int, Future[list[Outcome]]]] = deque()
+    try:
+        pool = _shared_pool(workers)
+    except (OSError, RuntimeError):  # no processes to be had: open everything here
+        for data in items:
+            yield _open(data, keys)
+        return
+
+    def send(start: int) -> None:
+        chunk = list(items[start : start + CHUNK])
+        window.append((start, pool.submit(_open_chunk, chunk, dict(known))))
+
+    try:
+        for start in itertools.islice(starts, 2 * workers):
+            send(start)
+        while window:
+            start, future = window.popleft()
+            try:
+                chunk = future.result()
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): open the rest here.
+                _discard_pool()
+                window.clear()
+                for data in items[start:]:
+                    yield _open(data, keys)
+                return
+            known.update(_declared_keys(chunk))
+            following = next(starts, None)
+            if following is not None:
+                send(following)
+            yield from chunk
+    finally:
+        for _, future in window:
+            future.cancel()
+
+
+def _declared_keys(chunk: Sequence[Outcome]) -> dict[KeyId, bytes]:
+    return {
+        grant.keyid: grant.public_key.raw
+        for item in chunk
+        if isinstance(item, Opened) and isinstance(item.record, Participant)
+        for grant in item.record.keys
+    }
+
+
+def _open(data: bytes, keys: Mapping[KeyId, PublicKey]) -> Outcome:
+    try:
+        opened = open_envelope(data)
+    except RecordRejected as e:
+        return e
+    return replace(opened, verified=verified_keyids(opened.envelope, keys))
+
+
+def _open_chunk(chunk: list[bytes], raw: dict[KeyId, bytes]) -> list[Outcome]:
+    """The worker's task (module level, so it pickles)."""
+    keys = {keyid: PublicKey(raw=key) for keyid, key in raw.items()}
+    return [_open(data, keys) for data in chunk]
+
+
+def _shared_pool(workers: int) -> ProcessPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["ledger.parallel"])
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            atexit.register(_discard_pool)
+        return _pool
+
+
+def _discard_pool() -> None:
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)

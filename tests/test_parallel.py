@@ -1,0 +1,84 @@
+"""ledger.parallel: opening a batch in worker processes gives what opening it inline gives."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+
+from ledger import demo, parallel
+from ledger.admission import Opened, open_envelope
+from ledger.errors import RecordRejected
+from ledger.signing import Signer
+
+from helpers import World, envelope_bytes, extraction
+
+REGISTRAR = Signer.from_seed(bytes(range(32)))
+
+
+def _corpus(size: int) -> list[bytes]:
+    return list(demo.envelopes(demo.synthetic(size, seed=3), REGISTRAR))
+
+
+def _by_workers(items: list[bytes], keys: dict) -> list[parallel.Outcome]:  # type: ignore[type-arg]
+    return list(parallel.open_many(items, keys, parallel_from=1))
+
+
+def test_workers_open_exactly_what_inline_opening_gives() -> None:
+    items = _corpus(3000)
+    keys = {REGISTRAR.keyid: REGISTRAR.public_key}
+    opened = _by_workers(items, keys)
+    assert len(opened) == len(items)
+    for data, item in zip(items, opened, strict=True):
+        assert isinstance(item, Opened)
+        assert replace(item, verified=frozenset()) == open_envelope(data)
+
+
+def test_keys_declared_by_the_batch_check_later_chunks() -> None:
+    # The registrations come first; after the first window of chunks, the participants'
+    # own keys are known to the workers and their signatures arrive checked.
+    items = _corpus(6000)
+    opened = _by_workers(items, {REGISTRAR.keyid: REGISTRAR.public_key})
+    tail = [item for item in opened[-1000:] if isinstance(item, Opened)]
+    assert tail
+    assert all(item.verified == {s.keyid for s in item.envelope.signatures} for item in tail)
+
+
+def test_rejections_keep_their_position_and_message(world: World) -> None:
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/P-1", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    items = [good] * 700 + [b"{not json"] + [good] * 700 + [b'{"payload": 1}']
+    opened = _by_workers(items, {})
+    assert isinstance(opened[700], RecordRejected)
+    assert str(opened[700]) == (
+        "envelope: envelope is not valid JSON: Expecting property name enclosed in double "
+        "quotes at line 1 column 2"
+    )
+    assert opened[700].check == "envelope"
+    assert isinstance(opened[-1], RecordRejected)
+    assert sum(isinstance(item, RecordRejected) for item in opened) == 2
+
+
+def test_a_forged_signature_is_not_marked_verified(world: World) -> None:
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/P-1", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    document = json.loads(good)
+    sig = base64.b64decode(document["signatures"][0]["sig"])
+    document["signatures"][0]["sig"] = base64.b64encode(bytes([sig[0] ^ 1]) + sig[1:]).decode()
+    forged = json.dumps(document).encode()
+    opened = _by_workers([good, forged] * 600, {world.lynas.keyid: world.lynas.public_key})
+    for honest, altered in zip(opened[0::2], opened[1::2], strict=True):
+        assert isinstance(honest, Opened)
+        assert honest.verified == {world.lynas.keyid}
+        assert isinstance(altered, Opened)
+        assert altered.verified == frozenset()
+
+
+def test_small_batches_are_opened_inline_with_the_same_results() -> None:
+    items = _corpus(200)
+    keys = {REGISTRAR.keyid: REGISTRAR.public_key}
+    assert list(parallel.open_many(items, keys)) == _by_workers(items, keys)
