@@ -21,9 +21,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Dialect, Table, bindparam, insert, select, update
 
 from ledger import findings
 from ledger.admission import FacilityState, KeyState, ShipmentState
@@ -404,7 +405,7 @@ class WorkingSet:
         """Write every pending row: one executemany per table and kind of change."""
         for into, rows in self.inserts.items():
             if rows:
-                connection.execute(insert(into), rows)
+                _insert_many(connection, into, rows)
                 rows.clear()
         lots, self._touched_lots = self._touched_lots, []
         self._write(
@@ -456,7 +457,7 @@ class WorkingSet:
         for shipment in shipments:
             shipment.new = shipment.dirty = False
         if new_lines:
-            connection.execute(insert(SHIPMENT_LOT), new_lines)
+            _insert_many(connection, SHIPMENT_LOT, new_lines)
         if changed_lines:
             connection.execute(
                 update(SHIPMENT_LOT)
@@ -476,7 +477,7 @@ class WorkingSet:
         changed: Sequence[dict[str, Any]],
     ) -> None:
         if new:
-            connection.execute(insert(into), list(new))
+            _insert_many(connection, into, new)
         if changed:
             columns = [name for name in changed[0] if name != "key"]
             connection.execute(
@@ -485,6 +486,30 @@ class WorkingSet:
                 .values({name.removeprefix("v_"): bindparam(name) for name in columns}),
                 list(changed),
             )
+
+
+def _insert_many(connection: Connection, into: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """One INSERT per row, handed to the driver's executemany in one call.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself; the
+    values here are plain str, int, bool and bytes, which both drivers adapt directly.
+    Every row of one call has the same fields (one builder per table).
+    """
+    sql, order = _insert_sql(connection.dialect, into, tuple(rows[0]))
+    if order is None:
+        connection.exec_driver_sql(sql, list(rows))
+    else:
+        connection.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows])
+
+
+@cache
+def _insert_sql(
+    dialect: Dialect, into: Table, names: tuple[str, ...]
+) -> tuple[str, tuple[str, ...] | None]:
+    """The dialect's INSERT text for ``names``, and the parameter order when positional."""
+    compiled = insert(into).compile(dialect=dialect, column_keys=list(names))
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    return str(compiled), order
 
 
 def _shipment_row(shipment: Shipment) -> dict[str, Any]:
