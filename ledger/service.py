@@ -46,7 +46,7 @@ from ledger.model import (
 )
 from ledger.policy import Policy
 from ledger.signing import KeyId, PublicKey, Signer
-from ledger.store import CheckpointRow, LogEntry, Store, Transaction, stamp
+from ledger.store import CheckpointRow, LogEntry, Store, StoredEntry, Transaction, stamp
 from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.trust import TrustRoot
 
@@ -367,22 +367,22 @@ class Ledger:
                 )
         first_fresh = tx.tree_size if fresh_from is None else fresh_from
         registry = Registry(self.root.registrar_keys())
-        for entry in tx.registry_entries(before=start) if start < first_fresh else ():
-            leaf = hash_leaf(entry.envelope)
+        for registration in tx.registry_entries(before=start) if start < first_fresh else ():
+            leaf = hash_leaf(registration.envelope)
             try:
-                proof = merkle.inclusion_proof(tx.get_node, entry.log_index, start)
+                proof = merkle.inclusion_proof(tx.get_node, registration.log_index, start)
                 merkle.verify_inclusion(
-                    index=entry.log_index,
+                    index=registration.log_index,
                     size=start,
                     leaf_hash=leaf,
                     proof=proof,
                     root_hash=signed_root,
                 )
-                opened = open_envelope(entry.envelope)
+                opened = open_envelope(registration.envelope)
             except (ValueError, LedgerError) as e:
                 raise VerificationError(
-                    f"{refuse}: log index {entry.log_index}: registry entry is not the one "
-                    f"the checkpoint at tree size {start} signed ({e}) (run 'bloc verify')"
+                    f"{refuse}: log index {registration.log_index}: registry entry is not the "
+                    f"one the checkpoint at tree size {start} signed ({e}) (run 'bloc verify')"
                 ) from e
             registry.apply(opened.record)
         frontier = Frontier.from_getter(tx.get_node, start)
@@ -839,7 +839,7 @@ class Ledger:
 
     def _opened_entries(
         self, tx: Transaction, replay: Transaction
-    ) -> Iterator[tuple[LogEntry, Opened | RecordRejected]]:
+    ) -> Iterator[tuple[StoredEntry, Opened | RecordRejected]]:
         """Every entry with its envelope opened (or why it cannot be), in log order.
 
         Worker processes open blocks of entries and check their signatures against the keys
@@ -858,7 +858,7 @@ class Ledger:
 
     @staticmethod
     def _verify_record(
-        entry: LogEntry,
+        entry: StoredEntry,
         item: Opened | RecordRejected,
         index: int,
         registry: Registry,
@@ -962,7 +962,7 @@ class _StoredNodes:
 
     def _advance(self, level: int) -> tuple[int, bytes] | None:
         if level not in self._cursors:
-            self._cursors[level] = ((n.idx, n.hash) for n in self._tx.nodes_at(level))
+            self._cursors[level] = self._tx.nodes_at(level)
         self._current[level] = next(self._cursors[level], None)
         return self._current[level]
 

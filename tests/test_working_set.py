@@ -9,15 +9,18 @@ record kind, findings, a revocation and a receipt of a multi-lot shipment.
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from ledger import demo
 from ledger.home import LOG_KEY, REGISTRAR_KEY, Home, init_home
 from ledger.service import Ledger
 from ledger.store.rows import DERIVED_TABLES, LogEntry, MerkleNode
+from ledger.store.stamps import stamp, unstamp
 
 
 def _build(home: Home, *, batch: int, atomic: bool) -> Ledger:
@@ -88,3 +91,25 @@ def test_reindex_rebuilds_exactly_what_the_batch_wrote(homes: tuple[Home, Home])
             assert isinstance(tx.entries_at([0])[0], LogEntry)
     finally:
         ledger.store.dispose()
+
+
+# --- stamps: fixed-width text whose order is time order ---------------------------------------
+
+
+_OFFSETS = st.builds(
+    timezone, st.timedeltas(min_value=-timedelta(hours=23), max_value=timedelta(hours=23))
+)
+"""Fixed offsets: a zone's ambiguous local times compare in ways no stamp could keep."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.datetimes(datetime(2, 1, 1), datetime(9998, 12, 31), timezones=_OFFSETS),
+    second=st.datetimes(datetime(2, 1, 1), datetime(9998, 12, 31), timezones=_OFFSETS),
+)
+def test_stamp_text_order_is_time_order_and_round_trips(first: datetime, second: datetime) -> None:
+    assume(first.utcoffset() is not None and second.utcoffset() is not None)
+    a, b = stamp(first), stamp(second)
+    assert len(a) == len(b) == 27
+    assert (a < b) == (first < second)
+    assert unstamp(a) == first

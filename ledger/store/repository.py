@@ -78,6 +78,7 @@ from ledger.store.rows import (
     ShipmentLotRow,
     ShipmentRow,
     SignatureRow,
+    StoredEntry,
     TreeHead,
     UntracedRow,
 )
@@ -304,21 +305,23 @@ class Transaction:
         return self._work.record(self._connection(), record_id)
 
     def entries(
-        self, *, start: int = 0, stop: int | None = None, batch: int = 1000
-    ) -> Iterator[LogEntry]:
+        self, *, start: int = 0, stop: int | None = None, batch: int = 5000
+    ) -> Iterator[StoredEntry]:
         """Every stored entry from ``start`` (up to ``stop``) in log-index order, in batches."""
-        self.sync()
+        table = working.LOG_ENTRY
+        columns = [table.c[name] for name in StoredEntry._fields]
         position = start
         while True:
             self.sync()
-            query = select(LogEntry).where(LogEntry.log_index >= position)
+            query = select(*columns).where(table.c.log_index >= position)
             if stop is not None:
-                query = query.where(LogEntry.log_index < stop)
-            rows = self.session.exec(query.order_by(col(LogEntry.log_index)).limit(batch)).all()
+                query = query.where(table.c.log_index < stop)
+            rows = self._connection().execute(query.order_by(table.c.log_index).limit(batch)).all()
             if not rows:
                 return
-            yield from rows
-            position = rows[-1].log_index + 1
+            for row in rows:
+                yield StoredEntry._make(row)
+            position = int(rows[-1][0]) + 1
 
     def leaf_hashes(self, *, start: int, batch: int = 10_000) -> Iterator[tuple[int, bytes]]:
         """(log index, stored leaf hash) from ``start`` on, in log-index order."""
@@ -433,21 +436,24 @@ class Transaction:
         ).all()
         return [(int(level_), int(idx)) for level_, idx in rows]
 
-    def nodes_at(self, level: int, *, batch: int = 1000) -> Iterator[MerkleNode]:
-        """The stored nodes of one level in index order, read in batches."""
+    def nodes_at(self, level: int, *, batch: int = 10_000) -> Iterator[tuple[int, bytes]]:
+        """(index, hash) of the stored nodes of one level in index order, read in batches."""
         self.sync()
+        table = working.MERKLE_NODE
         position = 0
-        while True:
-            rows = self.session.exec(
-                select(MerkleNode)
-                .where(MerkleNode.level == level, MerkleNode.idx >= position)
-                .order_by(col(MerkleNode.idx))
+        while (
+            rows := self._connection()
+            .execute(
+                select(table.c.idx, table.c.hash)
+                .where(table.c.level == level, table.c.idx >= position)
+                .order_by(table.c.idx)
                 .limit(batch)
-            ).all()
-            if not rows:
-                return
-            yield from rows
-            position = rows[-1].idx + 1
+            )
+            .all()
+        ):
+            for idx, digest in rows:
+                yield int(idx), bytes(digest)
+            position = int(rows[-1][0]) + 1
 
     def append(self, opened: Opened, *, appended_at: datetime) -> int:
         """Append an admitted envelope with its derived rows; returns its log index."""

@@ -8,7 +8,7 @@ the entry it derives from. Timestamps are stored as fixed-width UTC text
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
@@ -39,6 +39,20 @@ class LogEntry(SQLModel, table=True):
     issued_at: str
     appended_at: str
     envelope: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class StoredEntry(NamedTuple):
+    """A ``log_entry`` row read for a pass over the log: the same fields as
+    :class:`LogEntry`, without an ORM object per row."""
+
+    log_index: int
+    leaf_hash: bytes
+    record_id: str
+    kind: str
+    signer: str
+    issued_at: str
+    appended_at: str
+    envelope: bytes
 
 
 class MerkleNode(SQLModel, table=True):

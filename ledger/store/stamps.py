@@ -9,11 +9,8 @@ from ledger.errors import StorageError
 
 def stamp(moment: datetime) -> str:
     """Fixed-width UTC text (four-digit years, microseconds): text order is time order."""
-    m = moment.astimezone(UTC)
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
-        f".{m.microsecond:06d}Z"
-    )
+    # isoformat always writes four-digit years; in UTC it ends in "+00:00".
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def unstamp(text: str) -> datetime:
