@@ -91,7 +91,8 @@ def _one_line(error: BaseException, limit: int = 200) -> str:
 class Options:
     sizes: list[int]
     seed: int
-    repeat: int
+    repeat: dict[int, int]
+    """Runs of every measurement, by size."""
     backends: list[str]
     postgres_url: str
     measurements: frozenset[str]
@@ -118,7 +119,9 @@ def parse(argv: Sequence[str] | None) -> Options:
     )
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default: 7)")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of every measurement (default: 3)"
+        "--repeat",
+        default="3",
+        help="runs of every measurement: one number, or one per size, comma-separated (default: 3)",
     )
     parser.add_argument(
         "--backends",
@@ -177,11 +180,18 @@ def parse(argv: Sequence[str] | None) -> Options:
     )
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    repeat, lots, cli_lots = args.repeat, args.lots, args.cli_lots
+    lots, cli_lots = args.lots, args.cli_lots
+    try:
+        counts = [int(r) for r in str(args.repeat).split(",") if r.strip()]
+    except ValueError:
+        parser.error("--repeat takes whole numbers")
     if args.quick:
         if "--sizes" not in (argv if argv is not None else sys.argv):
             sizes = [300]
-        repeat, lots, cli_lots = 1, min(lots, 20), min(cli_lots, 3)
+        counts, lots, cli_lots = [1], min(lots, 20), min(cli_lots, 3)
+    if len(counts) not in (1, len(sizes)):
+        parser.error("--repeat takes one number, or one per size")
+    repeat = dict(zip(sizes, counts * len(sizes) if len(counts) == 1 else counts, strict=True))
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     backends = ["postgresql" if b in ("postgres", "pg") else b for b in backends]
     for backend in backends:
@@ -197,7 +207,13 @@ def parse(argv: Sequence[str] | None) -> Options:
         parser.error(
             f"unknown measurement {sorted(unknown)[0]!r}: one of {', '.join(MEASUREMENTS)}"
         )
-    if repeat < 1 or lots < 1 or cli_lots < 0 or args.chunk < 1 or any(s < 50 for s in sizes):
+    if (
+        min(repeat.values(), default=1) < 1
+        or lots < 1
+        or cli_lots < 0
+        or args.chunk < 1
+        or any(s < 50 for s in sizes)
+    ):
         parser.error("--repeat, --lots and --chunk must be positive, sizes at least 50")
     output = args.output
     if output is None:
@@ -308,13 +324,16 @@ class Harness:
         self.postgres_problem = postgres_problem
         backends = list(options.backends)
         argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
+        runs = ", ".join(
+            f"{n} run{'s' if n > 1 else ''} at {size:,}" for size, n in options.repeat.items()
+        )
         self.results = report.Results(
             started=datetime.now(UTC),
             command=f"python -m bench {argv}".strip(),
             machine=machine(self.postgres, postgres_problem),
             settings=(
                 f"Settings: sizes {', '.join(f'{s:,}' for s in options.sizes)}; seed "
-                f"{options.seed}; {options.repeat} run(s) of every measurement; "
+                f"{options.seed}; {runs} of every measurement; "
                 f"{options.lots} random lots for per-lot latencies ({options.cli_lots} of them "
                 f"also through the CLI); chunks of at most {options.chunk:,} envelopes per "
                 f"`bloc submit`; {SUBMITTERS} concurrent submitters on PostgreSQL."
@@ -371,7 +390,7 @@ class Harness:
             if self.wanted("startup"):
                 cell = self.results.cell(0, report.NO_DB, "startup")
                 with self.measuring("start-up: bloc --version", cell):
-                    for _ in range(max(3, self.o.repeat)):
+                    for _ in range(max(3, *self.o.repeat.values())):
                         cell.values.append(run_bloc(["--version"], timeout=60).seconds)
             for size in self.o.sizes:
                 self.run_size(size)
@@ -422,6 +441,7 @@ class SizeRun:
         self.o = harness.o
         self.corpus = corpus_
         self.size = corpus_.size
+        self.repeat = harness.o.repeat[corpus_.size]
         self.envelopes = envelopes
         # Keep the collector from walking the corpus during in-process timings.
         gc.collect()
@@ -445,7 +465,7 @@ class SizeRun:
         if self.h.wanted("limit"):
             cell = self.cell(report.NO_DB, "limit")
             with self.h.measuring(f"{self.size:,}: limit (no storage)", cell):
-                for _ in range(self.o.repeat):
+                for _ in range(self.repeat):
                     cell.values.append(n / baselines.limit(self.envelopes, self.corpus.keys))
         if self.h.wanted("sslib"):
             cell = self.cell(report.NO_DB, "sslib")
@@ -454,7 +474,7 @@ class SizeRun:
                 self.h.save()
             else:
                 with self.h.measuring(f"{self.size:,}: securesystemslib DSSE verify", cell):
-                    for _ in range(self.o.repeat):
+                    for _ in range(self.repeat):
                         seconds = baselines.securesystemslib_verify(
                             self.envelopes, self.corpus.keys
                         )
@@ -548,7 +568,7 @@ class SizeRun:
                 backend,
             )
         with self.h.measuring(f"{self.size:,} {name}: {key}", cell):
-            for attempt in range(self.o.repeat):
+            for attempt in range(self.repeat):
                 home = self.new_home(backend, homes)
                 seconds = self.submit(home, phases)
                 cell.values.append(len(self.envelopes) / seconds)
@@ -655,7 +675,7 @@ class SizeRun:
         if self.h.wanted("verify"):
             cell = self.cell(backend, "verify")
             with self.h.measuring(f"{label}: bloc verify", cell):
-                for _ in range(self.o.repeat):
+                for _ in range(self.repeat):
                     done = run_bloc(
                         ["--home", str(home), "verify", "--json"], timeout=self.h.timeout()
                     )
@@ -668,7 +688,7 @@ class SizeRun:
         if self.h.wanted("check-all"):
             wall, memory = self.cell(backend, "check_all_s"), self.cell(backend, "check_all_mib")
             with self.h.measuring(f"{label}: bloc check --all", wall, memory):
-                for _ in range(self.o.repeat):
+                for _ in range(self.repeat):
                     done = run_bloc(
                         [
                             "--home",
@@ -720,7 +740,7 @@ class SizeRun:
                         ledger.trace(lot)
                         ledger.check(lot, policy=self.h.policy, as_of=self.corpus.as_of)
                         cte.upstream(lot)
-                    for _ in range(self.o.repeat):
+                    for _ in range(self.repeat):
                         trace_ms = self.timed(sample, ledger.trace)
                         check_ms = self.timed(
                             sample,
@@ -745,7 +765,7 @@ class SizeRun:
             cli = {key: self.cell(backend, key) for key in keys}
             with self.h.measuring(f"{label}: per-lot latency (CLI)", *cli.values()):
                 chosen = sample[: self.o.cli_lots]
-                for _ in range(self.o.repeat):
+                for _ in range(self.repeat):
                     trace_ms = [
                         1000
                         * run_bloc(
@@ -840,7 +860,7 @@ class SizeRun:
                 outside.mkdir(exist_ok=True)
                 bundle_path = outside / "bundle.json"
                 entries = 0
-                for _ in range(self.o.repeat):
+                for _ in range(self.repeat):
                     bundle_path.unlink(missing_ok=True)
                     built = run_bloc(
                         [
