@@ -36,6 +36,9 @@ PARALLEL_FROM = 4096
 CHUNK = 512
 """Envelopes per task sent to a worker."""
 
+_WINDOW = 2
+"""Chunks in flight per worker."""
+
 Outcome = Opened | RecordRejected
 """An opened envelope, or why it cannot be opened."""
 
@@ -54,7 +57,8 @@ def open_many(
 
     Yields as chunks complete, so the caller works on one chunk while later ones open. A
     key that a participant record in the batch declares is used for the chunks sent after
-    that record was opened; signatures nobody could check here are admission's to check.
+    that record was opened (the first chunk is opened before any other is sent);
+    signatures nobody could check here are admission's to check.
     """
     workers = os.cpu_count() or 1
     if len(items) < parallel_from or workers < 2:
@@ -76,8 +80,9 @@ def open_many(
         window.append((start, pool.submit(_open_chunk, chunk, dict(known))))
 
     try:
-        for start in itertools.islice(starts, 2 * workers):
-            send(start)
+        # The first chunk goes alone: registrations lead a batch, and the keys they
+        # declare then reach every later chunk.
+        send(next(starts))
         while window:
             start, future = window.popleft()
             try:
@@ -90,8 +95,7 @@ def open_many(
                     yield _open(data, keys)
                 return
             known.update(_declared_keys(chunk))
-            following = next(starts, None)
-            if following is not None:
+            for following in itertools.islice(starts, _WINDOW * workers - len(window)):
                 send(following)
             yield from chunk
     finally:

@@ -853,7 +853,9 @@ class Ledger:
             for start in range(0, len(block), _PREFETCH):
                 chunk = block[start : start + _PREFETCH]
                 items = list(itertools.islice(outcomes, len(chunk)))
-                replay.prefetch([item for item in items if isinstance(item, Opened)])
+                replay.prefetch(
+                    [item for item in items if isinstance(item, Opened)], duplicates=False
+                )
                 yield from zip(chunk, items, strict=True)
 
     @staticmethod

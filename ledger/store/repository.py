@@ -273,11 +273,16 @@ class Transaction:
             self.session.flush()
             self._work.flush(self._connection())
 
-    def prefetch(self, opened: Sequence[Opened]) -> None:
-        """Load, in a few queries, every row admitting and indexing ``opened`` will read."""
+    def prefetch(self, opened: Sequence[Opened], *, duplicates: bool = True) -> None:
+        """Load, in a few queries, every row admitting and indexing ``opened`` will read.
+
+        Without ``duplicates`` the stored leaf hashes are not loaded: a replay appends
+        every entry it admits and never asks whether an envelope was logged already.
+        """
         wanted = Wanted()
         for item in opened:
-            wanted.leaves.add(item.leaf_hash)
+            if duplicates:
+                wanted.leaves.add(item.leaf_hash)
             wanted.records.add(item.record_id)
             wanted.keys.update(sig.keyid for sig in item.envelope.signatures)
             _wanted_by(item.record, wanted)
