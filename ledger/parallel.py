@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -50,57 +50,66 @@ def open_many(
     items: Sequence[bytes],
     keys: Mapping[KeyId, PublicKey],
     *,
-    parallel_from: int = PARALLEL_FROM,
-) -> Iterator[Outcome]:
+    parallel_from: int | None = None,
+) -> Generator[Outcome, None, None]:
     """Each of ``items`` opened, in order, with the signatures ``keys`` can check already
     checked (``Opened.verified``); admission still decides whether those keys may sign.
 
     Yields as chunks complete, so the caller works on one chunk while later ones open. A
     key that a participant record in the batch declares is used for the chunks sent after
     that record was opened (the first chunk is opened before any other is sent);
-    signatures nobody could check here are admission's to check.
+    signatures nobody could check here are admission's to check. Batches smaller than
+    ``parallel_from`` (default :data:`PARALLEL_FROM`) are opened inline; so is the rest of
+    a batch when no worker can be had or one dies.
     """
-    workers = os.cpu_count() or 1
-    if len(items) < parallel_from or workers < 2:
+    threshold = PARALLEL_FROM if parallel_from is None else parallel_from
+    workers = usable_cores()
+    if not items or len(items) < threshold or workers < 2:
         for data in items:
             yield _open(data, keys)
         return
     known = {keyid: key.raw for keyid, key in keys.items()}
     starts = iter(range(0, len(items), CHUNK))
     window: deque[tuple[int, Future[list[Outcome]]]] = deque()
-    try:
-        pool = _shared_pool(workers)
-    except (OSError, RuntimeError):  # no processes to be had: open everything here
-        for data in items:
-            yield _open(data, keys)
-        return
+    done = 0
+    failed = False
 
-    def send(start: int) -> None:
+    def send(pool: ProcessPoolExecutor, start: int) -> None:
         chunk = list(items[start : start + CHUNK])
         window.append((start, pool.submit(_open_chunk, chunk, dict(known))))
 
     try:
+        pool = _shared_pool(workers)
         # The first chunk goes alone: registrations lead a batch, and the keys they
         # declare then reach every later chunk.
-        send(next(starts))
+        send(pool, next(starts))
         while window:
-            start, future = window.popleft()
-            try:
-                chunk = future.result()
-            except BrokenProcessPool:
-                # A worker died (killed, out of memory): open the rest here.
-                _discard_pool()
-                window.clear()
-                for data in items[start:]:
-                    yield _open(data, keys)
-                return
+            _, future = window.popleft()
+            chunk = future.result()
             known.update(_declared_keys(chunk))
             for following in itertools.islice(starts, _WINDOW * workers - len(window)):
-                send(following)
-            yield from chunk
+                send(pool, following)
+            for item in chunk:
+                yield item
+                done += 1
+    except (BrokenProcessPool, OSError, RuntimeError):
+        # No process to be had, or a worker died (killed, out of memory).
+        _discard_pool()
+        failed = True
     finally:
-        for _, future in window:
-            future.cancel()
+        for _, pending in window:
+            pending.cancel()
+    if failed:
+        learned = {**keys, **{keyid: PublicKey(raw=raw) for keyid, raw in known.items()}}
+        for data in items[done:]:
+            yield _open(data, learned)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _declared_keys(chunk: Sequence[Outcome]) -> dict[KeyId, bytes]:

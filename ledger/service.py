@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -166,7 +166,10 @@ class Ledger:
 
         Without ``atomic`` every valid envelope is kept whatever happens to the others; with
         it, one rejection keeps the whole batch out (and the others are reported as not
-        stored). Storage failures raise; rejections are results.
+        stored). Storage failures raise; rejections are results. A batch of
+        :data:`~ledger.parallel.PARALLEL_FROM` envelopes or more is opened by worker
+        processes, which import the calling script again: guard its entry point with
+        ``if __name__ == "__main__":``.
 
         Raises:
             CheckpointRefused: the entries were appended but the stored log no longer
@@ -176,7 +179,7 @@ class Ledger:
         keys: Mapping[KeyId, PublicKey] = {}
         if len(items) >= parallel.PARALLEL_FROM:
             with self.store.reader() as tx:
-                keys = tx.signing_keys()
+                keys = {**self.root.registrar_keys(), **tx.signing_keys()}
         opened: Iterator[Opened | SubmitResult] = (
             SubmitResult(position=position, error=str(item))
             if isinstance(item, RecordRejected)
@@ -184,7 +187,10 @@ class Ledger:
             for position, item in enumerate(parallel.open_many(items, keys))
         )
         if atomic:
-            results = self._submit_atomic(opened, now=now, progress=progress)
+            # The first chunks open before the append lock is taken, so that starting the
+            # workers does not hold up other submitters.
+            head = list(itertools.islice(opened, _PREFETCH))
+            results = self._submit_atomic(itertools.chain(head, opened), now=now, progress=progress)
         else:
             results = []
             for position, item in enumerate(opened):
@@ -257,7 +263,7 @@ class Ledger:
                 progress(1)
 
     def _submit_atomic(
-        self, opened: Iterator[Opened | SubmitResult], *, now: datetime, progress: Progress | None
+        self, opened: Iterable[Opened | SubmitResult], *, now: datetime, progress: Progress | None
     ) -> list[SubmitResult]:
         """One transaction for the batch; chunks are admitted as the workers open them."""
         results: list[SubmitResult] = []
@@ -722,6 +728,8 @@ class Ledger:
     def verify(self, *, progress: Progress | None = None) -> VerifyReport:
         """Recompute every leaf, signature, node and root; check every checkpoint.
 
+        Large logs are opened by worker processes, as in :meth:`submit`.
+
         Problems are collected, not raised: the report names each offending log index.
         """
         report = VerifyReport()
@@ -846,17 +854,18 @@ class Ledger:
         the index holds (ledger.parallel; the registry replay still decides who may sign),
         and the replay loads in a few queries what checking each chunk will read.
         """
-        keys = tx.signing_keys()
+        keys = {**self.root.registrar_keys(), **tx.signing_keys()}
         entries = tx.entries()
         while block := list(itertools.islice(entries, _REPLAY_BLOCK)):
-            outcomes = parallel.open_many([entry.envelope for entry in block], keys)
-            for start in range(0, len(block), _PREFETCH):
-                chunk = block[start : start + _PREFETCH]
-                items = list(itertools.islice(outcomes, len(chunk)))
-                replay.prefetch(
-                    [item for item in items if isinstance(item, Opened)], duplicates=False
-                )
-                yield from zip(chunk, items, strict=True)
+            envelopes = [entry.envelope for entry in block]
+            with contextlib.closing(parallel.open_many(envelopes, keys)) as outcomes:
+                for start in range(0, len(block), _PREFETCH):
+                    chunk = block[start : start + _PREFETCH]
+                    items = list(itertools.islice(outcomes, len(chunk)))
+                    replay.prefetch(
+                        [item for item in items if isinstance(item, Opened)], duplicates=False
+                    )
+                    yield from zip(chunk, items, strict=True)
 
     @staticmethod
     def _verify_record(
@@ -1007,12 +1016,13 @@ _PREFETCH = 2048
 
 
 def _prefetched(
-    tx: Transaction, items: Iterator[Opened | SubmitResult]
+    tx: Transaction, items: Iterable[Opened | SubmitResult]
 ) -> Iterator[tuple[int, Opened | SubmitResult]]:
     """``items`` with their positions, each chunk's rows loaded into ``tx`` before it is
     admitted (a few queries per chunk instead of several per envelope)."""
     position = 0
-    while chunk := list(itertools.islice(items, _PREFETCH)):
+    remaining = iter(items)
+    while chunk := list(itertools.islice(remaining, _PREFETCH)):
         tx.prefetch([item for item in chunk if isinstance(item, Opened)])
         for item in chunk:
             yield position, item

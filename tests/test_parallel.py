@@ -6,6 +6,8 @@ import base64
 import json
 from dataclasses import replace
 
+import pytest
+
 from ledger import demo, parallel
 from ledger.admission import Opened, open_envelope
 from ledger.errors import RecordRejected
@@ -20,8 +22,15 @@ def _corpus(size: int) -> list[bytes]:
     return list(demo.envelopes(demo.synthetic(size, seed=3), REGISTRAR))
 
 
+pytestmark = pytest.mark.skipif(
+    parallel.usable_cores() < 2, reason="one core: batches are always opened inline"
+)
+
+
 def _by_workers(items: list[bytes], keys: dict) -> list[parallel.Outcome]:  # type: ignore[type-arg]
-    return list(parallel.open_many(items, keys, parallel_from=1))
+    opened = list(parallel.open_many(items, keys, parallel_from=1))
+    assert parallel._pool is not None  # the workers did open them
+    return opened
 
 
 def test_workers_open_exactly_what_inline_opening_gives() -> None:
@@ -82,3 +91,26 @@ def test_small_batches_are_opened_inline_with_the_same_results() -> None:
     items = _corpus(200)
     keys = {REGISTRAR.keyid: REGISTRAR.public_key}
     assert list(parallel.open_many(items, keys)) == _by_workers(items, keys)
+
+
+def test_workers_killed_mid_batch_leave_the_rest_to_be_opened_here() -> None:
+    items = _corpus(3000)
+    keys = {REGISTRAR.keyid: REGISTRAR.public_key}
+    expected = list(parallel.open_many(items, keys))
+    outcomes = parallel.open_many(items, keys, parallel_from=1)
+    got = [next(outcomes)]
+    assert parallel._pool is not None
+    for process in list(parallel._pool._processes.values()):
+        process.kill()
+    got.extend(outcomes)
+    assert [replace(o, verified=frozenset()) for o in got if isinstance(o, Opened)] == [
+        replace(o, verified=frozenset()) for o in expected if isinstance(o, Opened)
+    ]
+    assert len(got) == len(items)
+    # The broken pool was let go: the next batch gets fresh workers.
+    assert len(list(parallel.open_many(items[:100], keys, parallel_from=1))) == 100
+    assert parallel._pool is not None
+
+
+def test_an_empty_batch_opens_nothing() -> None:
+    assert list(parallel.open_many([], {}, parallel_from=0)) == []

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ledger import merkle
+from ledger import merkle, parallel
 from ledger.tlog import verify_checkpoint
 
 from helpers import NOW, World, envelope_bytes, extraction, key_for, shipment
@@ -180,7 +180,16 @@ def test_atomic_rollback_does_not_report_rolled_back_duplicates(world: World) ->
     assert world.state() == before
 
 
-# --- large batches: signatures are checked on worker threads ahead of admission ---------------
+# --- large batches: worker processes open them and check their signatures (ADR 0013) ---------
+
+
+@pytest.fixture
+def workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small batches go to the worker processes too, in small chunks."""
+    if parallel.usable_cores() < 2:
+        pytest.skip("one core: batches are always opened inline")
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 64)
+    monkeypatch.setattr(parallel, "CHUNK", 32)
 
 
 def _extractions(world: World, count: int) -> list[bytes]:
@@ -193,14 +202,18 @@ def _extractions(world: World, count: int) -> list[bytes]:
     ]
 
 
+@pytest.mark.usefixtures("workers")
 def test_large_atomic_batch_is_accepted_and_verifies(world: World) -> None:
     results = world.submit(_extractions(world, 700), atomic=True)
+    assert parallel._pool is not None
     assert all(r.accepted for r in results)
+    assert [r.log_index for r in results] == list(range(11, 711))
     assert world.ledger.verify().clean
 
 
+@pytest.mark.usefixtures("workers")
 def test_forged_signature_deep_in_a_large_batch_is_rejected(world: World) -> None:
-    # The forgery sits in a chunk a worker thread checked: its signature must still fail.
+    # The forgery sits in a chunk a worker checked: its signature must still fail.
     before = world.state()
     batch = _extractions(world, 700)
     forged = json.loads(batch[600])
@@ -214,8 +227,10 @@ def test_forged_signature_deep_in_a_large_batch_is_rejected(world: World) -> Non
     assert world.state() == before
 
 
+@pytest.mark.usefixtures("workers")
 def test_key_registered_inside_a_large_batch_signs_later_records(empty_world: World) -> None:
-    # Keys the batch itself registers are unknown to the workers: admission checks inline.
+    # The workers learn the keys the batch's participant records declare; admission still
+    # decides that the key may sign.
     world = empty_world
     registrations = [world.registrar_envelope(r) for r in world.registrations()]
     results = world.submit(registrations + _extractions(world, 400), atomic=True)
@@ -223,6 +238,7 @@ def test_key_registered_inside_a_large_batch_signs_later_records(empty_world: Wo
     assert world.ledger.verify().clean
 
 
+@pytest.mark.usefixtures("workers")
 def test_unregistered_key_in_a_large_batch_is_rejected(world: World) -> None:
     batch = _extractions(world, 300)
     batch[299] = envelope_bytes(
@@ -234,3 +250,18 @@ def test_unregistered_key_in_a_large_batch_is_rejected(world: World) -> None:
         f"signature: envelope.signatures[0].keyid {key_for('stranger').keyid} is not a "
         "registered participant key"
     )
+
+
+@pytest.mark.usefixtures("workers")
+def test_verify_through_the_workers_finds_an_edited_entry(world: World) -> None:
+    world.submit(_extractions(world, 200), atomic=True)
+    with world.ledger.store.writer(registrars=world.ledger.root.registrar_keys()) as tx:
+        tx.session.connection().exec_driver_sql(
+            "UPDATE log_entry SET envelope = ? WHERE log_index = 150"
+            if tx.session.get_bind().dialect.paramstyle == "qmark"
+            else "UPDATE log_entry SET envelope = %s WHERE log_index = 150",
+            (_extractions(world, 1)[0],),
+        )
+    report = world.ledger.verify()
+    assert not report.clean
+    assert report.problems[0].log_index == 150

@@ -609,7 +609,8 @@ class Transaction:
         return self._work.key(self._connection(), keyid)
 
     def signing_keys(self) -> dict[KeyId, PublicKey]:
-        """The registrar keys and every participant key in the index, by key id.
+        """The registrar keys this transaction was given and every participant key in the
+        index, by key id.
 
         For checking signatures ahead of admission (ledger.parallel). A row whose key id is
         not the SHA-256 of its key is left out, so an edited row cannot vouch for anything;

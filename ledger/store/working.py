@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Column, Connection, Dialect, Table, bindparam, insert, select, update
@@ -495,7 +495,7 @@ def _log_index_of(connection: Connection, key: Column[Any], values: Sequence[Any
     return connection.exec_driver_sql(sql, {f"k{i}": v for i, v in enumerate(values)}).all()
 
 
-@cache
+@lru_cache(maxsize=64)
 def _log_index_sql(dialect: Dialect, key: Column[Any], count: int) -> str:
     statement = select(key, LOG_ENTRY.c.log_index).where(
         key.in_([bindparam(f"k{i}") for i in range(count)])
@@ -517,7 +517,7 @@ def _insert_many(connection: Connection, into: Table, rows: Sequence[dict[str, A
         connection.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows])
 
 
-@cache
+@lru_cache(maxsize=256)
 def _insert_sql(
     dialect: Dialect, into: Table, names: tuple[str, ...]
 ) -> tuple[str, tuple[str, ...] | None]:
