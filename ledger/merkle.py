@@ -212,6 +212,20 @@ def inclusion_proof(get_node: NodeGetter, index: int, size: int) -> list[bytes]:
     return siblings
 
 
+def inclusion_proof_nodes(index: int, size: int) -> list[tuple[int, int]]:
+    """The ``(level, index)`` of every node :func:`inclusion_proof` reads, in order, so that
+    a store can fetch the nodes of many proofs at once. Which nodes are read depends only
+    on ``index`` and ``size``, never on their hashes."""
+    wanted: list[tuple[int, int]] = []
+
+    def record(level: int, at: int) -> bytes:
+        wanted.append((level, at))
+        return bytes(HASH_SIZE)
+
+    inclusion_proof(record, index, size)
+    return wanted
+
+
 def consistency_proof(get_node: NodeGetter, old_size: int, new_size: int) -> list[bytes]:
     """RFC 6962 §2.1.2 ``PROOF(old_size, D[new_size])`` (via ``SUBPROOF``).
 

@@ -620,13 +620,24 @@ class Ledger:
             self._check_signed_root(tx.checkpoint(size), size, root_hash)
             if root_hash != checkpoint.root_hash:
                 raise VerificationError(_TREE_CHANGED.format(size=size))
+            ordered = sorted(chosen, key=lambda e: e.log_index)
+            # Every proof's nodes fetched together: one read per node would cost a query each.
+            nodes = tx.get_nodes(
+                node
+                for entry in ordered
+                for node in merkle.inclusion_proof_nodes(entry.log_index, size)
+            )
+
+            def node(level: int, index: int) -> bytes:
+                return nodes.get((level, index)) or tx.get_node(level, index)
+
             entries = tuple(
                 bundles.Entry(
                     log_index=entry.log_index,
                     envelope=entry.envelope,
-                    proof=tuple(merkle.inclusion_proof(tx.get_node, entry.log_index, size)),
+                    proof=tuple(merkle.inclusion_proof(node, entry.log_index, size)),
                 )
-                for entry in sorted(chosen, key=lambda e: e.log_index)
+                for entry in ordered
             )
             consistency = None if since is None else self._consistency(tx, since, size)
             live = _judge(tx, lot, policy=policy, as_of=as_of) if tx.tree_size == size else None

@@ -303,6 +303,30 @@ class Transaction:
             raise StorageError(f"Merkle node (level {level}, index {index}) is missing")
         return node.hash
 
+    def get_nodes(self, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored nodes at ``wanted`` (level 0: leaf hashes) in a few queries; absent
+        ones are left out (:meth:`get_node` says what is missing)."""
+        self.sync()
+        by_level: dict[int, set[int]] = {}
+        for level, index in wanted:
+            by_level.setdefault(level, set()).add(index)
+        found: dict[tuple[int, int], bytes] = {}
+        entries, nodes = working.LOG_ENTRY, working.MERKLE_NODE
+        for level, indexes in sorted(by_level.items()):
+            for chunk in _chunks(sorted(indexes)):
+                query = (
+                    select(entries.c.log_index, entries.c.leaf_hash).where(
+                        entries.c.log_index.in_(chunk)
+                    )
+                    if level == 0
+                    else select(nodes.c.idx, nodes.c.hash).where(
+                        nodes.c.level == level, nodes.c.idx.in_(chunk)
+                    )
+                )
+                for index, digest in self._connection().execute(query):
+                    found[level, int(index)] = bytes(digest)
+        return found
+
     def find_leaf(self, leaf_hash: bytes) -> int | None:
         return self._work.leaf(self._connection(), leaf_hash)
 
