@@ -97,6 +97,10 @@ class ProvenanceSource(Protocol):
 
     def all_lots(self) -> Mapping[LotId, LotInfo]: ...
 
+    def upstream_lots(self, lot: LotId) -> set[LotId]:
+        """``lot`` and every lot upstream of it, in one query (the index's recursive walk)."""
+        ...
+
 
 def untraced_node(item: Untraced) -> str:
     return f"untraced:{item.log_index}/{item.position}"
@@ -129,9 +133,11 @@ def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> 
     graph = nx.DiGraph(root=lot, direction="down" if downstream else "up")
     graph.add_node(lot, **_lot_attributes(root))
     frontier: dict[LotId, LotInfo] = {lot: root}
+    # Upstream, the lots are known in one query first; each step then reads from memory.
+    walk = source if downstream else _Upstream(source, lot)
     while frontier:
         frontier = (
-            _step_down(source, graph, frontier) if downstream else _step_up(source, graph, frontier)
+            _step_down(source, graph, frontier) if downstream else _step_up(walk, graph, frontier)
         )
     hops = source.hops([n for n, d in graph.nodes(data=True) if d["kind"] == "lot"])
     for node, lot_hops in hops.items():
@@ -209,8 +215,43 @@ def _link(
         )
 
 
+class _Upstream:
+    """What the upward walk from ``lot`` reads, loaded in a handful of queries: the lots
+    upstream of it, then the flows, untraced inputs and outputs of every transformation
+    that made one of them. Each step of the walk reads from here instead of the index."""
+
+    def __init__(self, source: ProvenanceSource, lot: LotId) -> None:
+        self._lots = dict(source.lots(source.upstream_lots(lot)))
+        made = {info.created_index for info in self._lots.values() if info.source is None}
+        self._flows = source.flows_into(made)
+        self._untraced = source.untraced_into(made)
+        self._outputs = source.outputs_of(made)
+
+    def lots(self, ids: Iterable[LotId]) -> Mapping[LotId, LotInfo]:
+        return {lot: self._lots[lot] for lot in ids}
+
+    def flows_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Flow]]:
+        return {i: self._flows[i] for i in log_indexes if i in self._flows}
+
+    def untraced_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Untraced]]:
+        return {i: self._untraced[i] for i in log_indexes if i in self._untraced}
+
+    def outputs_of(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[LotInfo]]:
+        return {i: self._outputs[i] for i in log_indexes if i in self._outputs}
+
+
+class _UpwardSource(Protocol):
+    def lots(self, ids: Iterable[LotId]) -> Mapping[LotId, LotInfo]: ...
+
+    def flows_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Flow]]: ...
+
+    def untraced_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Untraced]]: ...
+
+    def outputs_of(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[LotInfo]]: ...
+
+
 def _step_up(
-    source: ProvenanceSource, graph: nx.DiGraph, frontier: Mapping[LotId, LotInfo]
+    source: _UpwardSource, graph: nx.DiGraph, frontier: Mapping[LotId, LotInfo]
 ) -> dict[LotId, LotInfo]:
     made_by = {info.created_index: info for info in frontier.values() if info.source is None}
     if not made_by:

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, String, delete, func, inspect, true, tuple_
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -64,7 +65,6 @@ from ledger.store.rows import (
     SCHEMA_VERSION,
     CheckpointRow,
     ControlRow,
-    EventRow,
     FacilityRow,
     FindingEffectRow,
     FindingRow,
@@ -80,7 +80,6 @@ from ledger.store.rows import (
     SignatureRow,
     StoredEntry,
     TreeHead,
-    UntracedRow,
 )
 from ledger.store.stamps import stamp, unstamp
 from ledger.store.working import (
@@ -710,8 +709,24 @@ class Transaction:
         wanted = sorted(set(ids))
         found: dict[LotId, graph.LotInfo] = {}
         for chunk in _chunks(wanted):
-            found.update((info.id, info) for info in self._lot_infos(col(LotRow.id).in_(chunk)))
+            found.update((info.id, info) for info in self._lot_infos(working.LOT.c.id.in_(chunk)))
         return found
+
+    def upstream_lots(self, lot: LotId) -> set[LotId]:
+        """``lot`` and every lot upstream of it: one recursive query over ``lot`` and
+        ``flow`` (a transformation's inputs are the flows logged at the index that created
+        its outputs)."""
+        self.sync()
+        lots, flow = working.LOT, working.FLOW
+        walk = core_select(lots.c.id.label("id")).where(lots.c.id == lot).cte(recursive=True)
+        walk = walk.union(
+            core_select(flow.c.lot).select_from(
+                walk.join(lots, lots.c.id == walk.c.id).join(
+                    flow, flow.c.log_index == lots.c.created_index
+                )
+            )
+        )
+        return {LotId(found) for (found,) in self._connection().execute(core_select(walk.c.id))}
 
     def all_lots(self) -> dict[LotId, graph.LotInfo]:
         self.sync()
@@ -759,44 +774,72 @@ class Transaction:
         self.sync()
         found: dict[int, list[graph.LotInfo]] = {}
         for chunk in _chunks(sorted(set(log_indexes))):
-            for info in self._lot_infos(col(LotRow.created_index).in_(chunk)):
+            for info in self._lot_infos(working.LOT.c.created_index.in_(chunk)):
                 found.setdefault(info.created_index, []).append(info)
         return found
 
     def _lot_infos(self, condition: Any) -> list[graph.LotInfo]:
+        """Lots with their creating event and its facility (plain rows, no ORM objects:
+        provenance walks read many)."""
         self.sync()
-        rows = self.session.exec(
-            select(LotRow, EventRow, FacilityRow)
-            .join(EventRow, col(EventRow.log_index) == col(LotRow.created_index))
-            .join(FacilityRow, col(FacilityRow.id) == col(EventRow.facility))
+        lot, event, facility = working.LOT, working.EVENT, working.FACILITY
+        rows = self._connection().execute(
+            core_select(
+                lot.c.id,
+                lot.c.material,
+                lot.c.mass_g,
+                lot.c.created_index,
+                event.c.facility,
+                facility.c.country,
+                facility.c.operator,
+                event.c.stage,
+                event.c.happened_on,
+                event.c.source,
+            )
+            .join(event, event.c.log_index == lot.c.created_index)
+            .join(facility, facility.c.id == event.c.facility)
             .where(condition)
-            .order_by(col(LotRow.id))
-        ).all()
+            .order_by(lot.c.id)
+        )
         return [
             graph.LotInfo(
-                id=LotId(lot.id),
-                material=lot.material,
-                mass_g=lot.mass_g,
-                created_index=lot.created_index,
-                facility=event.facility,
-                country=facility.country,
-                operator=facility.operator,
-                stage=event.stage,
-                happened_on=event.happened_on,
-                source=event.source,
+                id=LotId(lot_id),
+                material=material,
+                mass_g=int(mass_g),
+                created_index=int(created_index),
+                facility=at,
+                country=country,
+                operator=operator,
+                stage=stage,
+                happened_on=happened_on,
+                source=source,
             )
-            for lot, event, facility in rows
+            for (
+                lot_id,
+                material,
+                mass_g,
+                created_index,
+                at,
+                country,
+                operator,
+                stage,
+                happened_on,
+                source,
+            ) in rows
         ]
 
     def flows_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Flow]]:
         self.sync()
         found: dict[int, list[graph.Flow]] = {}
         for chunk in _chunks(sorted(set(log_indexes))):
-            for row in self.session.exec(
-                select(FlowRow).where(col(FlowRow.log_index).in_(chunk)).order_by(col(FlowRow.lot))
+            flow = working.FLOW
+            for log_index, lot, grams in self._connection().execute(
+                select(flow.c.log_index, flow.c.lot, flow.c.grams)
+                .where(flow.c.log_index.in_(chunk))
+                .order_by(flow.c.lot)
             ):
-                found.setdefault(row.log_index, []).append(
-                    graph.Flow(log_index=row.log_index, lot=LotId(row.lot), grams=row.grams)
+                found.setdefault(int(log_index), []).append(
+                    graph.Flow(log_index=int(log_index), lot=LotId(lot), grams=int(grams))
                 )
         return found
 
@@ -804,11 +847,14 @@ class Transaction:
         self.sync()
         found: dict[LotId, list[graph.Flow]] = {}
         for chunk in _chunks(sorted(set(lots))):
-            for row in self.session.exec(
-                select(FlowRow).where(col(FlowRow.lot).in_(chunk)).order_by(col(FlowRow.log_index))
+            flow = working.FLOW
+            for log_index, lot, grams in self._connection().execute(
+                select(flow.c.log_index, flow.c.lot, flow.c.grams)
+                .where(flow.c.lot.in_(chunk))
+                .order_by(flow.c.log_index)
             ):
-                found.setdefault(LotId(row.lot), []).append(
-                    graph.Flow(log_index=row.log_index, lot=LotId(row.lot), grams=row.grams)
+                found.setdefault(LotId(lot), []).append(
+                    graph.Flow(log_index=int(log_index), lot=LotId(lot), grams=int(grams))
                 )
         return found
 
@@ -816,17 +862,18 @@ class Transaction:
         self.sync()
         found: dict[int, list[graph.Untraced]] = {}
         for chunk in _chunks(sorted(set(log_indexes))):
-            for row in self.session.exec(
-                select(UntracedRow)
-                .where(col(UntracedRow.log_index).in_(chunk))
-                .order_by(col(UntracedRow.log_index), col(UntracedRow.position))
+            untraced = working.UNTRACED
+            for row in self._connection().execute(
+                core_select(untraced)
+                .where(untraced.c.log_index.in_(chunk))
+                .order_by(untraced.c.log_index, untraced.c.position)
             ):
-                found.setdefault(row.log_index, []).append(
+                found.setdefault(int(row.log_index), []).append(
                     graph.Untraced(
-                        log_index=row.log_index,
-                        position=row.position,
+                        log_index=int(row.log_index),
+                        position=int(row.position),
                         material=row.material,
-                        grams=row.grams,
+                        grams=int(row.grams),
                         declared_origin=row.declared_origin,
                     )
                 )
@@ -836,24 +883,37 @@ class Transaction:
         self.sync()
         found: dict[LotId, list[graph.Hop]] = {}
         for chunk in _chunks(sorted(set(lots))):
-            rows = self.session.exec(
-                select(ShipmentLotRow, ShipmentRow, FacilityRow)
-                .join(ShipmentRow, col(ShipmentRow.id) == col(ShipmentLotRow.shipment))
-                .join(FacilityRow, col(FacilityRow.id) == col(ShipmentRow.to_facility))
-                .where(col(ShipmentLotRow.lot).in_(chunk))
-                .order_by(col(ShipmentRow.created_index))
-            ).all()
-            for line, shipment, destination in rows:
-                found.setdefault(LotId(line.lot), []).append(
+            line, shipment, destination = working.SHIPMENT_LOT, working.SHIPMENT, working.FACILITY
+            rows = self._connection().execute(
+                core_select(
+                    line.c.lot,
+                    shipment.c.id,
+                    shipment.c.from_facility,
+                    shipment.c.to_facility,
+                    destination.c.country,
+                    shipment.c.shipped_on,
+                    shipment.c.created_index,
+                    shipment.c.received_index,
+                    shipment.c.end_use,
+                )
+                .join(shipment, shipment.c.id == line.c.shipment)
+                .join(destination, destination.c.id == shipment.c.to_facility)
+                .where(line.c.lot.in_(chunk))
+                .order_by(shipment.c.created_index)
+            )
+            for row in rows:
+                found.setdefault(LotId(row.lot), []).append(
                     graph.Hop(
-                        shipment=shipment.id,
-                        from_facility=shipment.from_facility,
-                        to_facility=shipment.to_facility,
-                        to_country=destination.country,
-                        shipped_on=shipment.shipped_on,
-                        shipped_index=shipment.created_index,
-                        received_index=shipment.received_index,
-                        end_use=shipment.end_use,
+                        shipment=row.id,
+                        from_facility=row.from_facility,
+                        to_facility=row.to_facility,
+                        to_country=row.country,
+                        shipped_on=row.shipped_on,
+                        shipped_index=int(row.created_index),
+                        received_index=None
+                        if row.received_index is None
+                        else int(row.received_index),
+                        end_use=row.end_use,
                     )
                 )
         return found
