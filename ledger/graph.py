@@ -101,6 +101,10 @@ class ProvenanceSource(Protocol):
         """``lot`` and every lot upstream of it, in one query (the index's recursive walk)."""
         ...
 
+    def upstream_of_shipped(self, end_use: str) -> set[LotId]:
+        """Every lot shipped with ``end_use`` and every lot upstream of one, in one query."""
+        ...
+
 
 def untraced_node(item: Untraced) -> str:
     return f"untraced:{item.log_index}/{item.position}"
@@ -145,22 +149,33 @@ def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> 
     return graph
 
 
-def build_all(source: ProvenanceSource) -> nx.DiGraph:
-    """Every lot of the ledger and every flow between them (for ``check --all``)."""
-    lots = source.all_lots()
+def build_all(source: ProvenanceSource, only: Iterable[LotId] | None = None) -> nx.DiGraph:
+    """Every lot of the ledger and every flow between them (for ``check --all``).
+
+    With ``only``, just those lots, which must be closed upstream (every input of one of
+    them is one of them, as :meth:`ProvenanceSource.upstream_lots` gives): what a verdict
+    on any of them reads is the same as in the whole graph.
+    """
+    lots = source.all_lots() if only is None else source.lots(only)
     graph = nx.DiGraph(root=None, direction="up")
     for lot, info in lots.items():
         graph.add_node(lot, **_lot_attributes(info))
     made = {info.created_index for info in lots.values() if info.source is None}
     flows, untraced = source.flows_into(made), source.untraced_into(made)
-    outputs: dict[int, list[LotInfo]] = {}
-    for info in lots.values():
-        outputs.setdefault(info.created_index, []).append(info)
+    outputs: Mapping[int, Sequence[LotInfo]]
+    if only is None:
+        grouped: dict[int, list[LotInfo]] = {}
+        for info in lots.values():
+            grouped.setdefault(info.created_index, []).append(info)
+        outputs = grouped
+    else:
+        outputs = source.outputs_of(made)  # siblings outside count towards the shares
     for index in made:
         outs = outputs.get(index, [])
         out_total = sum(o.mass_g for o in outs)
         for out in outs:
-            _link(graph, index, out, out_total, flows.get(index, ()), untraced.get(index, ()))
+            if out.id in lots:
+                _link(graph, index, out, out_total, flows.get(index, ()), untraced.get(index, ()))
     for node, lot_hops in source.hops(lots).items():
         graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
     return graph

@@ -563,7 +563,11 @@ class Ledger:
         """Verdicts on every lot (or every lot shipped with ``end_use``): one linear pass per
         material rule over the whole ledger, not one traversal per lot."""
         with self.store.reader() as tx:
-            everything = graph.build_all(tx)
+            # With an end use, only what its shipments' verdicts read: those lots and
+            # everything upstream of them.
+            everything = graph.build_all(
+                tx, None if end_use is None else tx.upstream_of_shipped(end_use)
+            )
             facilities, unknown = _facts(tx, everything)
         targets = sorted(
             node

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import demo, graph
+from ledger import compliance, demo, graph, service
 from ledger.codec import canonical_json
 from ledger.compliance import Verdict
 from ledger.home import REGISTRAR_KEY, Home
@@ -467,3 +467,41 @@ def test_upstream_loaded_in_one_walk_equals_the_step_by_step_walk(
             assert tx.upstream_lots(lot) == {
                 n for n, d in built.nodes(data=True) if d["kind"] == "lot"
             }
+
+
+def test_check_all_for_an_end_use_judges_as_over_the_whole_graph(
+    home_ledger: tuple[Ledger, Signer],
+) -> None:
+    # check --all --end-use builds only the shipped lots and their upstream: every verdict
+    # must be the one the whole ledger's graph gives.
+    ledger, registrar = home_ledger
+    submit(ledger, demo.synthetic(1500, seed=9), registrar)
+    policy = load("dfars-252.225-7052")
+    verdicts = ledger.check_all(policy=policy, as_of=AS_OF, end_use="defense")
+    with ledger.store.reader() as tx:
+        everything = graph.build_all(tx)
+        facilities, unknown = service._facts(tx, everything)
+        closure = tx.upstream_of_shipped("defense")
+    assert len(closure) < everything.number_of_nodes()
+    targets = sorted(
+        n
+        for n, d in everything.nodes(data=True)
+        if d["kind"] == "lot" and any(h["end_use"] == "defense" for h in d.get("hops", []))
+    )
+    assert [v.lot for v in verdicts] == targets
+    passes: dict[str, Any] = {}
+    reference = [
+        compliance.judge(
+            lot,
+            everything,
+            policy=policy,
+            as_of=AS_OF,
+            facilities=facilities,
+            unknown_grams=unknown,
+            passes=passes,
+        )
+        for lot in targets
+    ]
+    assert [compliance.verdict_document(v) for v in verdicts] == [
+        compliance.verdict_document(v) for v in reference
+    ]

@@ -716,9 +716,22 @@ class Transaction:
         """``lot`` and every lot upstream of it: one recursive query over ``lot`` and
         ``flow`` (a transformation's inputs are the flows logged at the index that created
         its outputs)."""
+        lots = working.LOT
+        return self._upstream(core_select(lots.c.id.label("id")).where(lots.c.id == lot))
+
+    def upstream_of_shipped(self, end_use: str) -> set[LotId]:
+        line, shipment = working.SHIPMENT_LOT, working.SHIPMENT
+        return self._upstream(
+            core_select(line.c.lot.label("id"))
+            .join(shipment, shipment.c.id == line.c.shipment)
+            .where(shipment.c.end_use == end_use)
+        )
+
+    def _upstream(self, seed: Any) -> set[LotId]:
+        """The lots ``seed`` selects and every lot upstream of them (a recursive query)."""
         self.sync()
         lots, flow = working.LOT, working.FLOW
-        walk = core_select(lots.c.id.label("id")).where(lots.c.id == lot).cte(recursive=True)
+        walk = seed.cte(recursive=True)
         walk = walk.union(
             core_select(flow.c.lot).select_from(
                 walk.join(lots, lots.c.id == walk.c.id).join(
