@@ -3,15 +3,16 @@ that one process), percentiles, and PostgreSQL databases made and dropped per ru
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,25 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "BLOC_HOME"}
 
 
+_LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+with open(sys.argv[1], "w") as report:
+    report.write(f"{seconds!r} {usage.ru_maxrss}")
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+"""Runs one command and reports its wall time and peak RSS. The harness does not spawn
+``bloc`` itself: Linux counts the parent's resident memory into a spawned child's peak
+(the high-water mark of the address space it had until exec), and the harness holds the
+whole corpus. The launcher is small, so the command's own peak is what ``wait4`` gives."""
+
+
 def run_bloc(
     args: Sequence[str],
     *,
@@ -60,43 +80,48 @@ def run_bloc(
 ) -> Process:
     """Run ``bloc ARGS``; its wall time (start-up included) and its own peak RSS.
 
-    The child is reaped with ``wait4``, which reports the resource use of that process
-    alone (``RUSAGE_CHILDREN`` would be the largest of every child so far).
+    The command runs under a small launcher (:data:`_LAUNCHER`), which times it and reaps
+    it with ``wait4``: the resource use of that process alone, not the harness's.
 
     Raises:
         BenchError: the exit code is not in ``ok``, or the timeout passed.
     """
     command = [bloc_executable(), *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        report = Path(scratch) / "report"
         process = subprocess.Popen(
-            command,
+            [sys.executable, "-c", _LAUNCHER, str(report), *command],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             cwd=cwd,
             env=_environment(),
+            start_new_session=True,
         )
         killed = threading.Event()
 
         def kill() -> None:
             killed.set()
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
         timer = threading.Timer(timeout, kill) if timeout else None
         if timer is not None:
             timer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            process.wait()
         finally:
             if timer is not None:
                 timer.cancel()
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
+        measured = report.read_text().split() if report.exists() else []
     shown = " ".join(["bloc", *args[:3]])
     if killed.is_set():
         raise BenchError(f"{shown} … did not finish within {timeout:g} s")
@@ -106,9 +131,11 @@ def run_bloc(
             stdout.strip().splitlines()[-1] if stdout.strip() else "",
         )
         raise BenchError(f"{shown} … exited {process.returncode}: {last.strip()}")
+    if len(measured) != 2:
+        raise BenchError(f"{shown} … left no measurement (the launcher failed)")
     return Process(
-        seconds=seconds,
-        max_rss_bytes=usage.ru_maxrss * 1024,  # KiB on Linux
+        seconds=float(measured[0]),
+        max_rss_bytes=int(measured[1]) * 1024,  # KiB on Linux
         returncode=process.returncode,
         stdout=stdout,
         stderr=stderr,

@@ -411,7 +411,8 @@ METHODS: tuple[tuple[str, str], ...] = (
     (
         "check --all",
         "`bloc --home H check --all --end-use defense --policy dfars-252.225-7052 --as-of "
-        "2027-02-01`; peak memory is the process's maximum RSS (wait4)",
+        "2027-02-01`; peak memory is the process's maximum RSS (`wait4` in a small launcher, "
+        "so the harness's own memory is not counted)",
     ),
     (
         "evidence",
