@@ -140,7 +140,10 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
     with _lock:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["ledger.parallel"])
+            # Nothing is imported in the fork server itself: it runs from the caller's
+            # working directory with its own sys.path, where a checkout's ``ledger`` would
+            # shadow the installed one. Each worker imports with the caller's sys.path.
+            context.set_forkserver_preload([])
             _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
             atexit.register(_discard_pool)
         return _pool

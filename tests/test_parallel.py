@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -114,3 +117,34 @@ def test_workers_killed_mid_batch_leave_the_rest_to_be_opened_here() -> None:
 
 def test_an_empty_batch_opens_nothing() -> None:
     assert list(parallel.open_many([], {}, parallel_from=0)) == []
+
+
+def test_workers_import_the_callers_ledger_not_one_in_the_working_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A directory named ``ledger`` where the command runs (a checkout, or planted there)
+    # must not be what the workers import.
+    planted = tmp_path / "ledger"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("raise SystemExit('the planted ledger was imported')\n")
+    code = (
+        "from ledger import demo, parallel\n"
+        "from ledger.signing import Signer\n"
+        "if __name__ == '__main__':\n"
+        "    registrar = Signer.from_seed(bytes(range(32)))\n"
+        "    items = list(demo.envelopes(demo.synthetic(600, seed=3), registrar))\n"
+        "    opened = list(parallel.open_many(items, {}, parallel_from=1))\n"
+        "    assert parallel._pool is not None\n"
+        "    print(len(opened))\n"
+    )
+    script = tmp_path / "run.py"
+    script.write_text(code)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-P", str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(len(list(demo.synthetic(600, seed=3).items)))
