@@ -471,10 +471,6 @@ class Registry:
     def key(self, keyid: KeyId) -> KeyState | None:
         return self._keys.get(keyid)
 
-    def public_keys(self) -> dict[KeyId, PublicKey]:
-        """Every participant key registered so far, revoked or not, by key id."""
-        return {keyid: state.grant.public_key for keyid, state in self._keys.items()}
-
     def facility(self, facility: FacilityId) -> FacilityState | None:
         return self._facilities.get(facility)
 

@@ -816,60 +816,43 @@ class Transaction:
         )
         return [
             graph.LotInfo(
-                id=LotId(lot_id),
-                material=material,
-                mass_g=int(mass_g),
-                created_index=int(created_index),
-                facility=at,
-                country=country,
-                operator=operator,
-                stage=stage,
-                happened_on=happened_on,
-                source=source,
+                id=LotId(row.id),
+                material=row.material,
+                mass_g=int(row.mass_g),
+                created_index=int(row.created_index),
+                facility=row.facility,
+                country=row.country,
+                operator=row.operator,
+                stage=row.stage,
+                happened_on=row.happened_on,
+                source=row.source,
             )
-            for (
-                lot_id,
-                material,
-                mass_g,
-                created_index,
-                at,
-                country,
-                operator,
-                stage,
-                happened_on,
-                source,
-            ) in rows
+            for row in rows
         ]
 
     def flows_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Flow]]:
-        self.sync()
         found: dict[int, list[graph.Flow]] = {}
-        for chunk in _chunks(sorted(set(log_indexes))):
-            flow = working.FLOW
-            for log_index, lot, grams in self._connection().execute(
-                select(flow.c.log_index, flow.c.lot, flow.c.grams)
-                .where(flow.c.log_index.in_(chunk))
-                .order_by(flow.c.lot)
-            ):
-                found.setdefault(int(log_index), []).append(
-                    graph.Flow(log_index=int(log_index), lot=LotId(lot), grams=int(grams))
-                )
+        for flow in self._flows(working.FLOW.c.log_index, log_indexes, working.FLOW.c.lot):
+            found.setdefault(flow.log_index, []).append(flow)
         return found
 
     def flows_from(self, lots: Iterable[LotId]) -> dict[LotId, list[graph.Flow]]:
-        self.sync()
         found: dict[LotId, list[graph.Flow]] = {}
-        for chunk in _chunks(sorted(set(lots))):
-            flow = working.FLOW
+        for flow in self._flows(working.FLOW.c.lot, lots, working.FLOW.c.log_index):
+            found.setdefault(flow.lot, []).append(flow)
+        return found
+
+    def _flows(self, key: Any, values: Iterable[Any], order: Any) -> Iterator[graph.Flow]:
+        """The flows whose ``key`` column is one of ``values``, by chunk, ordered by ``order``."""
+        self.sync()
+        flow = working.FLOW
+        for chunk in _chunks(sorted(set(values))):
             for log_index, lot, grams in self._connection().execute(
                 select(flow.c.log_index, flow.c.lot, flow.c.grams)
-                .where(flow.c.lot.in_(chunk))
-                .order_by(flow.c.log_index)
+                .where(key.in_(chunk))
+                .order_by(order)
             ):
-                found.setdefault(LotId(lot), []).append(
-                    graph.Flow(log_index=int(log_index), lot=LotId(lot), grams=int(grams))
-                )
-        return found
+                yield graph.Flow(log_index=int(log_index), lot=LotId(lot), grams=int(grams))
 
     def untraced_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Untraced]]:
         self.sync()
