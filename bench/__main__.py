@@ -4,5 +4,5 @@ import sys
 
 from bench.run import main
 
-if __name__ == "__main__":  # worker processes (ledger.parallel) import this module again
+if __name__ == "__main__":  # worker processes (ledger.service._parallel) import this module again
     sys.exit(main())

@@ -23,8 +23,8 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench.measure import BenchError, Postgres
-from ledger.admission import open_envelope
-from ledger.signing import PublicKey
+from ledger.core.signing import PublicKey
+from ledger.records.admission import open_envelope
 
 WARM_UP = 50
 """Envelopes checked before the clock starts."""

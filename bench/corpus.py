@@ -29,9 +29,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import ledger
 from ledger import demo
-from ledger.home import REGISTRAR_KEY, init_home
-from ledger.model import REGISTRY_KINDS
+from ledger.records.model import REGISTRY_KINDS
+from ledger.service.home import REGISTRAR_KEY, init_home
 from ledger.store import Store, resolve_db_url
 
 CACHE_ENV = "BLOC_BENCH_CACHE"
@@ -39,7 +40,13 @@ ORIGIN = "bench.bloc/ledger"
 FORMAT = 1
 """Bump when the cache layout changes."""
 
-_GENERATOR_MODULES = ("demo.py", "authoring.py", "envelope.py", "codec.py", "signing.py")
+_GENERATOR_MODULES = (
+    "demo/*.py",
+    "records/authoring.py",
+    "records/envelope.py",
+    "core/codec.py",
+    "core/signing.py",
+)
 
 
 def default_cache() -> Path:
@@ -51,10 +58,12 @@ def default_cache() -> Path:
 
 def generator_digest() -> str:
     """A digest of the source that decides the envelope bytes of a corpus."""
-    package = Path(demo.__file__).parent
+    package = Path(ledger.__file__).parent
     digest = hashlib.sha256(f"format {FORMAT}".encode())
-    for name in _GENERATOR_MODULES:
-        digest.update(name.encode() + b"\0" + (package / name).read_bytes())
+    for pattern in _GENERATOR_MODULES:
+        for path in sorted(package.glob(pattern)):
+            name = path.relative_to(package).as_posix()
+            digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger import demo
-from ledger.home import REGISTRAR_KEY, init_home
+from ledger.service.home import REGISTRAR_KEY, init_home
 
 
 def main() -> None:

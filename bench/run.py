@@ -37,12 +37,13 @@ import networkx as nx
 
 from bench import baselines, corpus, report
 from bench.measure import BenchError, Postgres, percentile, run_bloc
-from ledger import __version__, graph
+from ledger import __version__
 from ledger import evidence as bundles
-from ledger import policy as policies
-from ledger.home import find_home
-from ledger.model import LotId
+from ledger.compliance import policy as policies
+from ledger.provenance import graph
+from ledger.records.model import LotId
 from ledger.service import Ledger, verify_bundle
+from ledger.service.home import find_home
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "bench" / "RESULTS.md"

@@ -23,7 +23,7 @@ from ledger.errors import (
     RecordRejected,
     VerificationError,
 )
-from ledger.home import Home, NoHomeError, find_home
+from ledger.service.home import Home, NoHomeError, find_home
 
 EXIT_OK = 0
 EXIT_FAIL = 1

@@ -8,8 +8,8 @@ from datetime import date, datetime
 import click
 
 from ledger import compliance
-from ledger import policy as policies
 from ledger.cli.common import current_home, emit_json, json_option, now
+from ledger.compliance import policy as policies
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from ledger import compliance, demo, report
-from ledger import policy as policies
+from ledger import compliance, demo
 from ledger.cli.common import now, progress_bar, write_output
+from ledger.compliance import policy as policies
+from ledger.core.signing import Signer
 from ledger.errors import ConfigError, LedgerError
-from ledger.home import REGISTRAR_KEY, init_home
+from ledger.render import report
 from ledger.service import Ledger
-from ledger.signing import Signer
+from ledger.service.home import REGISTRAR_KEY, init_home
 
 BATCH = 2000
 """Envelopes per atomic submission."""

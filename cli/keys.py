@@ -11,8 +11,8 @@ from ledger.cli.common import (
     passphrase_from,
     passphrase_option,
 )
-from ledger.home import write_signer
-from ledger.signing import Signer
+from ledger.core.signing import Signer
+from ledger.service.home import write_signer
 
 
 @click.group()

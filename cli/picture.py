@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from ledger import picture
-from ledger import policy as policies
 from ledger.cli.common import current_home, write_output
 from ledger.cli.compliance import DATE, as_of_day
+from ledger.compliance import policy as policies
 from ledger.errors import InputError
+from ledger.render import picture
 
 
 def _count(count: int, word: str) -> str:

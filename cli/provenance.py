@@ -7,7 +7,7 @@ from datetime import date
 import click
 
 from ledger.cli.common import current_home, emit_json, json_option, now, progress_bar
-from ledger.graph import RENDERERS
+from ledger.provenance.graph import RENDERERS
 
 
 @click.command()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ledger.authoring import prepare_record, seal
 from ledger.cli.common import (
     EXIT_REJECTED,
     Item,
@@ -25,9 +24,10 @@ from ledger.cli.common import (
     write_output,
 )
 from ledger.errors import InputError
-from ledger.home import REGISTRAR_KEY, read_signer
-from ledger.model import REGISTRAR, REGISTRY_KINDS
+from ledger.records.authoring import prepare_record, seal
+from ledger.records.model import REGISTRAR, REGISTRY_KINDS
 from ledger.service import CheckpointRefused, SubmitInterrupted, SubmitResult
+from ledger.service.home import REGISTRAR_KEY, read_signer
 
 
 @click.command()

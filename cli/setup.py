@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ledger.cli.common import emit_json, json_option, settings
-from ledger.home import init_home
+from ledger.service.home import init_home
 
 
 @click.command()

@@ -2,7 +2,7 @@
 
 The library is everything that is not command-line I/O. Its core (parsing, signing, the
 Merkle log, admission checks) takes values and returns values; only ``ledger.store``,
-``ledger.home`` and ``ledger.service`` touch files, databases and the clock.
+``ledger.service.home`` and ``ledger.service`` touch files, databases and the clock.
 """
 
 __version__ = "0.1.0"

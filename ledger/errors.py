@@ -41,7 +41,7 @@ class RecordRejected(InputError):
         self.message = message
 
     def __reduce__(self) -> tuple[type[RecordRejected], tuple[str, str]]:
-        # Rejections found by worker processes travel back pickled (ledger.parallel).
+        # Rejections found by worker processes travel back pickled (ledger.service._parallel).
         return (type(self), (self.check, self.message))
 
 

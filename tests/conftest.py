@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
-from ledger.home import REGISTRAR_KEY, Home, init_home
+from ledger.service.home import REGISTRAR_KEY, Home, init_home
 
 from helpers import World
 

@@ -18,13 +18,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ledger.authoring import prepare_record, seal
-from ledger.codec import canonical_json
-from ledger.envelope import sign_envelope
-from ledger.home import Home
-from ledger.model import REGISTRAR
+from ledger.core.codec import canonical_json
+from ledger.core.signing import Signer
+from ledger.records.authoring import prepare_record, seal
+from ledger.records.envelope import sign_envelope
+from ledger.records.model import REGISTRAR
 from ledger.service import Ledger, SubmitResult
-from ledger.signing import Signer
+from ledger.service.home import Home
 from ledger.store import Store
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""ledger.codec: strict JSON, canonical JSON, masses in grams, timestamps and days.
+"""ledger.core.codec: strict JSON, canonical JSON, masses in grams, timestamps and days.
 
 Every negative case is named after the rule it breaks; messages are asserted exactly where
 the codec words them, because the command line shows them to users verbatim.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.codec import (
+from ledger.core.codec import (
     MAX_DEPTH,
     _check_tree,
     canonical_json,

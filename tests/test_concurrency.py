@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ledger.authoring import prepare_record, seal
-from ledger.home import REGISTRAR_KEY, Home
+from ledger.records.authoring import prepare_record, seal
+from ledger.service.home import REGISTRAR_KEY, Home
 
 from helpers import (
     bloc_executable,

@@ -19,16 +19,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import compliance, demo, graph, service
-from ledger.codec import canonical_json
+from ledger import compliance, demo
 from ledger.compliance import Verdict
-from ledger.home import REGISTRAR_KEY, Home
-from ledger.model import REGISTRY_KINDS, LotId
-from ledger.policy import load
-from ledger.service import Ledger
-from ledger.signing import Signer
+from ledger.compliance.policy import load
+from ledger.core.codec import canonical_json
+from ledger.core.signing import Signer
+from ledger.demo import _demo
+from ledger.provenance import graph
+from ledger.records.model import REGISTRY_KINDS, LotId
+from ledger.records.trust import TrustRoot
+from ledger.service import Ledger, _ledger
+from ledger.service.home import REGISTRAR_KEY, Home
 from ledger.store import Store
-from ledger.trust import TrustRoot
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 DFARS = load("dfars-252.225-7052")
@@ -208,7 +210,7 @@ def test_story_is_deterministic_and_the_seed_chooses_the_keys() -> None:
 def test_record_bytes_are_the_canonical_json() -> None:
     for plan in (demo.story(), demo.synthetic(1500, seed=4)):
         for item in plan.items:
-            assert demo._record_bytes(item.record) == canonical_json(item.record)
+            assert _demo._record_bytes(item.record) == canonical_json(item.record)
 
 
 # -- the story, submitted -----------------------------------------------------------------
@@ -480,7 +482,7 @@ def test_check_all_for_an_end_use_judges_as_over_the_whole_graph(
     verdicts = ledger.check_all(policy=policy, as_of=AS_OF, end_use="defense")
     with ledger.store.reader() as tx:
         everything = graph.build_all(tx)
-        facilities, unknown = service._facts(tx, everything)
+        facilities, unknown = _ledger._facts(tx, everything)
         closure = tx.upstream_of_shipped("defense")
     assert len(closure) < everything.number_of_nodes()
     targets = sorted(

@@ -15,9 +15,9 @@ import pytest
 
 from ledger import evidence
 from ledger.compliance import verdict_document
-from ledger.home import find_home
-from ledger.policy import load
+from ledger.compliance.policy import load
 from ledger.service import verify_bundle
+from ledger.service.home import find_home
 
 from helpers import bloc_executable
 

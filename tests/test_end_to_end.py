@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from ledger.merkle import hash_leaf, verify_inclusion
-from ledger.tlog import verify_checkpoint
-from ledger.trust import TrustRoot
+from ledger.log.checkpoint import verify_checkpoint
+from ledger.log.merkle import hash_leaf, verify_inclusion
+from ledger.records.trust import TrustRoot
 
 from helpers import bloc_executable
 

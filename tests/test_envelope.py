@@ -1,4 +1,4 @@
-"""ledger.envelope (DSSE) and ledger.authoring: PAE, signing, exact-bytes verification, parsing.
+"""ledger.records.envelope (DSSE) and ledger.records.authoring: PAE, signing, exact-bytes verification, parsing.
 
 Signatures cover ``PAE(payloadType, payload)`` over the exact payload bytes; the tests check
 that a re-serialised payload, however equivalent, does not verify.
@@ -15,9 +15,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.authoring import prepare_record, seal
-from ledger.codec import canonical_json, parse_json
-from ledger.envelope import (
+from ledger.core.codec import canonical_json, parse_json
+from ledger.core.signing import Signer
+from ledger.errors import InputError
+from ledger.records.authoring import prepare_record, seal
+from ledger.records.envelope import (
     PAYLOAD_TYPE,
     Envelope,
     Signature,
@@ -26,9 +28,7 @@ from ledger.envelope import (
     sign_envelope,
     verified_keyids,
 )
-from ledger.errors import InputError
-from ledger.model import Extraction
-from ledger.signing import Signer
+from ledger.records.model import Extraction
 
 from helpers import NOW, extraction, key_for, to_json
 

@@ -23,16 +23,16 @@ from scenarios import ISSUED, Scenario
 from test_compliance_scenarios import japanese_magnet, magnet_sites
 
 from ledger import evidence
-from ledger.codec import canonical_json
 from ledger.compliance import verdict_document
-from ledger.envelope import sign_envelope
+from ledger.compliance.policy import load, parse_policy
+from ledger.core.codec import canonical_json
+from ledger.core.signing import Signer
 from ledger.errors import VerificationError
-from ledger.home import LOG_KEY
-from ledger.merkle import EMPTY_ROOT
-from ledger.policy import load, parse_policy
+from ledger.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.log.merkle import EMPTY_ROOT
+from ledger.records.envelope import sign_envelope
 from ledger.service import verify_bundle
-from ledger.signing import Signer
-from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.service.home import LOG_KEY
 
 from helpers import World, bloc_executable, envelope_bytes, extraction, key_for, revocation
 
@@ -400,7 +400,7 @@ def test_entries_out_of_order_are_refused(empty_world: World) -> None:
 
 
 def test_another_ledgers_root_refuses_the_bundle(empty_world: World, tmp_path: Path) -> None:
-    from ledger.home import init_home
+    from ledger.service.home import init_home
 
     _, magnet = magnet_world(empty_world)
     other = init_home(tmp_path / "other", origin="test.bloc/ledger").root()

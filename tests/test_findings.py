@@ -15,8 +15,8 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from ledger import findings
-from ledger.findings import Finding
+from ledger.provenance import findings
+from ledger.provenance.findings import Finding
 
 from helpers import (
     World,
@@ -246,8 +246,8 @@ def test_repack_that_changes_the_material(world: World) -> None:
 
 
 def test_not_received_as_of_a_date() -> None:
-    from ledger.findings import ShipmentRecord, ShippedLot
-    from ledger.model import FacilityId, LotId, ShipmentId
+    from ledger.provenance.findings import ShipmentRecord, ShippedLot
+    from ledger.records.model import FacilityId, LotId, ShipmentId
 
     record = ShipmentRecord(
         id=ShipmentId("ship:lynas/S-9"),

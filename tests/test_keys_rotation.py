@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from ledger.admission import KeyState, Registry, check_signatures, revoked_key, rotated_keys
-from ledger.codec import parse_timestamp
-from ledger.envelope import Envelope, sign_envelope
+from ledger.core.codec import parse_timestamp
+from ledger.core.signing import Signer
 from ledger.errors import RecordRejected
-from ledger.model import (
+from ledger.records.admission import KeyState, Registry, check_signatures, revoked_key, rotated_keys
+from ledger.records.envelope import Envelope, sign_envelope
+from ledger.records.model import (
     KeyGrant,
     KeyRevocation,
     Participant,
@@ -23,7 +24,6 @@ from ledger.model import (
     Record,
     decode_record,
 )
-from ledger.signing import Signer
 
 from helpers import extraction, key_for, participant, revocation, to_json
 

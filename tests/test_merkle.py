@@ -1,4 +1,4 @@
-"""Tests for ledger.merkle against a naive RFC 6962 reference and published test vectors."""
+"""Tests for ledger.log.merkle against a naive RFC 6962 reference and published test vectors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     Frontier,

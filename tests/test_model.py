@@ -1,4 +1,4 @@
-"""ledger.model (decode_record and record invariants) and ledger.trust (root.json).
+"""ledger.records.model (decode_record and record invariants) and ledger.records.trust (root.json).
 
 Every worked example shipped in ``ledger.schemas/examples`` must decode; each invariant the
 schema cannot express is then broken in one named way at a time.
@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from ledger.core.signing import KeyId
 from ledger.errors import InputError
-from ledger.model import (
+from ledger.records.model import (
     Extraction,
     Facility,
     KeyGrant,
@@ -31,8 +32,7 @@ from ledger.model import (
     namespace_of,
     record_id_of,
 )
-from ledger.signing import KeyId
-from ledger.trust import TrustRoot
+from ledger.records.trust import TrustRoot
 
 from helpers import key_for, participant, to_json
 

@@ -1,4 +1,4 @@
-"""ledger.parallel: opening a batch in worker processes gives what opening it inline gives."""
+"""ledger.service._parallel: opening a batch in worker processes gives what opening it inline gives."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from dataclasses import replace
 
 import pytest
 
-from ledger import demo, parallel
-from ledger.admission import Opened, open_envelope
+from ledger import demo
+from ledger.core.signing import Signer
 from ledger.errors import RecordRejected
-from ledger.signing import Signer
+from ledger.records.admission import Opened, open_envelope
+from ledger.service import _parallel as parallel
 
 from helpers import World, envelope_bytes, extraction
 
@@ -126,8 +127,9 @@ def test_workers_import_the_callers_ledger_not_one_in_the_working_directory(tmp_
     planted.mkdir()
     (planted / "__init__.py").write_text("raise SystemExit('the planted ledger was imported')\n")
     code = (
-        "from ledger import demo, parallel\n"
-        "from ledger.signing import Signer\n"
+        "from ledger import demo\n"
+        "from ledger.service import _parallel as parallel\n"
+        "from ledger.core.signing import Signer\n"
         "if __name__ == '__main__':\n"
         "    registrar = Signer.from_seed(bytes(range(32)))\n"
         "    items = list(demo.envelopes(demo.synthetic(600, seed=3), registrar))\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ledger.cli.main import bloc
-from ledger.policy import builtin_names, load
+from ledger.compliance.policy import builtin_names, load
 
 
 def test_policy_list_names_the_builtins() -> None:

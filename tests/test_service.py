@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from ledger import merkle, parallel
-from ledger.tlog import verify_checkpoint
+from ledger.log import merkle
+from ledger.log.checkpoint import verify_checkpoint
+from ledger.service import _parallel as parallel
 
 from helpers import NOW, World, envelope_bytes, extraction, key_for, shipment
 

@@ -1,4 +1,4 @@
-"""ledger.signing: key ids, known-answer Ed25519 signatures, PEM keys and strict base64.
+"""ledger.core.signing: key ids, known-answer Ed25519 signatures, PEM keys and strict base64.
 
 Known answers are pinned as literals (so a change in derivation is caught) and, where
 possible, re-derived independently with ``hashlib`` and ``cryptography`` directly.
@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.core.signing import PublicKey, Signer, b64decode, b64encode, keyid_for
 from ledger.errors import ConfigError, InputError, LedgerError
-from ledger.home import read_signer, write_signer
-from ledger.signing import PublicKey, Signer, b64decode, b64encode, keyid_for
+from ledger.service.home import read_signer, write_signer
 
 from helpers import key_for
 
@@ -303,7 +303,7 @@ def test_b64decode_rejects(text: str, reason: str) -> None:
     assert str(info.value) == f"envelope.payload {reason}"
 
 
-# --- key files (ledger.home) ------------------------------------------------------------------
+# --- key files (ledger.service.home) ------------------------------------------------------------------
 
 
 def test_key_file_round_trip_mode_0600(tmp_path: Path) -> None:

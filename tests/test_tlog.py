@@ -1,4 +1,4 @@
-"""ledger.tlog: C2SP tlog-checkpoint bodies and signed notes; negative vectors by attack name."""
+"""ledger.log.checkpoint: C2SP tlog-checkpoint bodies and signed notes; negative vectors by attack name."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import re
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.core.signing import Signer
 from ledger.errors import VerificationError
-from ledger.signing import Signer
-from ledger.tlog import Checkpoint, note_key_hash, sign_checkpoint, verify_checkpoint
+from ledger.log.checkpoint import Checkpoint, note_key_hash, sign_checkpoint, verify_checkpoint
 
 from helpers import key_for
 

@@ -21,10 +21,10 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from ledger.cli.main import bloc
-from ledger.merkle import Frontier, hash_leaf
-from ledger.signing import Signer
+from ledger.core.signing import Signer
+from ledger.log.checkpoint import Checkpoint, sign_checkpoint
+from ledger.log.merkle import Frontier, hash_leaf
 from ledger.store.stamps import stamp
-from ledger.tlog import Checkpoint, sign_checkpoint
 
 from helpers import NOW, World, envelope_bytes, extraction, key_for, tamper
 

@@ -17,8 +17,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ledger import demo
-from ledger.home import LOG_KEY, REGISTRAR_KEY, Home, init_home
 from ledger.service import Ledger
+from ledger.service.home import LOG_KEY, REGISTRAR_KEY, Home, init_home
 from ledger.store.rows import DERIVED_TABLES, LogEntry, MerkleNode
 from ledger.store.stamps import stamp, unstamp
 

@@ -5,7 +5,7 @@ append lock for its whole life (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR 
 the ``tree_head`` row on PostgreSQL), so log indexes are assigned gap-free and without
 duplicates across processes. :meth:`Store.reader` opens a read-only transaction.
 
-A :class:`Transaction` is the :class:`~ledger.admission.LedgerView` admission checks
+A :class:`Transaction` is the :class:`~ledger.records.admission.LedgerView` admission checks
 against, and :meth:`Transaction.append` writes an entry, its Merkle nodes, the new tree
 head and every derived row in that same transaction: an append commits whole or not at all.
 """
@@ -28,8 +28,13 @@ from sqlalchemy import select as core_select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
-from ledger import findings, graph
-from ledger.admission import (
+from ledger.compliance import FacilityFacts
+from ledger.core.codec import canonical_json
+from ledger.core.signing import KeyId, PublicKey
+from ledger.errors import ConfigError, InputError, StorageError, VerificationError
+from ledger.log.merkle import Frontier, hash_leaf
+from ledger.provenance import findings, graph
+from ledger.records.admission import (
     FacilityState,
     KeyState,
     Opened,
@@ -37,11 +42,7 @@ from ledger.admission import (
     revoked_key,
     rotated_keys,
 )
-from ledger.codec import canonical_json
-from ledger.compliance import FacilityFacts
-from ledger.errors import ConfigError, InputError, StorageError, VerificationError
-from ledger.merkle import Frontier, hash_leaf
-from ledger.model import (
+from ledger.records.model import (
     REGISTRY_KINDS,
     Extraction,
     Facility,
@@ -57,7 +58,6 @@ from ledger.model import (
     ShipmentId,
     Transformation,
 )
-from ledger.signing import KeyId, PublicKey
 from ledger.store import working
 from ledger.store.engine import READ_ONLY, backend_of, make_engine, redact
 from ledger.store.rows import (
@@ -635,7 +635,7 @@ class Transaction:
         """The registrar keys this transaction was given and every participant key in the
         index, by key id.
 
-        For checking signatures ahead of admission (ledger.parallel). A row whose key id is
+        For checking signatures ahead of admission (ledger.service._parallel). A row whose key id is
         not the SHA-256 of its key is left out, so an edited row cannot vouch for anything;
         whether a key may sign is still decided by admission.
         """

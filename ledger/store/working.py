@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Dialect, Table, bindparam, insert, select, update
 
-from ledger import findings
-from ledger.admission import FacilityState, KeyState, ShipmentState
-from ledger.model import FacilityId, KeyGrant, LotId, ParticipantId, ShipmentId
-from ledger.signing import KeyId, PublicKey
+from ledger.core.signing import KeyId, PublicKey
+from ledger.provenance import findings
+from ledger.records.admission import FacilityState, KeyState, ShipmentState
+from ledger.records.model import FacilityId, KeyGrant, LotId, ParticipantId, ShipmentId
 from ledger.store.rows import (
     EventRow,
     FacilityRow,

@@ -24,8 +24,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ledger.cli.main import bloc
-from ledger.envelope import PAYLOAD_TYPE, pae
-from ledger.signing import Signer
+from ledger.core.signing import Signer
+from ledger.records.envelope import PAYLOAD_TYPE, pae
 
 from helpers import (
     World,

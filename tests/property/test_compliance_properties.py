@@ -1,7 +1,7 @@
 """Property tests for the one-pass compliance checker (``ledger.compliance``).
 
 Random small provenance DAGs are built directly as ``networkx`` graphs with the node and
-edge attributes ``ledger.graph`` gives them, judged under a small custom policy (one
+edge attributes ``ledger.provenance.graph`` gives them, judged under a small custom policy (one
 country set, one open window, one ``"*"`` rule whose restricted stages are drawn at
 random), and compared with an independent brute force that follows the module docstring
 gram by gram: it enumerates every path from a source (an extraction or an untraced input)
@@ -39,10 +39,10 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from ledger.compliance import FAIL, INCONCLUSIVE, PASS, FacilityFacts, Pass, Shares, judge
-from ledger.graph import Flow, LotInfo, build_all
-from ledger.model import LotId
-from ledger.policy import MaterialRule, Policy, parse_policy
-from ledger.vocabulary import vocabulary
+from ledger.compliance.policy import MaterialRule, Policy, parse_policy
+from ledger.core.vocabulary import vocabulary
+from ledger.provenance.graph import Flow, LotInfo, build_all
+from ledger.records.model import LotId
 
 AS_OF = date(2025, 6, 1)
 RU_FROM = date(2024, 7, 1)
@@ -220,7 +220,7 @@ def lot_attributes(
     day: str,
     source: str,
 ) -> dict[str, Any]:
-    """The attributes ``ledger.graph`` puts on a lot node."""
+    """The attributes ``ledger.provenance.graph`` puts on a lot node."""
     return {
         "kind": "lot",
         "material": material,
@@ -269,7 +269,7 @@ def worlds(
     """A policy, 2-5 facilities and a DAG of at most 8 lots and depth at most 4.
 
     Each transformation has 1-3 traced inputs, 0-2 untraced inputs and 1-2 outputs; as in
-    ``ledger.graph.build_all`` each input's grams are split over the outputs in proportion
+    ``ledger.provenance.graph.build_all`` each input's grams are split over the outputs in proportion
     to their mass, rounded down. With ``exact_rounding`` a split may round to 0 g as there;
     otherwise every edge carries at least 1 g, so that flow fractions are defined.
     ``registered`` draws the stages each facility is registered for.
@@ -538,7 +538,7 @@ def test_brute_force_agrees_with_the_one_pass(world: World) -> None:
 @examples(300)
 @given(worlds(exact_rounding=True))
 def test_shares_sum_to_one(world: World) -> None:
-    """Also on graphs where, as in ``ledger.graph``, a split rounds an edge down to 0 g."""
+    """Also on graphs where, as in ``ledger.provenance.graph``, a split rounds an edge down to 0 g."""
     note(describe(world))
     run = world.run()
     for lot in world.lots():
@@ -833,7 +833,7 @@ def test_adding_a_compliant_input_keeps_a_taint() -> None:
 
 
 class _Ledger:
-    """Just enough of a ``ProvenanceSource`` for ``ledger.graph.build_all``."""
+    """Just enough of a ``ProvenanceSource`` for ``ledger.provenance.graph.build_all``."""
 
     def __init__(self, lots: Mapping[str, LotInfo], flows: Mapping[int, list[Flow]]) -> None:
         self._lots, self._flows = lots, flows

@@ -1,6 +1,6 @@
 """The compiled validator (``jsonschema-rs``) against the reference (``jsonschema``).
 
-``ledger.schema.validate`` lets the compiled validator accept a document without asking the
+``ledger.core.schema.validate`` lets the compiled validator accept a document without asking the
 reference, so the two must give the same answer on every document: the worked examples,
 and random mutations of them — a value anywhere replaced by an awkward one (edge-case
 date-times and dates, ids with a trailing newline, control characters, huge and negative
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import schema
+from ledger.core import schema
 
 from helpers import load_example
 

@@ -20,7 +20,7 @@ upstream. Verdicts follow the policy's combination (taint or threshold); non-com
 unknown. Each verdict names the rule and paragraph, and the heaviest upstream paths that
 carry the offending (or unknown) mass, as chains of log indexes.
 
-The module is pure: it reads a provenance graph (``ledger.graph``) and facts about
+The module is pure: it reads a provenance graph (``ledger.provenance.graph``) and facts about
 facilities, and returns values.
 """
 
@@ -32,9 +32,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from ledger.graph import Graph
-from ledger.policy import MaterialRule, Policy, Window
-from ledger.vocabulary import vocabulary
+from ledger.compliance.policy import MaterialRule, Policy, Window
+from ledger.core.vocabulary import vocabulary
+from ledger.provenance.graph import Graph
 
 PASS = "pass"  # noqa: S105 - a verdict, not a password
 FAIL = "fail"

@@ -13,10 +13,24 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from ledger import compliance, findings, graph, merkle, parallel
+from ledger import compliance
 from ledger import evidence as bundles
-from ledger import policy as policies
-from ledger.admission import (
+from ledger.compliance import policy as policies
+from ledger.compliance.policy import Policy
+from ledger.core.codec import canonical_json
+from ledger.core.signing import KeyId, PublicKey, Signer
+from ledger.errors import (
+    InputError,
+    LedgerError,
+    RecordRejected,
+    StorageError,
+    VerificationError,
+)
+from ledger.log import merkle
+from ledger.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.log.merkle import Frontier, hash_leaf
+from ledger.provenance import findings, graph
+from ledger.records.admission import (
     Opened,
     Registry,
     admit,
@@ -25,16 +39,7 @@ from ledger.admission import (
     check_signed_tail_entry,
     open_envelope,
 )
-from ledger.codec import canonical_json
-from ledger.errors import (
-    InputError,
-    LedgerError,
-    RecordRejected,
-    StorageError,
-    VerificationError,
-)
-from ledger.merkle import Frontier, hash_leaf
-from ledger.model import (
+from ledger.records.model import (
     Extraction,
     Facility,
     KeyRevocation,
@@ -44,11 +49,9 @@ from ledger.model import (
     Shipment,
     Transformation,
 )
-from ledger.policy import Policy
-from ledger.signing import KeyId, PublicKey, Signer
+from ledger.records.trust import TrustRoot
+from ledger.service import _parallel as parallel
 from ledger.store import CheckpointRow, LogEntry, Store, StoredEntry, Transaction, stamp
-from ledger.tlog import Checkpoint, sign_checkpoint, verify_checkpoint
-from ledger.trust import TrustRoot
 
 Progress = Callable[[int], None]
 """Called with the number of items just finished."""
@@ -167,7 +170,7 @@ class Ledger:
         Without ``atomic`` every valid envelope is kept whatever happens to the others; with
         it, one rejection keeps the whole batch out (and the others are reported as not
         stored). Storage failures raise; rejections are results. A batch of
-        :data:`~ledger.parallel.PARALLEL_FROM` envelopes or more is opened by worker
+        :data:`~ledger.service._parallel.PARALLEL_FROM` envelopes or more is opened by worker
         processes, which import the calling script again: guard its entry point with
         ``if __name__ == "__main__":``.
 
@@ -866,7 +869,7 @@ class Ledger:
         """Every entry with its envelope opened (or why it cannot be), in log order.
 
         Worker processes open blocks of entries and check their signatures against the keys
-        the index holds (ledger.parallel; the registry replay still decides who may sign),
+        the index holds (ledger.service._parallel; the registry replay still decides who may sign),
         and the replay loads in a few queries what checking each chunk will read.
         """
         keys = {**self.root.registrar_keys(), **tx.signing_keys()}

@@ -201,11 +201,13 @@ def mass_to_grams(value: object, *, field: str) -> int:
     if not kg.is_finite():
         raise InputError(f"{field} {kg} is not a number of kilograms")
     if kg <= 0:
-        raise InputError(f"{field} must be more than 0 kg, got {_kg(kg)}")
+        raise InputError(f"{field} must be more than 0 kg, got {_mass_for_message(kg)}")
     if kg * 1000 > MAX_MASS_GRAMS:
-        raise InputError(f"{field} {_kg(kg)} kg is more than the 1,000,000,000,000 kg allowed")
+        raise InputError(
+            f"{field} {_mass_for_message(kg)} kg is more than the 1,000,000,000,000 kg allowed"
+        )
     if kg != kg.quantize(_GRAM, context=_EXACT):
-        raise InputError(f"{field} {_kg(kg)} kg has more than three decimals")
+        raise InputError(f"{field} {_mass_for_message(kg)} kg has more than three decimals")
     return int(kg.scaleb(3, context=_EXACT))
 
 
@@ -218,7 +220,7 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _kg(value: Decimal) -> str:
+def _mass_for_message(value: Decimal) -> str:
     """A mass for a message: plain notation when short, scientific otherwise."""
     if not -20 <= value.adjusted() <= 20:
         return f"{value:.6E}"
@@ -230,7 +232,7 @@ def grams_to_kg_text(grams: int) -> str:
     return _decimal_text(Decimal(grams) / 1000)
 
 
-def kg(grams: int) -> str:
+def format_kg(grams: int) -> str:
     """A mass for people: ``1200500`` → ``1,200.5 kg``."""
     whole, _, fraction = grams_to_kg_text(abs(grams)).partition(".")
     sign = "-" if grams < 0 else ""

@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.core.signing import Signer
 from ledger.errors import ConfigError, InputError
+from ledger.records.trust import TrustRoot
 from ledger.service import Ledger
-from ledger.signing import Signer
 from ledger.store import Store, resolve_db_url, sqlite_files
-from ledger.trust import TrustRoot
 
 CONFIG_FILE = "bloc.toml"
 ROOT_FILE = "root.json"

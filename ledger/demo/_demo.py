@@ -23,7 +23,7 @@ Guarantees:
   never arrived).
 
 Masses in the records are ``int`` or :class:`~decimal.Decimal` kilograms (never binary
-floats): serialise a record with :func:`ledger.codec.canonical_json`.
+floats): serialise a record with :func:`ledger.core.codec.canonical_json`.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger.authoring import prepare_record, seal
-from ledger.envelope import sign_envelope
-from ledger.model import REGISTRAR
-from ledger.signing import Signer
+from ledger.core.signing import Signer
+from ledger.records.authoring import prepare_record, seal
+from ledger.records.envelope import sign_envelope
+from ledger.records.model import REGISTRAR
 
 AS_OF = date(2027, 2, 1)
 """The date the demo checks at: DFARS window B (the whole chain from mining counts)."""
@@ -130,7 +130,7 @@ def _holder(name: str, country: str, percent: int, *, government: bool = False) 
     return {"holder": name, "country": country, "percent": percent, "government": government}
 
 
-def _kg(grams: int) -> int | Decimal:
+def _record_mass(grams: int) -> int | Decimal:
     """A mass for a record: whole kilograms as ``int``, else an exact decimal."""
     if grams % 1000 == 0:
         return grams // 1000
@@ -346,7 +346,7 @@ class _Builder:
                 "extracted_on": day.isoformat(),
                 "source": source,
                 "lots": [
-                    {"id": lot_id, "material": material, "mass_kg": _kg(grams)}
+                    {"id": lot_id, "material": material, "mass_kg": _record_mass(grams)}
                     for lot_id, (_, material, grams) in zip(ids, lots, strict=True)
                 ],
             },
@@ -397,14 +397,14 @@ class _Builder:
                 "facility": f"fac:{site}",
                 "stage": stage,
                 "performed_on": day.isoformat(),
-                "inputs": [{"lot": lot_id, "mass_kg": _kg(g)} for lot_id, g in consumed],
+                "inputs": [{"lot": lot_id, "mass_kg": _record_mass(g)} for lot_id, g in consumed],
                 "untraced_inputs": [
-                    {"material": material, "mass_kg": _kg(g)}
+                    {"material": material, "mass_kg": _record_mass(g)}
                     | ({"declared_origin": origin} if origin else {})
                     for material, g, origin in untraced
                 ],
                 "outputs": [
-                    {"id": lot_id, "material": material, "mass_kg": _kg(g)}
+                    {"id": lot_id, "material": material, "mass_kg": _record_mass(g)}
                     for lot_id, (_, material, g) in zip(ids, outputs, strict=True)
                 ],
             },
@@ -480,7 +480,7 @@ class _Builder:
             lot = self.lots[lot_id]
             lot.remaining -= lot.remaining * loss_permille // 1000
             lot.holder, lot.last = site, day
-            amounts.append({"lot": lot_id, "mass_kg": _kg(lot.remaining)})
+            amounts.append({"lot": lot_id, "mass_kg": _record_mass(lot.remaining)})
         self._emit(
             day,
             {

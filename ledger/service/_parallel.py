@@ -1,7 +1,7 @@
 """Opening many envelopes on every core (ADR 0013).
 
-:func:`open_many` does steps 1–2 of admission (:func:`~ledger.admission.open_envelope`) and
-the cryptographic half of step 3 (:func:`~ledger.envelope.verified_keyids`) for a batch. A
+:func:`open_many` does steps 1–2 of admission (:func:`~ledger.records.admission.open_envelope`) and
+the cryptographic half of step 3 (:func:`~ledger.records.envelope.verified_keyids`) for a batch. A
 large batch is cut into chunks that worker processes open while the caller admits the
 chunks before: parsing and validation hold the interpreter lock, so threads would take
 turns, and a thread waiting to re-enter the interpreter after each signature check stalls
@@ -24,11 +24,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
-from ledger.admission import Opened, open_envelope
-from ledger.envelope import verified_keyids
+from ledger.core.signing import KeyId, PublicKey
 from ledger.errors import RecordRejected
-from ledger.model import Participant
-from ledger.signing import KeyId, PublicKey
+from ledger.records.admission import Opened, open_envelope
+from ledger.records.envelope import verified_keyids
+from ledger.records.model import Participant
 
 PARALLEL_FROM = 4096
 """Batches at least this large are opened by worker processes (starting them costs ~1 s)."""

@@ -1,12 +1,12 @@
 """Pictures of a lot's provenance: SVG, a self-contained HTML page, and Graphviz DOT.
 
-The renderers take a provenance graph (:func:`ledger.graph.build`) and optionally a verdict
-(:func:`ledger.compliance.judge`) and return text; the layout is computed here in pure
+The renderers take a provenance graph (:func:`ledger.provenance.graph.build`) and optionally
+a verdict (:func:`ledger.compliance.judge`) and return text; the layout is computed here in pure
 Python, with no Graphviz, browser or font files.
 
 **Layout.** Stages run left to right from mine to buyer. A node's column is its depth
-(:func:`ledger.graph.depths`, the longest path to it from a node without inputs), so every
-edge points right; a node without inputs (a mine, scrap, an untraced input) sits in the
+(:func:`ledger.provenance.graph.depths`, the longest path to it from a node without inputs), so
+every edge points right; a node without inputs (a mine, scrap, an untraced input) sits in the
 column just before the first lot it went into, left of what it fed, so that iron bought for
 alloy melting enters there instead of crossing the whole picture. In an upstream trace the
 judged lot is the only sink, hence the rightmost lot, and the shipments that moved it follow
@@ -50,10 +50,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Protocol
 
-from ledger.codec import kg
 from ledger.compliance import Path, Verdict
-from ledger.graph import Graph, depths, node_label
-from ledger.graph import render_dot as graph_dot
+from ledger.core.codec import format_kg
+from ledger.provenance.graph import Graph, depths, node_label
+from ledger.provenance.graph import render_dot as graph_dot
 
 RED = "#c62828"
 AMBER = "#d98c00"
@@ -296,7 +296,7 @@ def _lot_box(graph: Graph, node: str, mark: str | None, note: str) -> _Box:
             column=0,
             lines=(
                 (f"{data['material']} (untraced)", 12.5, True, INK),
-                (f"{kg(data['mass_g'])} · bought outside the ledger", 12.0, False, INK),
+                (f"{format_kg(data['mass_g'])} · bought outside the ledger", 12.0, False, INK),
                 (f"declared origin {origin}" if origin else "no declared origin", 11, False, GREY),
                 (f"input to log {data['log_index']}", 10.5, False, GREY),
             ),
@@ -312,7 +312,7 @@ def _lot_box(graph: Graph, node: str, mark: str | None, note: str) -> _Box:
         column=0,
         lines=(
             (data["material"], 12.5, True, INK),
-            (f"{kg(data['mass_g'])} · {data['stage']}{source}", 12.0, False, INK),
+            (f"{format_kg(data['mass_g'])} · {data['stage']}{source}", 12.0, False, INK),
             (data["facility"], 11, False, GREY),
             (f"{node} · log {data['log_index']}", 10.5, False, GREY),
         ),
@@ -369,10 +369,11 @@ def _layout(graph: Graph, found: Marks) -> _Layout:
                 source=a,
                 target=b,
                 kind="flow",
-                label=kg(data["grams"]),
+                label=format_kg(data["grams"]),
                 title=(
-                    f"{a} → {b}: {kg(data['grams'])} of the {kg(data['consumed'])} consumed "
-                    f"by the transformation at log index {data['log_index']}{_NOTES[mark]}"
+                    f"{a} → {b}: {format_kg(data['grams'])} of the "
+                    f"{format_kg(data['consumed'])} consumed by the transformation at log index "
+                    f"{data['log_index']}{_NOTES[mark]}"
                 ),
                 mark=mark,
                 data={"grams": str(data["grams"]), "log-index": str(data["log_index"])},
@@ -394,7 +395,7 @@ def _layout(graph: Graph, found: Marks) -> _Layout:
                 source=origin,
                 target=key,
                 kind="ship",
-                label=kg(graph.nodes[root]["mass_g"]),
+                label=format_kg(graph.nodes[root]["mass_g"]),
                 title=f"{root} shipped to {hop['to']} ({hop['to_country']}){_NOTES[mark]}",
                 mark=mark,
                 data={"log-index": str(hop["log_index"])},
@@ -698,7 +699,7 @@ def _header(graph: Graph, verdict: Verdict | None) -> list[tuple[str, float, boo
     root = graph.graph.get("root")
     if root is not None and root in graph:
         data = graph.nodes[root]
-        title = f"Provenance of {root} — {data['material']}, {kg(data['mass_g'])}"
+        title = f"Provenance of {root} — {data['material']}, {format_kg(data['mass_g'])}"
     else:
         title = "Provenance graph"
     if verdict is None:
@@ -1017,7 +1018,7 @@ def records_block(graph: Graph, *, verdict: Verdict | None = None) -> str:
                     (str(d["log_index"]), True),
                     (node, False),
                     (d["material"], False),
-                    (kg(d["mass_g"]), True),
+                    (format_kg(d["mass_g"]), True),
                     (stage, False),
                     (d["facility"], False),
                     (d["country"], False),
@@ -1043,7 +1044,7 @@ def records_block(graph: Graph, *, verdict: Verdict | None = None) -> str:
                         (str(d["log_index"]), True),
                         (node, False),
                         (d["material"], False),
-                        (kg(d["mass_g"]), True),
+                        (format_kg(d["mass_g"]), True),
                         (d["declared_origin"] or "not declared", False),
                     ],
                     " ".join(c for c in ("untraced", mark) if c),
@@ -1106,7 +1107,7 @@ def render_html(graph: Graph, *, verdict: Verdict | None = None, title: str | No
 
 
 def render_dot(graph: Graph, *, verdict: Verdict | None = None) -> str:
-    """Graphviz DOT (:func:`ledger.graph.render_dot`) with the verdict's marks coloured."""
+    """Graphviz DOT (:func:`ledger.provenance.graph.render_dot`), the verdict's marks coloured."""
     found = marks(graph, verdict)
     node_colors = {n: AMBER for n in found.unknown_nodes} | {n: RED for n in found.offending_nodes}
     edge_colors = {e: AMBER for e in found.unknown_edges} | {e: RED for e in found.offending_edges}

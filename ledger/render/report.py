@@ -2,7 +2,7 @@
 
 One page: a summary table per policy (how many lots pass, fail, ...), every judged lot with
 its verdict under each policy and the reason, the integrity findings with the log indexes
-that prove them, and the picture (:mod:`ledger.picture`) of each lot that failed or was
+that prove them, and the picture (:mod:`ledger.render.picture`) of each lot that failed or was
 inconclusive, offending paths in red. Self-contained: inline CSS, inline SVG, no scripts.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.compliance import FAIL, INCONCLUSIVE, Verdict
-from ledger.findings import Finding
-from ledger.graph import Graph
-from ledger.picture import STYLESHEET, verdict_block
+from ledger.provenance.findings import Finding
+from ledger.provenance.graph import Graph
+from ledger.render.picture import STYLESHEET, verdict_block
 
 ORDER = ("pass", "exempt", "not_applicable", "inconclusive", "fail")
 

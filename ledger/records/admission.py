@@ -26,11 +26,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from ledger.codec import format_timestamp
-from ledger.envelope import Envelope, parse_envelope
+from ledger.core.codec import format_timestamp
+from ledger.core.signing import KeyId, PublicKey
 from ledger.errors import InputError, RecordRejected
-from ledger.merkle import hash_leaf
-from ledger.model import (
+from ledger.log.merkle import hash_leaf
+from ledger.records.envelope import Envelope, parse_envelope
+from ledger.records.model import (
     REGISTRAR,
     REGISTRY_KINDS,
     Extraction,
@@ -51,7 +52,6 @@ from ledger.model import (
     namespace_of,
     record_id_of,
 )
-from ledger.signing import KeyId, PublicKey
 
 CLOCK_SKEW = timedelta(minutes=10)
 """How far in the future an ``issued_at`` may lie before the record is rejected."""
@@ -141,7 +141,7 @@ class Opened:
     leaf_hash: bytes
     verified: frozenset[KeyId] = frozenset()
     """Key ids whose signature was already checked cryptographically (see
-    :func:`~ledger.envelope.verified_keyids`); step 3 still decides if they may sign."""
+    :func:`~ledger.records.envelope.verified_keyids`); step 3 still decides if they may sign."""
 
 
 def open_envelope(data: bytes) -> Opened:

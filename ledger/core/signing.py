@@ -3,7 +3,7 @@
 Public keys (:class:`PublicKey`) and private signers (:class:`Signer`) are separate types: a
 verifier never holds a private key. A key id is the hex SHA-256 of the raw 32-byte public
 key. Private keys travel as PKCS#8 PEM, encrypted when a passphrase is given; reading and
-writing files is the caller's job (see ``ledger.home``).
+writing files is the caller's job (see ``ledger.service.home``).
 """
 
 from __future__ import annotations

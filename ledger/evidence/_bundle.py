@@ -38,11 +38,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger import merkle, schema
-from ledger.admission import Opened, Registry, check_signed_tail_entry, open_envelope
-from ledger.codec import canonical_json, format_timestamp, parse_json
+from ledger.compliance.policy import Policy, parse_policy
+from ledger.core import schema
+from ledger.core.codec import canonical_json, format_timestamp, parse_json
 from ledger.errors import InputError, RecordRejected, VerificationError
-from ledger.model import (
+from ledger.log import merkle
+from ledger.log.checkpoint import Checkpoint, verify_checkpoint
+from ledger.records.admission import Opened, Registry, check_signed_tail_entry, open_envelope
+from ledger.records.model import (
     Extraction,
     Facility,
     KeyRevocation,
@@ -51,9 +54,7 @@ from ledger.model import (
     Shipment,
     Transformation,
 )
-from ledger.policy import Policy, parse_policy
-from ledger.tlog import Checkpoint, verify_checkpoint
-from ledger.trust import TrustRoot
+from ledger.records.trust import TrustRoot
 
 FORMAT = "bloc-evidence/1"
 MAX_BUNDLE_BYTES = 32 * 1024 * 1024

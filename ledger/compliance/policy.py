@@ -19,10 +19,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ledger import schema
-from ledger.codec import canonical_json, parse_json
+from ledger.core import schema
+from ledger.core.codec import canonical_json, parse_json
+from ledger.core.vocabulary import vocabulary
 from ledger.errors import ConfigError, InputError
-from ledger.vocabulary import vocabulary
 
 MAX_POLICY_BYTES = 1024 * 1024
 

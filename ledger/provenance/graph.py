@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 import networkx as nx
 
-from ledger.codec import kg
-from ledger.model import LotId
+from ledger.core.codec import format_kg
+from ledger.records.model import LotId
 
 Graph = nx.DiGraph
 """The graph type callers may name without importing networkx."""
@@ -337,7 +337,7 @@ def depths(graph: nx.DiGraph) -> dict[str, int]:
 
 def node_label(graph: nx.DiGraph, node: str) -> str:
     data = graph.nodes[node]
-    mass = kg(data["mass_g"])
+    mass = format_kg(data["mass_g"])
     if data["kind"] == "untraced":
         origin = f", declared {data['declared_origin']}" if data["declared_origin"] else ""
         return f"untraced {data['material']} {mass}{origin} (log index {data['log_index']})"
@@ -354,7 +354,7 @@ def render_tree(graph: nx.DiGraph) -> str:
     lines: list[str] = []
 
     def walk(node: str, depth: int, via: dict[str, Any] | None, seen: frozenset[str]) -> None:
-        flow = f"{kg(via['grams'])} {'→' if down else '←'} " if via is not None else ""
+        flow = f"{format_kg(via['grams'])} {'→' if down else '←'} " if via is not None else ""
         lines.append("  " * depth + flow + node_label(graph, node))
         for hop in graph.nodes[node].get("hops", []):
             received = (
@@ -417,7 +417,7 @@ def render_dot(
         extra = _dot_color(nodes.get(node))
         lines.append(f"  {_quote(node)} [label={_quote(node_label(graph, node))}{extra}];")
     for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
-        label = f"{kg(data['grams'])} (log index {data['log_index']})"
+        label = f"{format_kg(data['grams'])} (log index {data['log_index']})"
         extra = _dot_color(edges.get((a, b)))
         lines.append(f"  {_quote(a)} -> {_quote(b)} [label={_quote(label)}{extra}];")
     lines.append("}")
@@ -437,7 +437,7 @@ def render_mermaid(graph: nx.DiGraph) -> str:
         label = node_label(graph, node).replace('"', "'")
         lines.append(f'  {key}["{label}"]')
     for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1])):
-        lines.append(f"  {ids[a]} -->|{kg(data['grams'])}| {ids[b]}")
+        lines.append(f"  {ids[a]} -->|{format_kg(data['grams'])}| {ids[b]}")
     return "\n".join(lines) + "\n"
 
 

@@ -15,11 +15,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, NewType
 
-from ledger import schema
-from ledger.codec import MAX_PAYLOAD_BYTES, mass_to_grams, parse_day, parse_json, parse_timestamp
+from ledger.core import schema
+from ledger.core.codec import (
+    MAX_PAYLOAD_BYTES,
+    mass_to_grams,
+    parse_day,
+    parse_json,
+    parse_timestamp,
+)
+from ledger.core.signing import KeyId, PublicKey
+from ledger.core.vocabulary import vocabulary
 from ledger.errors import InputError
-from ledger.signing import KeyId, PublicKey
-from ledger.vocabulary import vocabulary
 
 RecordId = NewType("RecordId", str)
 """Hex SHA-256 of a record's payload bytes."""

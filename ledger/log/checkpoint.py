@@ -16,9 +16,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from ledger.core.signing import SIGNATURE_SIZE, PublicKey, Signer, b64encode
 from ledger.errors import VerificationError
-from ledger.merkle import HASH_SIZE
-from ledger.signing import SIGNATURE_SIZE, PublicKey, Signer, b64encode
+from ledger.log.merkle import HASH_SIZE
 
 _ED25519 = b"\x01"
 _DASH = "\u2014"

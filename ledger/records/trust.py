@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from ledger import schema
-from ledger.codec import parse_json
+from ledger.core import schema
+from ledger.core.codec import parse_json
+from ledger.core.signing import KeyId, PublicKey
 from ledger.errors import InputError
-from ledger.signing import KeyId, PublicKey
 
 MAX_ROOT_BYTES = 64 * 1024
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
-from ledger import schema
+from ledger.core import schema
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

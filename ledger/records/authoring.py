@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ledger.codec import MAX_PAYLOAD_BYTES, canonical_json, format_timestamp, parse_json
-from ledger.envelope import Envelope, sign_envelope
+from ledger.core.codec import MAX_PAYLOAD_BYTES, canonical_json, format_timestamp, parse_json
+from ledger.core.signing import Signer
 from ledger.errors import InputError
-from ledger.model import ParticipantId, Record, decode_record
-from ledger.signing import Signer
+from ledger.records.envelope import Envelope, sign_envelope
+from ledger.records.model import ParticipantId, Record, decode_record
 
 
 def prepare_record(

@@ -12,10 +12,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ledger import schema
-from ledger.codec import MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES, parse_json
+from ledger.core import schema
+from ledger.core.codec import MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES, parse_json
+from ledger.core.signing import KeyId, PublicKey, Signer, b64decode, b64encode
 from ledger.errors import InputError
-from ledger.signing import KeyId, PublicKey, Signer, b64decode, b64encode
 
 PAYLOAD_TYPE = "application/vnd.bloc.record+json"
 
@@ -50,7 +50,7 @@ class Envelope:
 
         Every value is a string (base64, hex key ids, the payload type), for which the
         standard encoder with sorted keys and no whitespace writes exactly the bytes of
-        :func:`~ledger.codec.canonical_json`, many times faster.
+        :func:`~ledger.core.codec.canonical_json`, many times faster.
         """
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return text.encode("utf-8")

@@ -21,9 +21,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Protocol
 
-from ledger import schema
-from ledger.codec import format_timestamp, kg
-from ledger.model import (
+from ledger.core import schema
+from ledger.core.codec import format_kg, format_timestamp
+from ledger.core.signing import KeyId
+from ledger.records.model import (
     Extraction,
     FacilityId,
     KeyRevocation,
@@ -34,7 +35,6 @@ from ledger.model import (
     ShipmentId,
     Transformation,
 )
-from ledger.signing import KeyId
 
 ERROR = "error"
 WARNING = "warning"
@@ -195,8 +195,9 @@ def _transformation(record: Transformation, index: int, view: IndexView) -> list
                 Finding(
                     code=OVERDRAWN,
                     severity=ERROR,
-                    message=f"{amount.lot}: consumed {kg(amount.grams)} at log index {index} "
-                    f"with only {kg(max(state.remaining_g, 0))} of {kg(state.mass_g)} left",
+                    message=f"{amount.lot}: consumed {format_kg(amount.grams)} at log index "
+                    f"{index} with only {format_kg(max(state.remaining_g, 0))} of "
+                    f"{format_kg(state.mass_g)} left",
                     log_index=index,
                     evidence=(state.created_index, index),
                     subject=amount.lot,
@@ -241,9 +242,9 @@ def _transformation(record: Transformation, index: int, view: IndexView) -> list
             Finding(
                 code=MASS_BALANCE,
                 severity=ERROR,
-                message=f"{record.stage} at log index {index}: outputs {kg(out_total)} exceed "
-                f"inputs {kg(traced)} plus untraced {kg(untraced)} by {kg(excess)} "
-                f"({percent:.2f}%, tolerance {tolerance * 100:.2f}%)",
+                message=f"{record.stage} at log index {index}: outputs {format_kg(out_total)} "
+                f"exceed inputs {format_kg(traced)} plus untraced {format_kg(untraced)} by "
+                f"{format_kg(excess)} ({percent:.2f}%, tolerance {tolerance * 100:.2f}%)",
                 log_index=index,
                 evidence=(index,),
                 subject=record.outputs[0].id,
@@ -282,7 +283,7 @@ def _shipment(record: Shipment, index: int, view: IndexView) -> list[Finding]:
                     code=OVERDRAWN,
                     severity=ERROR,
                     message=f"{lot}: shipped on {record.id} at log index {index} with "
-                    f"{kg(max(state.remaining_g, 0))} of {kg(state.mass_g)} left",
+                    f"{format_kg(max(state.remaining_g, 0))} of {format_kg(state.mass_g)} left",
                     log_index=index,
                     evidence=(state.created_index, index),
                     subject=lot,
@@ -332,7 +333,7 @@ def _receipt(record: Receipt, index: int, view: IndexView) -> list[Finding]:
                 Finding(
                     code=NOT_RECEIVED,
                     severity=ERROR,
-                    message=f"{record.shipment}: {shipped.lot} ({kg(shipped.shipped_g)}) is "
+                    message=f"{record.shipment}: {shipped.lot} ({format_kg(shipped.shipped_g)}) is "
                     f"missing from the receipt at log index {index}",
                     log_index=index,
                     evidence=(shipment.created_index, index),
@@ -346,9 +347,9 @@ def _receipt(record: Receipt, index: int, view: IndexView) -> list[Finding]:
                 Finding(
                     code=RECEIVED_MASS,
                     severity=WARNING if got < shipped.shipped_g else ERROR,
-                    message=f"{record.shipment}: {shipped.lot} shipped {kg(shipped.shipped_g)}, "
-                    f"received {kg(got)} at log index {index} (tolerance "
-                    f"{tolerance * 100:.2f}%)",
+                    message=f"{record.shipment}: {shipped.lot} shipped "
+                    f"{format_kg(shipped.shipped_g)}, received {format_kg(got)} at log index "
+                    f"{index} (tolerance {tolerance * 100:.2f}%)",
                     log_index=index,
                     evidence=(shipment.created_index, index),
                     subject=shipped.lot,

@@ -1,0 +1,1 @@
+"""The provenance graph of lots and the integrity findings raised over it."""

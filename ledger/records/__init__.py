@@ -1,0 +1,1 @@
+"""Signed records: the model, DSSE envelopes, authoring, admission and the trust root."""

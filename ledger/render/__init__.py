@@ -1,0 +1,1 @@
+"""Pictures and pages: provenance pictures (SVG, HTML, dot) and the audit report."""
