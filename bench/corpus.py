@@ -233,6 +233,27 @@ def partition(records: Sequence[Mapping[str, Any]], submitters: int) -> Streams:
     leading = 0
     while leading < len(records) and records[leading]["kind"] in REGISTRY_KINDS:
         leading += 1
+    trailing, chains = _chains(records, leading)
+    streams: list[list[int]] = [[] for _ in range(submitters)]
+    for chain in chains:
+        target = min(range(submitters), key=lambda i: (len(streams[i]), i))
+        streams[target].extend(chain)
+    for stream in streams:
+        stream.sort()
+    return Streams(
+        leading=list(range(leading)),
+        streams=streams,
+        trailing=trailing,
+        components=len(chains),
+        largest=len(chains[0]) if chains else 0,
+    )
+
+
+def _chains(
+    records: Sequence[Mapping[str, Any]], leading: int
+) -> tuple[list[int], list[list[int]]]:
+    """The positions of the trailing key revocations, and the supply chains after the
+    ``leading`` registrations (positions in log order), largest first."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -265,20 +286,7 @@ def partition(records: Sequence[Mapping[str, Any]], submitters: int) -> Streams:
     members: dict[str, list[int]] = {}
     for position, anchor in events:
         members.setdefault(find(anchor), []).append(position)
-    chains = sorted(members.values(), key=lambda chain: (-len(chain), chain[0]))
-    streams: list[list[int]] = [[] for _ in range(submitters)]
-    for chain in chains:
-        target = min(range(submitters), key=lambda i: (len(streams[i]), i))
-        streams[target].extend(chain)
-    for stream in streams:
-        stream.sort()
-    return Streams(
-        leading=list(range(leading)),
-        streams=streams,
-        trailing=trailing,
-        components=len(chains),
-        largest=len(chains[0]) if chains else 0,
-    )
+    return trailing, sorted(members.values(), key=lambda chain: (-len(chain), chain[0]))
 
 
 def make_home(directory: Path, corpus: Corpus, db_url: str) -> Path:

@@ -193,21 +193,8 @@ def parse(argv: Sequence[str] | None) -> Options:
     if len(counts) not in (1, len(sizes)):
         parser.error("--repeat takes one number, or one per size")
     repeat = dict(zip(sizes, counts * len(sizes) if len(counts) == 1 else counts, strict=True))
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    backends = ["postgresql" if b in ("postgres", "pg") else b for b in backends]
-    for backend in backends:
-        if backend not in report.BACKEND_NAMES:
-            parser.error(f"unknown backend {backend!r}: sqlite or postgresql")
-    chosen = set(MEASUREMENTS)
-    if args.only:
-        chosen = {m.strip() for m in args.only.split(",") if m.strip()}
-    if args.skip:
-        chosen -= {m.strip() for m in args.skip.split(",")}
-    unknown = chosen - set(MEASUREMENTS)
-    if unknown:
-        parser.error(
-            f"unknown measurement {sorted(unknown)[0]!r}: one of {', '.join(MEASUREMENTS)}"
-        )
+    backends = _backends(parser, args.backends)
+    chosen = _measurements(parser, args.only, args.skip)
     if (
         min(repeat.values(), default=1) < 1
         or lots < 1
@@ -240,6 +227,29 @@ def parse(argv: Sequence[str] | None) -> Options:
         keep=args.keep,
         quick=args.quick,
     )
+
+
+def _backends(parser: argparse.ArgumentParser, listed: str) -> list[str]:
+    backends = [b.strip() for b in listed.split(",") if b.strip()]
+    backends = ["postgresql" if b in ("postgres", "pg") else b for b in backends]
+    for backend in backends:
+        if backend not in report.BACKEND_NAMES:
+            parser.error(f"unknown backend {backend!r}: sqlite or postgresql")
+    return backends
+
+
+def _measurements(parser: argparse.ArgumentParser, only: str | None, skip: str | None) -> set[str]:
+    chosen = set(MEASUREMENTS)
+    if only:
+        chosen = {m.strip() for m in only.split(",") if m.strip()}
+    if skip:
+        chosen -= {m.strip() for m in skip.split(",")}
+    unknown = chosen - set(MEASUREMENTS)
+    if unknown:
+        parser.error(
+            f"unknown measurement {sorted(unknown)[0]!r}: one of {', '.join(MEASUREMENTS)}"
+        )
+    return chosen
 
 
 # -- the machine -------------------------------------------------------------------------
@@ -484,35 +494,17 @@ class SizeRun:
     # one backend
 
     def backend(self, backend: str) -> None:
-        name = report.BACKEND_NAMES[backend]
         if backend == "postgresql" and self.h.postgres_problem:
-            for measurement, keys in MEASUREMENT_KEYS.items():
-                if self.h.wanted(measurement):
-                    for key in keys:
-                        self.cell(backend, key).note = "failed: PostgreSQL not reachable (notes)"
-            self.h.save()
+            self.note_unreachable(backend)
             return
-        ledger_home: Path | None = None
         homes: list[Path] = []
         try:
-            if self.h.wanted("ingest"):
-                ledger_home = self.ingest(backend, "ingest1", 1, homes)
-            if backend == "postgresql" and self.h.wanted("ingest4"):
-                kept = self.ingest(backend, "ingest4", SUBMITTERS, homes)
-                if ledger_home is None:
-                    ledger_home = kept
-                elif kept is not None and not self.o.keep:
-                    homes.remove(kept)
-                    self.discard(kept)
+            ledger_home = self.ingests(backend, homes)
             reads = {"verify", "lots", "cli-lots", "check-all", "evidence"} & self.o.measurements
             if not reads:
                 return
             if ledger_home is None:
-                with self.h.measuring(f"{self.size:,} {name}: building the ledger (untimed)"):
-                    built = self.new_home(backend, homes)
-                    self.build_in_process(built)
-                    ledger_home = built
-                    self.fact("the ledger read below was built in-process (untimed)", backend)
+                ledger_home = self.build_untimed(backend, homes)
             if ledger_home is None:
                 for key in ("verify", "trace_p50", "check_all_s", "evidence_cli"):
                     self.cell(backend, key).note = "failed: no ledger to read (see above)"
@@ -522,6 +514,38 @@ class SizeRun:
             if not self.o.keep:
                 for home in homes:
                     self.discard(home)
+
+    def note_unreachable(self, backend: str) -> None:
+        for measurement, keys in MEASUREMENT_KEYS.items():
+            if self.h.wanted(measurement):
+                for key in keys:
+                    self.cell(backend, key).note = "failed: PostgreSQL not reachable (notes)"
+        self.h.save()
+
+    def ingests(self, backend: str, homes: list[Path]) -> Path | None:
+        """The timed ingests; the home one of them built, for the reads to use."""
+        ledger_home: Path | None = None
+        if self.h.wanted("ingest"):
+            ledger_home = self.ingest(backend, "ingest1", 1, homes)
+        if backend == "postgresql" and self.h.wanted("ingest4"):
+            kept = self.ingest(backend, "ingest4", SUBMITTERS, homes)
+            if ledger_home is None:
+                ledger_home = kept
+            elif kept is not None and not self.o.keep:
+                homes.remove(kept)
+                self.discard(kept)
+        return ledger_home
+
+    def build_untimed(self, backend: str, homes: list[Path]) -> Path | None:
+        """A ledger for the reads when no ingest built one; None when building failed."""
+        name = report.BACKEND_NAMES[backend]
+        ledger_home: Path | None = None
+        with self.h.measuring(f"{self.size:,} {name}: building the ledger (untimed)"):
+            built = self.new_home(backend, homes)
+            self.build_in_process(built)
+            ledger_home = built
+            self.fact("the ledger read below was built in-process (untimed)", backend)
+        return ledger_home
 
     def new_home(self, backend: str, homes: list[Path]) -> Path:
         directory = self.h.work / f"{self.size}-{backend}-{next(self.numbers)}"

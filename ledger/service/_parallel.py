@@ -68,6 +68,14 @@ def open_many(
         for data in items:
             yield _open(data, keys)
         return
+    yield from _open_in_workers(items, keys, workers)
+
+
+def _open_in_workers(
+    items: Sequence[bytes], keys: Mapping[KeyId, PublicKey], workers: int
+) -> Generator[Outcome, None, None]:
+    """:func:`open_many` across ``workers`` processes, a window of chunks in flight; the
+    rest of the batch opened inline when no worker can be had or one dies."""
     known = {keyid: key.raw for keyid, key in keys.items()}
     starts = iter(range(0, len(items), CHUNK))
     window: deque[tuple[int, Future[list[Outcome]]]] = deque()
