@@ -24,7 +24,7 @@ from ledger.compliance import Verdict
 from ledger.compliance.policy import load
 from ledger.core.codec import canonical_json
 from ledger.core.signing import Signer
-from ledger.demo import _demo
+from ledger.demo import _plan
 from ledger.provenance import graph
 from ledger.records.model import REGISTRY_KINDS, LotId
 from ledger.records.trust import TrustRoot
@@ -210,7 +210,7 @@ def test_story_is_deterministic_and_the_seed_chooses_the_keys() -> None:
 def test_record_bytes_are_the_canonical_json() -> None:
     for plan in (demo.story(), demo.synthetic(1500, seed=4)):
         for item in plan.items:
-            assert _demo._record_bytes(item.record) == canonical_json(item.record)
+            assert _plan._record_bytes(item.record) == canonical_json(item.record)
 
 
 # -- the story, submitted -----------------------------------------------------------------
