@@ -331,6 +331,29 @@ def verify_consistency(
     Follows RFC 9162 §2.1.4.2. Equal sizes need an empty proof and equal roots; an old size of 0
     needs an empty proof and ``old_root == EMPTY_ROOT``. Raises :class:`ProofError` otherwise.
     """
+    _check_consistency_form(old_size, new_size, old_root, new_root, proof)
+    if old_size == 0:
+        if not hmac.compare_digest(old_root, EMPTY_ROOT):
+            raise ProofError("old root hash of an empty tree is not the empty-tree hash")
+        if new_size == 0 and not hmac.compare_digest(new_root, EMPTY_ROOT):
+            raise ProofError("new root hash of an empty tree is not the empty-tree hash")
+        return
+    if old_size == new_size:
+        if not hmac.compare_digest(old_root, new_root):
+            raise ProofError(f"root hashes differ for the same tree size {old_size}")
+        return
+    old_node, new_node = _roots_from_consistency_proof(old_size, new_size, old_root, proof)
+    if not hmac.compare_digest(old_node, old_root):
+        raise ProofError("consistency proof does not lead to the old root hash")
+    if not hmac.compare_digest(new_node, new_root):
+        raise ProofError("consistency proof does not lead to the new root hash")
+
+
+def _check_consistency_form(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> None:
+    """Sizes in order, hashes of :data:`HASH_SIZE` bytes, and a proof of the length RFC 6962
+    prescribes, checked before any hashing."""
     if old_size < 0 or new_size < 0:
         raise ProofError(f"tree sizes {old_size} and {new_size} must be non-negative")
     if old_size > new_size:
@@ -345,17 +368,12 @@ def verify_consistency(
         )
     _check_proof_hashes("consistency", proof)
 
-    if old_size == 0:
-        if not hmac.compare_digest(old_root, EMPTY_ROOT):
-            raise ProofError("old root hash of an empty tree is not the empty-tree hash")
-        if new_size == 0 and not hmac.compare_digest(new_root, EMPTY_ROOT):
-            raise ProofError("new root hash of an empty tree is not the empty-tree hash")
-        return
-    if old_size == new_size:
-        if not hmac.compare_digest(old_root, new_root):
-            raise ProofError(f"root hashes differ for the same tree size {old_size}")
-        return
 
+def _roots_from_consistency_proof(
+    old_size: int, new_size: int, old_root: bytes, proof: Sequence[bytes]
+) -> tuple[bytes, bytes]:
+    """The old and new roots a well-formed proof implies (RFC 9162 §2.1.4.2, steps 1–8),
+    for ``0 < old_size < new_size``."""
     path = list(proof)
     if _is_power_of_two(old_size):
         path.insert(0, old_root)
@@ -379,10 +397,7 @@ def verify_consistency(
         sn >>= 1
     if sn != 0:  # unreachable after the length check; kept as in RFC 9162
         raise ProofError("consistency proof is shorter than the path to the root")
-    if not hmac.compare_digest(old_node, old_root):
-        raise ProofError("consistency proof does not lead to the old root hash")
-    if not hmac.compare_digest(new_node, new_root):
-        raise ProofError("consistency proof does not lead to the new root hash")
+    return old_node, new_node
 
 
 # --------------------------------------------------------------------------- compact range
