@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from memory_view import MemoryWorld
 from sqlalchemy import create_engine, text
 
 from ledger.service.home import REGISTRAR_KEY, Home, init_home
@@ -81,3 +82,9 @@ def empty_world(home: Home) -> Iterator[World]:
         yield World(home=home, ledger=ledger, registrar=home.signer(REGISTRAR_KEY))
     finally:
         ledger.store.dispose()
+
+
+@pytest.fixture
+def memory_world() -> MemoryWorld:
+    """The standard participants and clean chain in memory: for admission, no database."""
+    return MemoryWorld().build()

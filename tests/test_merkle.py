@@ -10,12 +10,12 @@ from collections.abc import Sequence
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from memory_tree import MemoryTree
 
 from ledger.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     Frontier,
-    MemoryTree,
     ProofError,
     consistency_proof,
     hash_children,

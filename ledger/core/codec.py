@@ -26,7 +26,7 @@ from typing import Any
 from ledger.errors import InputError
 
 MAX_PAYLOAD_BYTES = 256 * 1024
-"""Largest record payload accepted (DESIGN §4)."""
+"""Largest record payload accepted, in bytes (256 KiB)."""
 
 MAX_ENVELOPE_BYTES = 512 * 1024
 """Largest envelope accepted: a maximal payload in base64 plus up to 16 signatures."""
@@ -146,31 +146,43 @@ def parse_json(data: bytes, *, max_bytes: int, what: str = "document") -> Any:
 
 def _encode(value: Any, out: list[str]) -> None:
     if isinstance(value, Mapping):
-        out.append("{")
-        for i, key in enumerate(sorted(value)):
-            if not isinstance(key, str):
-                raise TypeError(f"JSON object key {key!r} is not a string")
-            if i:
-                out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
-            out.append(":")
-            _encode(value[key], out)
-        out.append("}")
+        _encode_object(value, out)
     elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    elif isinstance(value, Decimal):
+        _encode_array(value, out)
+    else:
+        out.append(_scalar_text(value))
+
+
+def _encode_object(value: Mapping[Any, Any], out: list[str]) -> None:
+    out.append("{")
+    for i, key in enumerate(sorted(value)):
+        if not isinstance(key, str):
+            raise TypeError(f"JSON object key {key!r} is not a string")
+        if i:
+            out.append(",")
+        out.append(json.dumps(key, ensure_ascii=False))
+        out.append(":")
+        _encode(value[key], out)
+    out.append("}")
+
+
+def _encode_array(value: list[Any] | tuple[Any, ...], out: list[str]) -> None:
+    out.append("[")
+    for i, item in enumerate(value):
+        if i:
+            out.append(",")
+        _encode(item, out)
+    out.append("]")
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, Decimal):
         if not value.is_finite():
             raise TypeError(f"{value} is not a JSON number")
-        out.append(_decimal_text(value))
-    elif isinstance(value, float):
+        return _decimal_text(value)
+    if isinstance(value, float):
         raise TypeError("binary floats are never serialised; use Decimal")
-    else:
-        out.append(json.dumps(value, ensure_ascii=False))
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _decimal_text(value: Decimal) -> str:

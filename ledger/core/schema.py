@@ -165,13 +165,30 @@ def _describe(error: jsonschema.ValidationError, what: str) -> str:
     value: Any = error.instance
     expected: Any = error.validator_value
     subschema: Any = error.schema
+    described = (
+        _describe_fields(keyword, path, value, expected, subschema)
+        or _describe_value(keyword, path, value, expected)
+        or _describe_bound(keyword, path, value, expected)
+    )
+    return described or f"{path}: {error.message}"
+
+
+def _describe_fields(
+    keyword: Any, path: str, value: Any, expected: Any, subschema: Any
+) -> str | None:
+    """An object's missing or unknown field (``None`` for other keywords)."""
     if keyword == "required":
         missing = [name for name in expected if name not in value]
         return f"{path}: missing required field {missing[0]!r}"
     if keyword == "additionalProperties":
         allowed = set(subschema.get("properties", {}))
         extra = sorted(set(value) - allowed)
-        return f"{path}: unknown field {extra[0]!r}" if extra else f"{path}: {error.message}"
+        return f"{path}: unknown field {extra[0]!r}" if extra else None
+    return None
+
+
+def _describe_value(keyword: Any, path: str, value: Any, expected: Any) -> str | None:
+    """A value of the wrong type, format, form or choice (``None`` for other keywords)."""
     if keyword == "type":
         return f"{path} must be of type {expected}, got {_show(value)}"
     if keyword == "format":
@@ -182,14 +199,21 @@ def _describe(error: jsonschema.ValidationError, what: str) -> str:
         options = expected if keyword == "enum" else [expected]
         choices = ", ".join(_show(v) for v in options)
         return f"{path} {_show(value)} is not one of {choices}"
-    if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        relation = {
-            "minimum": "at least",
-            "exclusiveMinimum": "more than",
-            "maximum": "at most",
-            "exclusiveMaximum": "less than",
-        }[keyword]
-        return f"{path} {_show(value)} must be {relation} {expected}"
+    return None
+
+
+_RELATIONS = {
+    "minimum": "at least",
+    "exclusiveMinimum": "more than",
+    "maximum": "at most",
+    "exclusiveMaximum": "less than",
+}
+
+
+def _describe_bound(keyword: Any, path: str, value: Any, expected: Any) -> str | None:
+    """A number, list or string out of its bounds (``None`` for other keywords)."""
+    if keyword in _RELATIONS:
+        return f"{path} {_show(value)} must be {_RELATIONS[keyword]} {expected}"
     if keyword in ("minItems", "maxItems"):
         bound = "at least" if keyword == "minItems" else "at most"
         noun = "item" if expected == 1 else "items"
@@ -199,4 +223,4 @@ def _describe(error: jsonschema.ValidationError, what: str) -> str:
         return f"{path} must be {bound} {expected} characters long"
     if keyword == "uniqueItems":
         return f"{path} lists the same item twice"
-    return f"{path}: {error.message}"
+    return None

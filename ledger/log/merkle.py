@@ -40,7 +40,6 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "Frontier",
-    "MemoryTree",
     "NodeGetter",
     "ProofError",
     "consistency_proof",
@@ -332,6 +331,29 @@ def verify_consistency(
     Follows RFC 9162 §2.1.4.2. Equal sizes need an empty proof and equal roots; an old size of 0
     needs an empty proof and ``old_root == EMPTY_ROOT``. Raises :class:`ProofError` otherwise.
     """
+    _check_consistency_form(old_size, new_size, old_root, new_root, proof)
+    if old_size == 0:
+        if not hmac.compare_digest(old_root, EMPTY_ROOT):
+            raise ProofError("old root hash of an empty tree is not the empty-tree hash")
+        if new_size == 0 and not hmac.compare_digest(new_root, EMPTY_ROOT):
+            raise ProofError("new root hash of an empty tree is not the empty-tree hash")
+        return
+    if old_size == new_size:
+        if not hmac.compare_digest(old_root, new_root):
+            raise ProofError(f"root hashes differ for the same tree size {old_size}")
+        return
+    old_node, new_node = _roots_from_consistency_proof(old_size, new_size, old_root, proof)
+    if not hmac.compare_digest(old_node, old_root):
+        raise ProofError("consistency proof does not lead to the old root hash")
+    if not hmac.compare_digest(new_node, new_root):
+        raise ProofError("consistency proof does not lead to the new root hash")
+
+
+def _check_consistency_form(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> None:
+    """Sizes in order, hashes of :data:`HASH_SIZE` bytes, and a proof of the length RFC 6962
+    prescribes, checked before any hashing."""
     if old_size < 0 or new_size < 0:
         raise ProofError(f"tree sizes {old_size} and {new_size} must be non-negative")
     if old_size > new_size:
@@ -346,17 +368,12 @@ def verify_consistency(
         )
     _check_proof_hashes("consistency", proof)
 
-    if old_size == 0:
-        if not hmac.compare_digest(old_root, EMPTY_ROOT):
-            raise ProofError("old root hash of an empty tree is not the empty-tree hash")
-        if new_size == 0 and not hmac.compare_digest(new_root, EMPTY_ROOT):
-            raise ProofError("new root hash of an empty tree is not the empty-tree hash")
-        return
-    if old_size == new_size:
-        if not hmac.compare_digest(old_root, new_root):
-            raise ProofError(f"root hashes differ for the same tree size {old_size}")
-        return
 
+def _roots_from_consistency_proof(
+    old_size: int, new_size: int, old_root: bytes, proof: Sequence[bytes]
+) -> tuple[bytes, bytes]:
+    """The old and new roots a well-formed proof implies (RFC 9162 §2.1.4.2, steps 1–8),
+    for ``0 < old_size < new_size``."""
     path = list(proof)
     if _is_power_of_two(old_size):
         path.insert(0, old_root)
@@ -380,10 +397,7 @@ def verify_consistency(
         sn >>= 1
     if sn != 0:  # unreachable after the length check; kept as in RFC 9162
         raise ProofError("consistency proof is shorter than the path to the root")
-    if not hmac.compare_digest(old_node, old_root):
-        raise ProofError("consistency proof does not lead to the old root hash")
-    if not hmac.compare_digest(new_node, new_root):
-        raise ProofError("consistency proof does not lead to the new root hash")
+    return old_node, new_node
 
 
 # --------------------------------------------------------------------------- compact range
@@ -475,81 +489,3 @@ class Frontier:
         return cls(
             size, tuple(bytes(data[i : i + HASH_SIZE]) for i in range(0, expected, HASH_SIZE))
         )
-
-
-# --------------------------------------------------------------------------- in-memory tree
-
-
-class MemoryTree:
-    """An append-only Merkle tree held in memory, storing every perfect-subtree node.
-
-    Meant for tests and offline verification. Roots and proofs can be asked for any size up to
-    the current one, because perfect nodes never change once complete.
-    """
-
-    __slots__ = ("_frontier", "_levels")
-
-    def __init__(self, leaf_hashes: Sequence[bytes] = ()) -> None:
-        self._levels: list[list[bytes]] = []
-        self._frontier = Frontier.empty()
-        for leaf_hash in leaf_hashes:
-            self.append(leaf_hash)
-
-    @classmethod
-    def from_data(cls, leaves: Sequence[bytes]) -> MemoryTree:
-        """A tree over ``hash_leaf(d)`` for each ``d`` in ``leaves``."""
-        return cls([hash_leaf(data) for data in leaves])
-
-    @property
-    def size(self) -> int:
-        return self._frontier.size
-
-    @property
-    def frontier(self) -> Frontier:
-        return self._frontier
-
-    def append(self, leaf_hash: bytes) -> int:
-        """Append a leaf hash; returns its index."""
-        index = self._frontier.size
-        self._frontier, completed = self._frontier.append(leaf_hash)
-        for level, position, node in completed:
-            if level == len(self._levels):
-                self._levels.append([])
-            row = self._levels[level]
-            if position != len(row):  # pragma: no cover - Frontier guarantees the order
-                raise RuntimeError(f"perfect node ({level}, {position}) completed out of order")
-            row.append(node)
-        return index
-
-    def get_node(self, level: int, index: int) -> bytes:
-        """Hash of the perfect subtree at (``level``, ``index``); ``IndexError`` if incomplete."""
-        if (
-            level < 0
-            or index < 0
-            or level >= len(self._levels)
-            or index >= len(self._levels[level])
-        ):
-            raise IndexError(
-                f"no complete subtree at level {level} index {index} in a tree of size {self.size}"
-            )
-        return self._levels[level][index]
-
-    def leaf_hash(self, index: int) -> bytes:
-        return self.get_node(0, index)
-
-    def _resolve(self, size: int | None) -> int:
-        if size is None:
-            return self.size
-        if not 0 <= size <= self.size:
-            raise ValueError(f"tree size {size} is out of range (current size {self.size})")
-        return size
-
-    def root(self, size: int | None = None) -> bytes:
-        """Root hash at ``size`` (default: current size)."""
-        return root_hash(self.get_node, self._resolve(size))
-
-    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
-        return inclusion_proof(self.get_node, index, self._resolve(size))
-
-    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
-        return consistency_proof(self.get_node, old_size, self._resolve(new_size))

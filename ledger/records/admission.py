@@ -1,4 +1,4 @@
-"""Admission: the ordered checks a submitted envelope must pass (DESIGN §5).
+"""Admission: the ordered checks a submitted envelope must pass (README, "Records").
 
 :func:`open_envelope` takes the envelope bytes (steps 1–2) and :func:`admit` takes the
 opened envelope, a read-only :class:`LedgerView` of what the ledger already holds, and the
@@ -16,118 +16,75 @@ The checks run in this order:
 6. ``identity``   new ids are in the signer's namespace and unused.
 
 Plausibility problems (double spending, mass balance, dates out of order) are not
-rejections: the ledger keeps them as evidence and reports them as findings.
+rejections: the ledger keeps them as evidence and reports them as findings
+(docs/decisions/0003-rejections-versus-findings.md).
+
+The views admission reads, the states they answer with and the in-memory :class:`Registry`
+are defined in :mod:`ledger.records._views` and re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from ledger.core.codec import format_timestamp
 from ledger.core.signing import KeyId, PublicKey
 from ledger.errors import InputError, RecordRejected
 from ledger.log.merkle import hash_leaf
-from ledger.records.envelope import Envelope, parse_envelope
+from ledger.records._views import (
+    FacilityState,
+    KeyState,
+    KeyView,
+    LedgerView,
+    Registry,
+    RegistryView,
+    ShipmentState,
+    revoked_key,
+    rotated_keys,
+)
+from ledger.records.envelope import Envelope, Signature, parse_envelope
 from ledger.records.model import (
     REGISTRAR,
     REGISTRY_KINDS,
     Extraction,
     Facility,
     FacilityId,
-    KeyGrant,
     KeyRevocation,
     LotId,
     Participant,
-    ParticipantId,
     Receipt,
     Record,
     RecordId,
     Shipment,
-    ShipmentId,
     Transformation,
     decode_record,
     namespace_of,
     record_id_of,
 )
 
+__all__ = [
+    "CLOCK_SKEW",
+    "FacilityState",
+    "KeyState",
+    "KeyView",
+    "LedgerView",
+    "Opened",
+    "Registry",
+    "RegistryView",
+    "ShipmentState",
+    "admit",
+    "check_consistency",
+    "check_signatures",
+    "check_signed_tail_entry",
+    "open_envelope",
+    "revoked_key",
+    "rotated_keys",
+]
+
 CLOCK_SKEW = timedelta(minutes=10)
 """How far in the future an ``issued_at`` may lie before the record is rejected."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyState:
-    """A participant's key as the registry holds it now."""
-
-    participant: ParticipantId
-    grant: KeyGrant
-    compromised_since: datetime | None = None
-
-    def problem_at(self, moment: datetime) -> str | None:
-        """Why this key may not sign at ``moment``, or ``None`` when it may."""
-        keyid, grant = self.grant.keyid, self.grant
-        if moment < grant.valid_from:
-            return (
-                f"key {keyid} of {self.participant} is valid only from "
-                f"{format_timestamp(grant.valid_from)}, record issued {format_timestamp(moment)}"
-            )
-        if grant.valid_until is not None and moment >= grant.valid_until:
-            return (
-                f"key {keyid} of {self.participant} expired at "
-                f"{format_timestamp(grant.valid_until)}, record issued {format_timestamp(moment)}"
-            )
-        if self.compromised_since is not None and moment >= self.compromised_since:
-            return (
-                f"key {keyid} of {self.participant} is revoked: compromised since "
-                f"{format_timestamp(self.compromised_since)}, record issued "
-                f"{format_timestamp(moment)}"
-            )
-        return None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FacilityState:
-    id: FacilityId
-    operator: ParticipantId
-    country: str
-    stages: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ShipmentState:
-    id: ShipmentId
-    from_facility: FacilityId
-    to_facility: FacilityId
-    lots: frozenset[LotId]
-    received_index: int | None
-
-
-class KeyView(Protocol):
-    """Who may sign: the trust root's registrar keys and the participants' keys."""
-
-    def registrar_keys(self) -> Mapping[KeyId, PublicKey]: ...
-
-    def key(self, keyid: KeyId) -> KeyState | None: ...
-
-
-class RegistryView(KeyView, Protocol):
-    """Keys plus facilities: everything the registrar decides."""
-
-    def facility(self, facility: FacilityId) -> FacilityState | None: ...
-
-
-class LedgerView(RegistryView, Protocol):
-    """What admission needs to know about the ledger so far (read-only)."""
-
-    def participant_exists(self, participant: ParticipantId) -> bool: ...
-
-    def lot_exists(self, lot: LotId) -> bool: ...
-
-    def shipment(self, shipment: ShipmentId) -> ShipmentState | None: ...
-
-    def find_record(self, record_id: str) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,6 +158,26 @@ def check_signatures(
         RecordRejected: ``signature`` naming the key and why it may not sign.
     """
     registry = record.kind in REGISTRY_KINDS
+    _check_signer_kind(record, registry=registry)
+    by_signer = False
+    registrars = view.registrar_keys()
+    for i, sig in enumerate(envelope.signatures):
+        where = f"envelope.signatures[{i}]"
+        if registry:
+            _check_registrar_signature(envelope, sig, where, registrars, verified)
+            by_signer = True
+            continue
+        state = _check_participant_signature(envelope, sig, where, record, view, verified)
+        by_signer = by_signer or state.participant == record.signer
+    if not by_signer:
+        raise RecordRejected(
+            "signature",
+            f"{record.kind}.signer {record.signer}: no signature by a key of {record.signer}",
+        )
+
+
+def _check_signer_kind(record: Record, *, registry: bool) -> None:
+    """Only the registrar signs registry records, and it signs nothing else."""
     if registry and record.signer != REGISTRAR:
         raise RecordRejected(
             "signature",
@@ -211,48 +188,52 @@ def check_signatures(
         raise RecordRejected(
             "signature", f"{record.kind}.signer {REGISTRAR} cannot sign supply-chain events"
         )
-    by_signer = False
-    registrars = view.registrar_keys()
-    for i, sig in enumerate(envelope.signatures):
-        where = f"envelope.signatures[{i}]"
-        if registry:
-            key = registrars.get(sig.keyid)
-            if key is None:
-                raise RecordRejected(
-                    "signature", f"{where}.keyid {sig.keyid} is not a registrar key of root.json"
-                )
-            if sig.keyid not in verified and not envelope.verifies(sig, key):
-                raise RecordRejected(
-                    "signature", f"{where}: signature by key {sig.keyid} does not verify"
-                )
-            by_signer = True
-            continue
-        state = view.key(sig.keyid)
-        if state is None:
-            raise RecordRejected(
-                "signature", f"{where}.keyid {sig.keyid} is not a registered participant key"
-            )
-        if sig.keyid not in verified and not envelope.verifies(sig, state.grant.public_key):
-            raise RecordRejected(
-                "signature", f"{where}: signature by key {sig.keyid} does not verify"
-            )
-        problem = state.problem_at(record.issued_at)
-        if problem is None and state.compromised_since is not None:
-            # issued_at is the signer's claim: once a compromise is on the ledger, whoever
-            # holds the key could back-date a record, so the key signs nothing new at all.
-            problem = (
-                f"key {sig.keyid} of {state.participant} is revoked (compromised since "
-                f"{format_timestamp(state.compromised_since)}): it signs nothing new, whatever "
-                "its issued_at"
-            )
-        if problem is not None:
-            raise RecordRejected("signature", f"{where}: {problem}")
-        by_signer = by_signer or state.participant == record.signer
-    if not by_signer:
+
+
+def _check_registrar_signature(
+    envelope: Envelope,
+    sig: Signature,
+    where: str,
+    registrars: Mapping[KeyId, PublicKey],
+    verified: frozenset[KeyId],
+) -> None:
+    key = registrars.get(sig.keyid)
+    if key is None:
         raise RecordRejected(
-            "signature",
-            f"{record.kind}.signer {record.signer}: no signature by a key of {record.signer}",
+            "signature", f"{where}.keyid {sig.keyid} is not a registrar key of root.json"
         )
+    if sig.keyid not in verified and not envelope.verifies(sig, key):
+        raise RecordRejected("signature", f"{where}: signature by key {sig.keyid} does not verify")
+
+
+def _check_participant_signature(
+    envelope: Envelope,
+    sig: Signature,
+    where: str,
+    record: Record,
+    view: KeyView,
+    verified: frozenset[KeyId],
+) -> KeyState:
+    """The state of the registered key behind ``sig``, once it verifies and may sign."""
+    state = view.key(sig.keyid)
+    if state is None:
+        raise RecordRejected(
+            "signature", f"{where}.keyid {sig.keyid} is not a registered participant key"
+        )
+    if sig.keyid not in verified and not envelope.verifies(sig, state.grant.public_key):
+        raise RecordRejected("signature", f"{where}: signature by key {sig.keyid} does not verify")
+    problem = state.problem_at(record.issued_at)
+    if problem is None and state.compromised_since is not None:
+        # issued_at is the signer's claim: once a compromise is on the ledger, whoever
+        # holds the key could back-date a record, so the key signs nothing new at all.
+        problem = (
+            f"key {sig.keyid} of {state.participant} is revoked (compromised since "
+            f"{format_timestamp(state.compromised_since)}): it signs nothing new, whatever "
+            "its issued_at"
+        )
+    if problem is not None:
+        raise RecordRejected("signature", f"{where}: {problem}")
+    return state
 
 
 def _facility(view: RegistryView, facility: FacilityId, field: str) -> FacilityState:
@@ -399,16 +380,7 @@ def _check_identity(record: Record, view: LedgerView, record_id: RecordId) -> No
     _check_namespaces(record)
     match record:
         case Participant():
-            if record.id == REGISTRAR:
-                raise RecordRejected("identity", f"participant.id {REGISTRAR} is reserved")
-            for i, grant in enumerate(record.keys):
-                state = view.key(grant.keyid)
-                if state is not None and state.participant != record.id:
-                    raise RecordRejected(
-                        "identity",
-                        f"participant.keys[{i}].keyid {grant.keyid} is already a key of "
-                        f"{state.participant}",
-                    )
+            _check_new_participant(record, view)
         case Extraction():
             _new_lots(record, [lot.id for lot in record.lots], "extraction.lots", view)
         case Transformation():
@@ -420,82 +392,18 @@ def _check_identity(record: Record, view: LedgerView, record_id: RecordId) -> No
             pass
 
 
-def rotated_keys(existing: Sequence[KeyState], registration: Participant) -> list[KeyState]:
-    """The key states after ``registration`` (re-)registers a participant.
-
-    Keys the registration lists take its windows (a revocation stays in force); keys it no
-    longer lists stop being valid at its ``issued_at``: that is how keys rotate.
-    """
-    listed = {grant.keyid: grant for grant in registration.keys}
-    revoked = {state.grant.keyid: state.compromised_since for state in existing}
-    states = [
-        KeyState(participant=registration.id, grant=grant, compromised_since=revoked.get(keyid))
-        for keyid, grant in listed.items()
-    ]
-    for state in existing:
-        if state.grant.keyid in listed:
-            continue
-        until = state.grant.valid_until
-        if until is None or until > registration.issued_at:
-            # A key withdrawn before it became valid is never valid: until == valid_from.
-            until = max(registration.issued_at, state.grant.valid_from)
-            state = replace(state, grant=replace(state.grant, valid_until=until))
-        states.append(state)
-    return states
-
-
-def revoked_key(state: KeyState, revocation: KeyRevocation) -> KeyState:
-    """The key state after ``revocation``; the earliest compromise instant wins."""
-    since = revocation.compromised_since
-    if state.compromised_since is not None and state.compromised_since < since:
-        since = state.compromised_since
-    return replace(state, compromised_since=since)
-
-
-class Registry:
-    """Who may sign and who operates what, replayed in memory from registry records.
-
-    ``bloc verify`` replays the whole log into one; the checkpoint signer replays just the
-    registry entries (a few hundred at most), so neither trusts the database's index tables.
-    """
-
-    def __init__(self, registrars: Mapping[KeyId, PublicKey]) -> None:
-        self._registrars = registrars
-        self._keys: dict[KeyId, KeyState] = {}
-        self._by_participant: dict[ParticipantId, list[KeyId]] = {}
-        self._facilities: dict[FacilityId, FacilityState] = {}
-
-    def registrar_keys(self) -> Mapping[KeyId, PublicKey]:
-        return self._registrars
-
-    def key(self, keyid: KeyId) -> KeyState | None:
-        return self._keys.get(keyid)
-
-    def facility(self, facility: FacilityId) -> FacilityState | None:
-        return self._facilities.get(facility)
-
-    def apply(self, record: Record) -> None:
-        """Take in a registry record that was admitted; other kinds change nothing."""
-        match record:
-            case Participant():
-                existing = [self._keys[k] for k in self._by_participant.get(record.id, [])]
-                states = rotated_keys(existing, record)
-                for state in states:
-                    self._keys[state.grant.keyid] = state
-                self._by_participant[record.id] = [state.grant.keyid for state in states]
-            case Facility():
-                self._facilities[record.id] = FacilityState(
-                    id=record.id,
-                    operator=record.operator,
-                    country=record.country,
-                    stages=frozenset(record.stages),
-                )
-            case KeyRevocation():
-                current = self._keys.get(record.keyid)
-                if current is not None:
-                    self._keys[record.keyid] = revoked_key(current, record)
-            case _:
-                pass
+def _check_new_participant(record: Participant, view: LedgerView) -> None:
+    """The registrar's own id is reserved, and no key may belong to two participants."""
+    if record.id == REGISTRAR:
+        raise RecordRejected("identity", f"participant.id {REGISTRAR} is reserved")
+    for i, grant in enumerate(record.keys):
+        state = view.key(grant.keyid)
+        if state is not None and state.participant != record.id:
+            raise RecordRejected(
+                "identity",
+                f"participant.keys[{i}].keyid {grant.keyid} is already a key of "
+                f"{state.participant}",
+            )
 
 
 def check_signed_tail_entry(opened: Opened, registry: Registry) -> None:

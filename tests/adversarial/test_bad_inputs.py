@@ -1,9 +1,15 @@
-"""Adversarial inputs: named attacks and mistakes, each submitted through the real command line.
+"""Adversarial inputs: named attacks and mistakes, each refused by admission with one line.
 
-Every case builds the bytes of one envelope that must be refused, writes them to a file and
-runs ``bloc --home HOME submit FILE``. The refusal must be exit code 5, exactly one line
-``FILE: rejected: <check>: <message>`` naming the field and the value, no traceback, and a
-database left exactly as it was (same tree size, root hash and row count).
+Every case builds the bytes of one envelope that must be refused. All of them are submitted
+to an in-memory ledger (``memory_view.MemoryWorld``: :func:`~ledger.records.admission.admit`
+is pure, so they need no database): the rejection must be ``<check>: <message>``, one line,
+naming the field and the value, and nothing may be stored.
+
+A sample of them, one or more per admission check plus those that depend on the database or
+the clock, goes through the real command line on both database backends:
+``bloc --home HOME submit FILE`` must exit with code 5 and print exactly one line
+``FILE: rejected: <check>: <message>``, no traceback, and leave the database exactly as it was
+(same tree size, root hash and row count).
 
 The world (see ``helpers.World``) holds lynas (AU miner and separator), shinetsu (JP magnet
 maker) and mallory (CN), their facilities, and the chain lot:lynas/ORE-1 → lot:lynas/NDPR-1
@@ -22,7 +28,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from memory_view import MemoryWorld
 
+from ledger.cli.common import split_documents
 from ledger.cli.main import bloc
 from ledger.core.signing import Signer
 from ledger.records.envelope import PAYLOAD_TYPE, pae
@@ -53,7 +61,9 @@ SHINETSU_ID = SHINETSU.keyid
 STRANGER_ID = STRANGER.keyid
 NEO_ID = NEO.keyid
 
-Build = Callable[[World], bytes]
+AnyWorld = World | MemoryWorld
+"""A case builds its envelope in either world: the database's or the in-memory one."""
+Build = Callable[[AnyWorld], bytes]
 Expected = str | re.Pattern[str] | Callable[[bytes], str]
 
 
@@ -235,7 +245,7 @@ def flipped_signature() -> bytes:
     return dumps(env)
 
 
-def forged_copy_of_logged_record(world: World) -> bytes:
+def forged_copy_of_logged_record(world: AnyWorld) -> bytes:
     """The world's first record (log index 7) with its signature bytes altered."""
     env = json.loads(world.chain()[0])
     sig = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
@@ -276,7 +286,7 @@ def duplicate_signature() -> bytes:
     return dumps(env)
 
 
-def with_revoked_lynas_key(world: World) -> bytes:
+def with_revoked_lynas_key(world: AnyWorld) -> bytes:
     results = world.register(
         [revocation("lynas", LYNAS_ID, "2026-04-01T00:00:00Z", issued_at="2026-05-02T12:00:00Z")]
     )
@@ -284,14 +294,14 @@ def with_revoked_lynas_key(world: World) -> bytes:
     return envelope_bytes(new_ore(issued_at="2026-05-01T00:00:00Z"), LYNAS)
 
 
-def before_valid_from(world: World) -> bytes:
+def before_valid_from(world: AnyWorld) -> bytes:
     results = world.register([participant("neo", valid_from="2026-03-01T00:00:00Z")])
     assert results[0].accepted, results[0].error
     record = extraction("neo", "neo-mine", [("lot:neo/ORE-1", "rare_earth_ore", 10)])
     return envelope_bytes(record, NEO)
 
 
-def after_valid_until(world: World) -> bytes:
+def after_valid_until(world: AnyWorld) -> bytes:
     registration = participant("neo")
     registration["keys"][0]["valid_until"] = "2026-02-01T00:00:00Z"
     results = world.register([registration])
@@ -305,7 +315,7 @@ def after_valid_until(world: World) -> bytes:
     return envelope_bytes(record, NEO)
 
 
-def receipt_of_other_lot(world: World) -> bytes:
+def receipt_of_other_lot(world: AnyWorld) -> bytes:
     """A second shipment (of a fresh lot) is in the log; its receipt lists another lot."""
     setup = [
         envelope_bytes(
@@ -329,7 +339,7 @@ def receipt_of_other_lot(world: World) -> bytes:
     )
 
 
-def replay_with_extra_signature(world: World) -> bytes:
+def replay_with_extra_signature(world: AnyWorld) -> bytes:
     """The world's first record again, cosigned by mallory: same record id, new leaf."""
     first = world.chain()[0]
     env = json.loads(first)
@@ -993,7 +1003,60 @@ CASES = [
 ]
 
 
+# --- admission, in memory -----------------------------------------------------------------
+
+
+def assert_one_line_naming_the_value(message: str, expected: Expected) -> None:
+    assert "\n" not in message, message
+    assert len(message) <= MAX_MESSAGE, f"{len(message):,} characters: {message[:200]}..."
+    if isinstance(expected, re.Pattern):
+        assert expected.fullmatch(message), message
+    else:
+        assert message == expected
+
+
+@pytest.mark.parametrize(("build", "expected"), CASES)
+def test_bad_input_is_rejected_at_admission(
+    memory_world: MemoryWorld, build: Build, expected: Expected
+) -> None:
+    data = build(memory_world)
+    if callable(expected):
+        expected = expected(data)
+    # bloc submit reads such a file as one envelope, not as JSON Lines.
+    assert len(split_documents("envelope.json", data)) == 1
+    before = memory_world.state()
+
+    (result,) = memory_world.submit([data])
+
+    assert not result.accepted
+    assert not result.storage_failure
+    assert memory_world.state() == before
+    assert result.error is not None
+    assert_one_line_naming_the_value(result.error, expected)
+
+
 # --- running through the command line ----------------------------------------------------
+
+THROUGH_THE_COMMAND_LINE = {
+    # one or more per admission check
+    "duplicate key in the envelope",
+    "non-UTF-8 bytes in the payload",
+    "signer not operating the facility",
+    "lot id with a trailing newline",
+    # a file of over 512 KiB, and one that is not JSON at all
+    "envelope one byte over the envelope limit",
+    "truncated envelope (cut in half)",
+    # the command line's clock (the in-memory ledger admits at helpers.NOW)
+    "issued_at in the future",
+    # records submitted to the database first, or log indexes and record ids read from it
+    "signature by a revoked key",
+    "receipt listing a lot not in the shipment",
+    "second receipt of the same shipment",
+    "replayed record with an extra signature",
+}
+"""The cases that also run through ``bloc submit`` on each database backend."""
+
+CLI_CASES = [case for case in CASES if case.id in THROUGH_THE_COMMAND_LINE]
 
 
 def submit(world: World, path: Path, *options: str) -> Result:
@@ -1011,7 +1074,7 @@ def assert_rejected_cleanly(result: Result, before: tuple[int, bytes, int], worl
     assert world.state() == before
 
 
-@pytest.mark.parametrize(("build", "expected"), CASES)
+@pytest.mark.parametrize(("build", "expected"), CLI_CASES)
 def test_bad_input_is_rejected_by_bloc_submit(
     world: World,
     tmp_path: Path,
@@ -1033,12 +1096,7 @@ def test_bad_input_is_rejected_by_bloc_submit(
     assert line.startswith(prefix), line
     assert line.endswith("\n"), line
     assert line.count("\n") == 1, line
-    message = line[len(prefix) : -1]
-    assert len(message) <= MAX_MESSAGE, f"{len(message):,} characters: {message[:200]}..."
-    if isinstance(expected, re.Pattern):
-        assert expected.fullmatch(message), message
-    else:
-        assert message == expected
+    assert_one_line_naming_the_value(line[len(prefix) : -1], expected)
 
 
 JSON_CASES = [
@@ -1090,3 +1148,4 @@ def test_bad_input_is_rejected_as_json(
 def test_every_case_has_a_distinct_name() -> None:
     names = [case.id for case in CASES]
     assert len(names) == len(set(names)) >= 45
+    assert {case.id for case in CLI_CASES} == THROUGH_THE_COMMAND_LINE
