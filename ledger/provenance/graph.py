@@ -8,7 +8,9 @@ Nodes are lots (``lot:...``) and untraced inputs (``untraced:<log index>/<n>``);
 A transformation commingles: each output gets its share of every input in
 proportion to its mass. Shipments move lots without changing them, so they are listed on
 the lot (``hops``) rather than drawn as nodes. Renderers (tree, JSON, DOT, Mermaid,
-GraphML) are pure functions of the graph.
+GraphML) are pure functions of the graph. What the graph is built from (``LotInfo``,
+``Flow``, ``Untraced``, ``Hop``, ``ProvenanceSource``) lives in ``_source`` and is
+re-exported here.
 """
 
 from __future__ import annotations
@@ -16,14 +18,37 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NotRequired, Protocol, TypeAlias, TypedDict, cast
 
 import networkx as nx
 
 from ledger.core.codec import format_kg
 from ledger.errors import InputError
+from ledger.provenance._source import Flow, Hop, LotInfo, ProvenanceSource, Untraced
 from ledger.records.model import LotId
+
+__all__ = [
+    "RENDERERS",
+    "EdgeData",
+    "Flow",
+    "Graph",
+    "Hop",
+    "HopData",
+    "LotInfo",
+    "NodeData",
+    "ProvenanceSource",
+    "Untraced",
+    "build",
+    "build_all",
+    "depths",
+    "node_label",
+    "render_dot",
+    "render_graphml",
+    "render_json",
+    "render_mermaid",
+    "render_tree",
+    "untraced_node",
+]
 
 HopData = TypedDict(
     "HopData",
@@ -79,84 +104,6 @@ if TYPE_CHECKING:
 else:
     Graph = nx.DiGraph
 """The graph type callers may name without importing networkx."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LotInfo:
-    """A lot with the event that created it."""
-
-    id: LotId
-    material: str
-    mass_g: int
-    created_index: int
-    facility: str
-    country: str
-    operator: str
-    stage: str
-    happened_on: str
-    source: str | None  # extraction: mined / recycled; None for transformations
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Flow:
-    """``grams`` of ``lot`` consumed by the transformation at ``log_index``."""
-
-    log_index: int
-    lot: LotId
-    grams: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Untraced:
-    log_index: int
-    position: int
-    material: str
-    grams: int
-    declared_origin: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Hop:
-    """A shipment that moved a lot (and its receipt, when there was one)."""
-
-    shipment: str
-    from_facility: str
-    to_facility: str
-    to_country: str
-    shipped_on: str
-    shipped_index: int
-    received_index: int | None
-    end_use: str | None
-
-
-class ProvenanceSource(Protocol):
-    """Batch lookups over the provenance index."""
-
-    def lots(self, ids: Iterable[LotId]) -> Mapping[LotId, LotInfo]: ...
-
-    def outputs_of(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[LotInfo]]: ...
-
-    def flows_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Flow]]:
-        """The traced inputs of each transformation."""
-        ...
-
-    def untraced_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Untraced]]: ...
-
-    def flows_from(self, lots: Iterable[LotId]) -> Mapping[LotId, Sequence[Flow]]:
-        """Where each lot went: the transformations that consumed it."""
-        ...
-
-    def hops(self, lots: Iterable[LotId]) -> Mapping[LotId, Sequence[Hop]]: ...
-
-    def all_lots(self) -> Mapping[LotId, LotInfo]: ...
-
-    def upstream_lots(self, lot: LotId) -> set[LotId]:
-        """``lot`` and every lot upstream of it, in one query (the index's recursive walk)."""
-        ...
-
-    def upstream_of_shipped(self, end_use: str) -> set[LotId]:
-        """Every lot shipped with ``end_use`` and every lot upstream of one, in one query."""
-        ...
 
 
 def untraced_node(item: Untraced) -> str:
