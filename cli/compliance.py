@@ -91,17 +91,17 @@ def check(
     else:
         _summary(verdicts, chosen.name, day, end_use)
     worst = compliance.worst(verdicts)
-    ctx.exit(compliance.EXIT_CODES[worst] if worst else 0)
+    ctx.exit(worst.exit_code if worst else 0)
 
 
 def _summary(verdicts: list[compliance.Verdict], name: str, day: date, end_use: str | None) -> None:
     scope = f"lots shipped for {end_use} use" if end_use else "lots"
     click.echo(f"{len(verdicts)} {scope} under {name} as of {day}")
-    counts: dict[str, int] = {}
+    counts: dict[compliance.Outcome, int] = {}
     for v in verdicts:
         counts[v.verdict] = counts.get(v.verdict, 0) + 1
-    for verdict in ("pass", "exempt", "not_applicable", "inconclusive", "fail"):
-        click.echo(f"  {verdict:<15} {counts.get(verdict, 0)}")
+    for outcome in compliance.Outcome:  # in report order
+        click.echo(f"  {outcome:<15} {counts.get(outcome, 0)}")
     failures = [v for v in verdicts if v.verdict in (compliance.FAIL, compliance.INCONCLUSIVE)]
     for v in failures:
         click.echo("")

@@ -491,7 +491,7 @@ def test_check_all_for_an_end_use_judges_as_over_the_whole_graph(
         if d["kind"] == "lot" and any(h["end_use"] == "defense" for h in d.get("hops", []))
     )
     assert [v.lot for v in verdicts] == targets
-    passes: dict[str, Any] = {}
+    rule_shares: dict[str, Any] = {}
     reference = [
         compliance.judge(
             lot,
@@ -500,7 +500,7 @@ def test_check_all_for_an_end_use_judges_as_over_the_whole_graph(
             as_of=AS_OF,
             facilities=facilities,
             unknown_grams=unknown,
-            passes=passes,
+            rule_shares=rule_shares,
         )
         for lot in targets
     ]

@@ -110,32 +110,49 @@ def cross_check(p: Policy, vocabulary: dict[str, Any] = VOCABULARY) -> set[tuple
     exemption_not_covered.
     """
     found: set[tuple[str, Path_]] = set()
-    materials, stages = vocabulary["materials"], vocabulary["stages"]
-    families = vocabulary["families"]
+    stages = vocabulary["stages"]
     sets = p["country_sets"]
 
     if p["location"]["set"] not in sets:
         found.add(("unknown_set", ("location", "set")))
     if p["entity_control"] is not None and p["entity_control"]["government_of"] not in sets:
         found.add(("unknown_set", ("entity_control", "government_of")))
-
     for set_name, country_set in sets.items():
-        seen: dict[str, list[tuple[dt.date | None, dt.date | None]]] = {}
-        for i, member in enumerate(country_set["members"]):
-            path: Path_ = ("country_sets", set_name, "members", i)
-            start, end = _date(member["from"]), _date(member["until"])
-            if start is not None and end is not None and end < start:
-                found.add(("until_before_from", path))
-            for other_start, other_end in seen.get(member["country"], []):
-                if (start is None or other_end is None or start <= other_end) and (
-                    other_start is None or end is None or other_start <= end
-                ):
-                    found.add(("members_overlap", path))
-            seen.setdefault(member["country"], []).append((start, end))
+        found |= _member_findings(set_name, country_set["members"])
+    covered, in_windows = _window_findings(p["windows"], vocabulary)
+    found |= in_windows
+    found |= _exemption_findings(p["exemptions"], covered, vocabulary)
+    for stage in p["components"]["assembly_stages"]:
+        if stage not in stages:
+            found.add(("unknown_stage", ("components", "assembly_stages")))
+    return found
 
+
+def _member_findings(set_name: str, members: list[dict[str, Any]]) -> set[tuple[str, Path_]]:
+    found: set[tuple[str, Path_]] = set()
+    seen: dict[str, list[tuple[dt.date | None, dt.date | None]]] = {}
+    for i, member in enumerate(members):
+        path: Path_ = ("country_sets", set_name, "members", i)
+        start, end = _date(member["from"]), _date(member["until"])
+        if start is not None and end is not None and end < start:
+            found.add(("until_before_from", path))
+        for other_start, other_end in seen.get(member["country"], []):
+            if (start is None or other_end is None or start <= other_end) and (
+                other_start is None or end is None or other_start <= end
+            ):
+                found.add(("members_overlap", path))
+        seen.setdefault(member["country"], []).append((start, end))
+    return found
+
+
+def _window_findings(
+    windows: list[dict[str, Any]], vocabulary: dict[str, Any]
+) -> tuple[set[str], set[tuple[str, Path_]]]:
+    """The materials the windows cover, and what is wrong with the windows."""
+    found: set[tuple[str, Path_]] = set()
     covered: set[str] = set()
     previous_end: dt.date | None = None
-    for i, window in enumerate(p["windows"]):
+    for i, window in enumerate(windows):
         start, end = _date(window["from"]), _date(window["until"])
         if start is not None and end is not None and end < start:
             found.add(("until_before_from", ("windows", i)))
@@ -143,33 +160,44 @@ def cross_check(p: Policy, vocabulary: dict[str, Any] = VOCABULARY) -> set[tuple
             found.add(("windows_overlap", ("windows", i)))
         previous_end = end
         for material, rule in window["materials"].items():
-            path = ("windows", i, "materials", material)
+            path: Path_ = ("windows", i, "materials", material)
             if material != "*":
                 covered.add(material)
-                if material not in materials:
+                if material not in vocabulary["materials"]:
                     found.add(("unknown_material", path))
-            for stage in rule["restricted_stages"]:
-                if stage not in stages:
-                    found.add(("unknown_stage", (*path, "restricted_stages")))
-                elif stages[stage]["verb"] is None:
-                    found.add(("stage_without_verb", (*path, "restricted_stages")))
-            for family in rule["constituents"]:
-                if family not in families:
-                    found.add(("unknown_family", (*path, "constituents")))
+            found |= _rule_findings(path, rule, vocabulary)
+    return covered, found
 
-    for i, exemption in enumerate(p["exemptions"]):
+
+def _rule_findings(
+    path: Path_, rule: dict[str, Any], vocabulary: dict[str, Any]
+) -> set[tuple[str, Path_]]:
+    found: set[tuple[str, Path_]] = set()
+    stages = vocabulary["stages"]
+    for stage in rule["restricted_stages"]:
+        if stage not in stages:
+            found.add(("unknown_stage", (*path, "restricted_stages")))
+        elif stages[stage]["verb"] is None:
+            found.add(("stage_without_verb", (*path, "restricted_stages")))
+    for family in rule["constituents"]:
+        if family not in vocabulary["families"]:
+            found.add(("unknown_family", (*path, "constituents")))
+    return found
+
+
+def _exemption_findings(
+    exemptions: list[dict[str, Any]], covered: set[str], vocabulary: dict[str, Any]
+) -> set[tuple[str, Path_]]:
+    found: set[tuple[str, Path_]] = set()
+    for i, exemption in enumerate(exemptions):
         for material in exemption["materials"]:
-            if material not in materials:
+            if material not in vocabulary["materials"]:
                 found.add(("unknown_material", ("exemptions", i, "materials")))
             elif material not in covered:
                 found.add(("exemption_not_covered", ("exemptions", i, "materials")))
         for stage in exemption["stages_in"]:
-            if stage not in stages:
+            if stage not in vocabulary["stages"]:
                 found.add(("unknown_stage", ("exemptions", i, "stages_in")))
-
-    for stage in p["components"]["assembly_stages"]:
-        if stage not in stages:
-            found.add(("unknown_stage", ("components", "assembly_stages")))
     return found
 
 

@@ -1,21 +1,32 @@
-"""The compliance checker: policies as data and the mass-share judgement of a lot."""
+"""The compliance checker: policies as data and the mass-share judgement of a lot.
 
-from ledger.compliance._checker import (
+The public face of the package; the work is done in internal modules:
+
+- ``_outcome``: :class:`Outcome`, the five verdicts, their report order and severity;
+- ``_model``: :class:`FacilityFacts` (what the checker reads about facilities) and
+  :class:`Verdict` with its :class:`SourcePath` chains of :class:`Step`;
+- ``_shares``: :class:`Shares` of a lot's mass and their arithmetic;
+- ``_rule_shares``: :class:`RuleShares`, one rule's shares of every lot in one pass;
+- ``_judge``: :func:`judge`, a lot's verdict (components included);
+- ``_document``: :func:`verdict_document`, a verdict as JSON.
+
+``policy`` parses policy documents.
+"""
+
+from ledger.compliance._document import verdict_document
+from ledger.compliance._judge import judge
+from ledger.compliance._model import FacilityFacts, SourcePath, Step, Verdict, worst
+from ledger.compliance._outcome import (
     EXEMPT,
     EXIT_CODES,
     FAIL,
     INCONCLUSIVE,
     NOT_APPLICABLE,
     PASS,
-    FacilityFacts,
-    Pass,
-    Path,
-    Shares,
-    Verdict,
-    judge,
-    verdict_document,
-    worst,
+    Outcome,
 )
+from ledger.compliance._rule_shares import RuleShares
+from ledger.compliance._shares import Shares
 
 __all__ = [
     "EXEMPT",
@@ -25,9 +36,11 @@ __all__ = [
     "NOT_APPLICABLE",
     "PASS",
     "FacilityFacts",
-    "Pass",
-    "Path",
+    "Outcome",
+    "RuleShares",
     "Shares",
+    "SourcePath",
+    "Step",
     "Verdict",
     "judge",
     "verdict_document",

@@ -23,6 +23,7 @@ from ledger.core import schema
 from ledger.core.codec import canonical_json, parse_json
 from ledger.core.vocabulary import vocabulary
 from ledger.errors import ConfigError, InputError
+from ledger.records.model import Control
 
 MAX_POLICY_BYTES = 1024 * 1024
 
@@ -132,9 +133,7 @@ class Policy:
         member = self.country_sets[self.location_set].contains(country, day)
         return member if self.forbidden_inside else not member
 
-    def controlled(
-        self, control: Sequence[Mapping[str, Any]], *, event_day: date, as_of: date
-    ) -> bool:
+    def controlled(self, control: Sequence[Control], *, event_day: date, as_of: date) -> bool:
         """True when governments of the entity-control set hold ``min_percent`` or more,
         together."""
         if self.entity_control is None:
@@ -145,9 +144,9 @@ class Policy:
         # Macau are one covered nation, and splitting a stake must not hide it.
         held = sum(
             (
-                Decimal(str(holder["percent"]))
+                holder.percent
                 for holder in control
-                if holder["government"] and governments.contains(holder["country"], day)
+                if holder.government and governments.contains(holder.country, day)
             ),
             Decimal(0),
         )

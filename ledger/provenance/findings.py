@@ -14,7 +14,7 @@ unknown (which the compliance checker reads).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,6 +28,7 @@ from ledger.records.model import (
     Extraction,
     FacilityId,
     KeyRevocation,
+    LotAmount,
     LotId,
     Receipt,
     Record,
@@ -189,49 +190,7 @@ def _transformation(record: Transformation, index: int, view: IndexView) -> list
             continue
         traced += amount.grams
         materials.add(state.material)
-        if amount.grams > state.remaining_g:
-            over = amount.grams - max(state.remaining_g, 0)
-            found.append(
-                Finding(
-                    code=OVERDRAWN,
-                    severity=ERROR,
-                    message=f"{amount.lot}: consumed {format_kg(amount.grams)} at log index "
-                    f"{index} with only {format_kg(max(state.remaining_g, 0))} of "
-                    f"{format_kg(state.mass_g)} left",
-                    log_index=index,
-                    evidence=(state.created_index, index),
-                    subject=amount.lot,
-                    effects=spread_input(over),
-                )
-            )
-        if state.holder != record.facility:
-            where = _whereabouts(state)
-            found.append(
-                Finding(
-                    code=NOT_HOLDER,
-                    severity=ERROR,
-                    message=f"{record.facility} processed {amount.lot} at log index {index}, "
-                    f"but the lot is {where}",
-                    log_index=index,
-                    evidence=(state.created_index, index),
-                    subject=amount.lot,
-                    effects=spread_input(amount.grams),
-                )
-            )
-        if record.performed_on < state.created_on:
-            found.append(
-                Finding(
-                    code=DATE_ORDER,
-                    severity=ERROR,
-                    message=f"transformation at log index {index} performed "
-                    f"{record.performed_on} before its input {amount.lot} was created "
-                    f"({state.created_on}, log index {state.created_index})",
-                    log_index=index,
-                    evidence=(state.created_index, index),
-                    subject=amount.lot,
-                    effects=spread_input(amount.grams),
-                )
-            )
+        found.extend(_input_findings(record, index, amount, state, spread_input))
     untraced = sum(u.grams for u in record.untraced_inputs)
     materials.update(u.material for u in record.untraced_inputs)
     tolerance = tolerances().gain(record.stage)
@@ -268,6 +227,61 @@ def _transformation(record: Transformation, index: int, view: IndexView) -> list
                     },
                 )
             )
+    return found
+
+
+def _input_findings(
+    record: Transformation,
+    index: int,
+    amount: LotAmount,
+    state: LotState,
+    spread_input: Callable[[int], dict[LotId, int]],
+) -> list[Finding]:
+    """What one traced input of a transformation proves: overdrawn, not held, or too late."""
+    found: list[Finding] = []
+    if amount.grams > state.remaining_g:
+        over = amount.grams - max(state.remaining_g, 0)
+        found.append(
+            Finding(
+                code=OVERDRAWN,
+                severity=ERROR,
+                message=f"{amount.lot}: consumed {format_kg(amount.grams)} at log index "
+                f"{index} with only {format_kg(max(state.remaining_g, 0))} of "
+                f"{format_kg(state.mass_g)} left",
+                log_index=index,
+                evidence=(state.created_index, index),
+                subject=amount.lot,
+                effects=spread_input(over),
+            )
+        )
+    if state.holder != record.facility:
+        where = _whereabouts(state)
+        found.append(
+            Finding(
+                code=NOT_HOLDER,
+                severity=ERROR,
+                message=f"{record.facility} processed {amount.lot} at log index {index}, "
+                f"but the lot is {where}",
+                log_index=index,
+                evidence=(state.created_index, index),
+                subject=amount.lot,
+                effects=spread_input(amount.grams),
+            )
+        )
+    if record.performed_on < state.created_on:
+        found.append(
+            Finding(
+                code=DATE_ORDER,
+                severity=ERROR,
+                message=f"transformation at log index {index} performed "
+                f"{record.performed_on} before its input {amount.lot} was created "
+                f"({state.created_on}, log index {state.created_index})",
+                log_index=index,
+                evidence=(state.created_index, index),
+                subject=amount.lot,
+                effects=spread_input(amount.grams),
+            )
+        )
     return found
 
 

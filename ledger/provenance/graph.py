@@ -8,7 +8,9 @@ Nodes are lots (``lot:...``) and untraced inputs (``untraced:<log index>/<n>``);
 A transformation commingles: each output gets its share of every input in
 proportion to its mass. Shipments move lots without changing them, so they are listed on
 the lot (``hops``) rather than drawn as nodes. Renderers (tree, JSON, DOT, Mermaid,
-GraphML) are pure functions of the graph.
+GraphML) are pure functions of the graph. What the graph is built from (``LotInfo``,
+``Flow``, ``Untraced``, ``Hop``, ``ProvenanceSource``) lives in ``_source`` and is
+re-exported here.
 """
 
 from __future__ import annotations
@@ -16,101 +18,99 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Literal, NotRequired, Protocol, TypeAlias, TypedDict, cast
 
 import networkx as nx
 
 from ledger.core.codec import format_kg
+from ledger.errors import InputError
+from ledger.provenance._source import Flow, Hop, LotInfo, ProvenanceSource, Untraced
 from ledger.records.model import LotId
 
-Graph = nx.DiGraph
-"""The graph type callers may name without importing networkx."""
+__all__ = [
+    "RENDERERS",
+    "EdgeData",
+    "Flow",
+    "Graph",
+    "Hop",
+    "HopData",
+    "LotInfo",
+    "NodeData",
+    "ProvenanceSource",
+    "Untraced",
+    "build",
+    "build_all",
+    "depths",
+    "node_label",
+    "render_dot",
+    "render_graphml",
+    "render_json",
+    "render_mermaid",
+    "render_tree",
+    "untraced_node",
+]
+
+HopData = TypedDict(
+    "HopData",
+    {
+        "shipment": str,
+        "from": str,
+        "to": str,
+        "to_country": str,
+        "shipped_on": str,
+        "log_index": int,
+        "received_index": int | None,
+        "end_use": str | None,
+    },
+)
+"""A shipment that moved a lot, as the lot's node lists it (``hops``)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LotInfo:
-    """A lot with the event that created it."""
+class NodeData(TypedDict):
+    """A node's attributes. ``kind`` tells a lot (``lot:...``) from an untraced input
+    (``untraced:<log index>/<n>``); the keys marked for one kind are on its nodes only."""
 
-    id: LotId
+    kind: Literal["lot", "untraced"]
     material: str
     mass_g: int
-    created_index: int
-    facility: str
-    country: str
-    operator: str
-    stage: str
-    happened_on: str
-    source: str | None  # extraction: mined / recycled; None for transformations
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Flow:
-    """``grams`` of ``lot`` consumed by the transformation at ``log_index``."""
-
     log_index: int
-    lot: LotId
+    """A lot: the log index of the event that created it. An untraced input: the log index
+    of the transformation it went into."""
+    facility: NotRequired[str]
+    """A lot's; likewise ``country``, ``operator``, ``stage``, ``date``, ``source``, ``hops``."""
+    country: NotRequired[str]
+    operator: NotRequired[str]
+    stage: NotRequired[str]
+    date: NotRequired[str]
+    source: NotRequired[str]
+    """``mined`` or ``recycled`` for an extraction; empty for a transformation."""
+    hops: NotRequired[list[HopData]]
+    """The shipments that moved the lot, when there were any."""
+    declared_origin: NotRequired[str]
+    """An untraced input's (empty when none was declared)."""
+
+
+class EdgeData(TypedDict):
+    """``grams`` of the source went into the target at the transformation ``log_index``: its
+    share of the ``consumed`` grams the transformation took from the source."""
+
     grams: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Untraced:
+    consumed: int
     log_index: int
-    position: int
-    material: str
-    grams: int
-    declared_origin: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Hop:
-    """A shipment that moved a lot (and its receipt, when there was one)."""
-
-    shipment: str
-    from_facility: str
-    to_facility: str
-    to_country: str
-    shipped_on: str
-    shipped_index: int
-    received_index: int | None
-    end_use: str | None
-
-
-class ProvenanceSource(Protocol):
-    """Batch lookups over the provenance index."""
-
-    def lots(self, ids: Iterable[LotId]) -> Mapping[LotId, LotInfo]: ...
-
-    def outputs_of(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[LotInfo]]: ...
-
-    def flows_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Flow]]:
-        """The traced inputs of each transformation."""
-        ...
-
-    def untraced_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Untraced]]: ...
-
-    def flows_from(self, lots: Iterable[LotId]) -> Mapping[LotId, Sequence[Flow]]:
-        """Where each lot went: the transformations that consumed it."""
-        ...
-
-    def hops(self, lots: Iterable[LotId]) -> Mapping[LotId, Sequence[Hop]]: ...
-
-    def all_lots(self) -> Mapping[LotId, LotInfo]: ...
-
-    def upstream_lots(self, lot: LotId) -> set[LotId]:
-        """``lot`` and every lot upstream of it, in one query (the index's recursive walk)."""
-        ...
-
-    def upstream_of_shipped(self, end_use: str) -> set[LotId]:
-        """Every lot shipped with ``end_use`` and every lot upstream of one, in one query."""
-        ...
+if TYPE_CHECKING:
+    Graph: TypeAlias = nx.DiGraph[str, NodeData, EdgeData]
+else:
+    Graph = nx.DiGraph
+"""The graph type callers may name without importing networkx."""
 
 
 def untraced_node(item: Untraced) -> str:
     return f"untraced:{item.log_index}/{item.position}"
 
 
-def _lot_attributes(info: LotInfo) -> dict[str, Any]:
+def _lot_attributes(info: LotInfo) -> NodeData:
     return {
         "kind": "lot",
         "material": info.material,
@@ -125,16 +125,16 @@ def _lot_attributes(info: LotInfo) -> dict[str, Any]:
     }
 
 
-def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> nx.DiGraph:
+def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> Graph:
     """The provenance graph of ``lot``: its whole upstream (or downstream).
 
     Raises:
-        KeyError: the lot does not exist.
+        InputError: the lot does not exist.
     """
     root = source.lots([lot]).get(lot)
     if root is None:
-        raise KeyError(lot)
-    graph = nx.DiGraph(root=lot, direction="down" if downstream else "up")
+        raise InputError(f"lot {lot} does not exist")
+    graph: Graph = nx.DiGraph(root=lot, direction="down" if downstream else "up")
     graph.add_node(lot, **_lot_attributes(root))
     frontier: dict[LotId, LotInfo] = {lot: root}
     # Upstream, the lots are known in one query first; each step then reads from memory.
@@ -143,13 +143,13 @@ def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> 
         frontier = (
             _step_down(source, graph, frontier) if downstream else _step_up(walk, graph, frontier)
         )
-    hops = source.hops([n for n, d in graph.nodes(data=True) if d["kind"] == "lot"])
-    for node, lot_hops in hops.items():
-        graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
+    _add_hops(
+        graph, source.hops([LotId(n) for n, d in graph.nodes(data=True) if d["kind"] == "lot"])
+    )
     return graph
 
 
-def build_all(source: ProvenanceSource, only: Iterable[LotId] | None = None) -> nx.DiGraph:
+def build_all(source: ProvenanceSource, only: Iterable[LotId] | None = None) -> Graph:
     """Every lot of the ledger and every flow between them (for ``check --all``).
 
     With ``only``, just those lots, which must be closed upstream (every input of one of
@@ -157,7 +157,7 @@ def build_all(source: ProvenanceSource, only: Iterable[LotId] | None = None) -> 
     on any of them reads is the same as in the whole graph.
     """
     lots = source.all_lots() if only is None else source.lots(only)
-    graph = nx.DiGraph(root=None, direction="up")
+    graph: Graph = nx.DiGraph(root=None, direction="up")
     for lot, info in lots.items():
         graph.add_node(lot, **_lot_attributes(info))
     made = {info.created_index for info in lots.values() if info.source is None}
@@ -176,12 +176,16 @@ def build_all(source: ProvenanceSource, only: Iterable[LotId] | None = None) -> 
         for out in outs:
             if out.id in lots:
                 _link(graph, index, out, out_total, flows.get(index, ()), untraced.get(index, ()))
-    for node, lot_hops in source.hops(lots).items():
-        graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
+    _add_hops(graph, source.hops(lots))
     return graph
 
 
-def _hop(hop: Hop) -> dict[str, Any]:
+def _add_hops(graph: Graph, hops: Mapping[LotId, Sequence[Hop]]) -> None:
+    for node, lot_hops in hops.items():
+        graph.nodes[node]["hops"] = [_hop(h) for h in lot_hops]
+
+
+def _hop(hop: Hop) -> HopData:
     return {
         "shipment": hop.shipment,
         "from": hop.from_facility,
@@ -195,7 +199,7 @@ def _hop(hop: Hop) -> dict[str, Any]:
 
 
 def _link(
-    graph: nx.DiGraph,
+    graph: Graph,
     index: int,
     out: LotInfo,
     out_total: int,
@@ -266,7 +270,7 @@ class _UpwardSource(Protocol):
 
 
 def _step_up(
-    source: _UpwardSource, graph: nx.DiGraph, frontier: Mapping[LotId, LotInfo]
+    source: _UpwardSource, graph: Graph, frontier: Mapping[LotId, LotInfo]
 ) -> dict[LotId, LotInfo]:
     made_by = {info.created_index: info for info in frontier.values() if info.source is None}
     if not made_by:
@@ -292,7 +296,7 @@ def _step_up(
 
 
 def _step_down(
-    source: ProvenanceSource, graph: nx.DiGraph, frontier: Mapping[LotId, LotInfo]
+    source: ProvenanceSource, graph: Graph, frontier: Mapping[LotId, LotInfo]
 ) -> dict[LotId, LotInfo]:
     flows = source.flows_from(frontier)
     consumers = {flow.log_index for items in flows.values() for flow in items}
@@ -318,7 +322,7 @@ def _step_down(
     return found
 
 
-def depths(graph: nx.DiGraph) -> dict[str, int]:
+def depths(graph: Graph) -> dict[str, int]:
     """Each node's depth: the length of the longest path to it from a node without inputs
     (a mine, scrap, an untraced input), so that every edge goes to a deeper node.
 
@@ -326,7 +330,8 @@ def depths(graph: nx.DiGraph) -> dict[str, int]:
         ValueError: the graph has a cycle (records arrive in causal order, so it never does).
     """
     try:
-        generations = list(nx.topological_generations(graph))
+        # The stubs type the algorithms for graphs with plain dict attributes only.
+        generations = list(nx.topological_generations(cast("nx.DiGraph[str]", graph)))
     except nx.NetworkXUnfeasible as e:
         raise ValueError("the provenance graph has a cycle") from e
     return {node: depth for depth, nodes in enumerate(generations) for node in nodes}
@@ -335,7 +340,7 @@ def depths(graph: nx.DiGraph) -> dict[str, int]:
 # -- renderers ---------------------------------------------------------------------------
 
 
-def node_label(graph: nx.DiGraph, node: str) -> str:
+def node_label(graph: Graph, node: str) -> str:
     data = graph.nodes[node]
     mass = format_kg(data["mass_g"])
     if data["kind"] == "untraced":
@@ -347,13 +352,13 @@ def node_label(graph: nx.DiGraph, node: str) -> str:
     )
 
 
-def render_tree(graph: nx.DiGraph) -> str:
+def render_tree(graph: Graph) -> str:
     """An indented tree from the root lot; each line names the log index that proves it."""
     root = graph.graph["root"]
     down = graph.graph["direction"] == "down"
     lines: list[str] = []
 
-    def walk(node: str, depth: int, via: dict[str, Any] | None, seen: frozenset[str]) -> None:
+    def walk(node: str, depth: int, via: EdgeData | None, seen: frozenset[str]) -> None:
         flow = f"{format_kg(via['grams'])} {'→' if down else '←'} " if via is not None else ""
         lines.append("  " * depth + flow + node_label(graph, node))
         for hop in graph.nodes[node].get("hops", []):
@@ -379,8 +384,8 @@ def render_tree(graph: nx.DiGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(graph: nx.DiGraph) -> str:
-    nodes = [{"id": node, **data} for node, data in sorted(graph.nodes(data=True))]
+def render_json(graph: Graph) -> str:
+    nodes = [{"id": node, **graph.nodes[node]} for node in sorted(graph.nodes)]
     edges = [
         {"from": a, "to": b, **data}
         for a, b, data in sorted(graph.edges(data=True), key=lambda e: (e[0], e[1]))
@@ -404,7 +409,7 @@ def _quote(text: str) -> str:
 
 
 def render_dot(
-    graph: nx.DiGraph,
+    graph: Graph,
     *,
     node_colors: Mapping[str, str] | None = None,
     edge_colors: Mapping[tuple[str, str], str] | None = None,
@@ -430,7 +435,7 @@ def _dot_color(color: str | None) -> str:
     return f", color={_quote(color)}, fontcolor={_quote(color)}, penwidth=2.5"
 
 
-def render_mermaid(graph: nx.DiGraph) -> str:
+def render_mermaid(graph: Graph) -> str:
     ids = {node: f"n{i}" for i, node in enumerate(sorted(graph.nodes))}
     lines = ["flowchart LR"]
     for node, key in ids.items():
@@ -441,13 +446,13 @@ def render_mermaid(graph: nx.DiGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_graphml(graph: nx.DiGraph) -> str:
-    plain = nx.DiGraph()
-    for node, data in graph.nodes(data=True):
-        plain.add_node(node, **{k: v for k, v in data.items() if k != "hops"})
-        plain.nodes[node]["shipments"] = json.dumps(data.get("hops", []))
-    for a, b, data in graph.edges(data=True):
-        plain.add_edge(a, b, **data)
+def render_graphml(graph: Graph) -> str:
+    plain: nx.DiGraph[str] = nx.DiGraph()
+    for node, attributes in graph.nodes(data=True):
+        plain.add_node(node, **{k: v for k, v in attributes.items() if k != "hops"})
+        plain.nodes[node]["shipments"] = json.dumps(attributes.get("hops", []))
+    for a, b, flow in graph.edges(data=True):
+        plain.add_edge(a, b, **flow)
     buffer = io.BytesIO()
     nx.write_graphml(plain, buffer, encoding="utf-8")
     return buffer.getvalue().decode("utf-8")

@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Protocol
 
-from ledger.compliance import Path, Verdict
+from ledger.compliance import SourcePath, Verdict
 from ledger.core.codec import format_kg
-from ledger.provenance.graph import Graph, depths, node_label
+from ledger.provenance.graph import Graph, HopData, depths, node_label
 from ledger.provenance.graph import render_dot as graph_dot
 
 RED = "#c62828"
@@ -117,11 +117,11 @@ def verdicts(verdict: Verdict) -> Iterator[Verdict]:
         yield from verdicts(part)
 
 
-def offending_paths(verdict: Verdict) -> list[tuple[Verdict, Path]]:
+def offending_paths(verdict: Verdict) -> list[tuple[Verdict, SourcePath]]:
     """Every path of the verdict and its parts, once each (a component repeats the paths
     of its worst part), with the verdict whose mass it measures."""
     seen: set[tuple[int, ...]] = set()
-    found: list[tuple[Verdict, Path]] = []
+    found: list[tuple[Verdict, SourcePath]] = []
     for v in verdicts(verdict):
         for path in v.paths:
             key = tuple(step.log_index for step in path.steps)
@@ -260,13 +260,13 @@ def _fit(text: str, width: float, size: float, *, bold: bool = False) -> str:
     return text[:keep] + "…"
 
 
-def _buyers(graph: Graph) -> list[tuple[str, str, dict[str, Any]]]:
+def _buyers(graph: Graph) -> list[tuple[str, str, HopData]]:
     """(buyer key, where it came from, hop) for the shipments of the judged lot, in log
     order: a shipment from where an earlier one went continues from that buyer."""
     root = graph.graph.get("root")
     if graph.graph.get("direction") != "up" or root is None or root not in graph:
         return []
-    found: list[tuple[str, str, dict[str, Any]]] = []
+    found: list[tuple[str, str, HopData]] = []
     arrived: dict[str, str] = {}
     for hop in sorted(graph.nodes[root].get("hops", []), key=lambda h: h["log_index"]):
         key = f"buyer:{hop['shipment']}"
@@ -387,6 +387,7 @@ def _layout(graph: Graph, found: Marks) -> _Layout:
     root = graph.graph.get("root")
     root_red = root is not None and root in found.offending_nodes
     for key, origin, hop in _buyers(graph):
+        assert root is not None  # there are buyers only when there is a root
         boxes[key] = _buyer_box(key, hop)
         column[key] = column[origin] + 1
         mark = "offending" if root_red else None
@@ -916,7 +917,7 @@ def _percent(fraction: float) -> str:
     return f"{fraction * 100:.2f}%"
 
 
-def _path_html(path: Path) -> str:
+def _path_html(path: SourcePath) -> str:
     steps = [
         f'<abbr title="{_esc(f"{s.stage} at {s.facility} ({s.country}) on {s.date} → {s.lot}")}">'
         f"{s.log_index}</abbr>"

@@ -578,7 +578,7 @@ class Ledger:
             if data["kind"] == "lot"
             and (end_use is None or any(h["end_use"] == end_use for h in data.get("hops", [])))
         )
-        passes: dict[str, compliance.Pass] = {}
+        rule_shares: dict[str, compliance.RuleShares] = {}
         return [
             compliance.judge(
                 lot,
@@ -587,7 +587,7 @@ class Ledger:
                 as_of=as_of,
                 facilities=facilities,
                 unknown_grams=unknown,
-                passes=passes,
+                rule_shares=rule_shares,
             )
             for lot in targets
         ]
@@ -1160,7 +1160,7 @@ def _judge(tx: Transaction, lot: str, *, policy: Policy, as_of: date) -> complia
 def _facts(
     tx: Transaction, provenance: graph.Graph
 ) -> tuple[dict[str, compliance.FacilityFacts], dict[str, int]]:
-    lots = [n for n, d in provenance.nodes(data=True) if d["kind"] == "lot"]
+    lots = [LotId(n) for n, d in provenance.nodes(data=True) if d["kind"] == "lot"]
     facilities = {provenance.nodes[n]["facility"] for n in lots}
     unknown = {str(lot): grams for lot, grams in tx.unknown_grams(lots).items()}
     return tx.facility_facts(facilities), unknown

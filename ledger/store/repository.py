@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path
 from types import MappingProxyType
@@ -44,6 +45,7 @@ from ledger.records.admission import (
 )
 from ledger.records.model import (
     REGISTRY_KINDS,
+    Control,
     Extraction,
     Facility,
     FacilityId,
@@ -762,16 +764,16 @@ class Transaction:
                     country=facility.country,
                     operator=facility.operator,
                     stages=frozenset(json.loads(facility.stages)),
-                    control=tuple(json.loads(operator.control)),
+                    control=_holders(operator.control),
                     history=history.get(operator.id, ()),
                 )
         return found
 
     def _control_history(
         self, participants: Iterable[str]
-    ) -> dict[str, tuple[tuple[date, tuple[Any, ...]], ...]]:
+    ) -> dict[str, tuple[tuple[date, tuple[Control, ...]], ...]]:
         self.sync()
-        found: dict[str, list[tuple[date, tuple[Any, ...]]]] = {}
+        found: dict[str, list[tuple[date, tuple[Control, ...]]]] = {}
         rows = self.session.exec(
             select(ControlRow)
             .where(col(ControlRow.participant).in_(sorted(set(participants))))
@@ -779,7 +781,7 @@ class Transaction:
         ).all()
         for row in rows:
             found.setdefault(row.participant, []).append(
-                (unstamp(row.effective_from).date(), tuple(json.loads(row.control)))
+                (unstamp(row.effective_from).date(), _holders(row.control))
             )
         return {participant: tuple(items) for participant, items in found.items()}
 
@@ -1128,6 +1130,19 @@ def _shipment_record(row: ShipmentRow, lots: Sequence[ShipmentLotRow]) -> findin
         lots=tuple(
             findings.ShippedLot(lot=LotId(lot.lot), shipped_g=lot.shipped_g) for lot in lots
         ),
+    )
+
+
+def _holders(stored: str) -> tuple[Control, ...]:
+    """A participant's controlling holders, from the JSON its row stores."""
+    return tuple(
+        Control(
+            holder=c["holder"],
+            country=c["country"],
+            percent=Decimal(str(c["percent"])),
+            government=c["government"],
+        )
+        for c in json.loads(stored)
     )
 
 

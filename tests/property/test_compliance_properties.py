@@ -38,7 +38,7 @@ import networkx as nx
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from ledger.compliance import FAIL, INCONCLUSIVE, PASS, FacilityFacts, Pass, Shares, judge
+from ledger.compliance import FAIL, INCONCLUSIVE, PASS, FacilityFacts, RuleShares, Shares, judge
 from ledger.compliance.policy import MaterialRule, Policy, parse_policy
 from ledger.core.vocabulary import vocabulary
 from ledger.provenance.graph import Flow, LotInfo, build_all
@@ -123,8 +123,8 @@ class World:
     def lots(self) -> list[str]:
         return sorted(n for n, d in self.graph.nodes(data=True) if d["kind"] == "lot")
 
-    def run(self) -> Pass:
-        return Pass(
+    def run(self) -> RuleShares:
+        return RuleShares(
             self.graph,
             policy=self.policy,
             rule=self.rule,
@@ -133,7 +133,7 @@ class World:
             unknown_grams={},
         )
 
-    def judge(self, lot: str, passes: dict[str, Pass] | None = None) -> Any:
+    def judge(self, lot: str, rule_shares: dict[str, RuleShares] | None = None) -> Any:
         return judge(
             lot,
             self.graph,
@@ -141,7 +141,7 @@ class World:
             as_of=AS_OF,
             facilities=self.facilities,
             unknown_grams={},
-            passes=passes,
+            rule_shares=rule_shares,
         )
 
     def with_graph(self, graph: nx.DiGraph, facilities: Mapping[str, FacilityFacts]) -> World:
@@ -518,12 +518,12 @@ def as_dict(shares: Shares) -> dict[str, float]:
 def test_brute_force_agrees_with_the_one_pass(world: World) -> None:
     note(describe(world))
     run = world.run()
-    passes: dict[str, Pass] = {}
+    rule_shares: dict[str, RuleShares] = {}
     for lot in world.lots():
         want = brute_force(world, lot)
         got = as_dict(run.shares[lot])
         assert all(abs(got[k] - float(want[k])) <= TOLERANCE for k in want), (lot, got, want)
-        verdict = world.judge(lot, passes)
+        verdict = world.judge(lot, rule_shares)
         assert verdict.verdict == expected_verdict(want), (lot, verdict, want)
         asked = want["compliant"] + want["non_compliant"] + want["unknown"]
         if asked:
@@ -575,14 +575,14 @@ def test_shipments_never_change_a_verdict(world: World, data: st.DataObject) -> 
     graph object, because even a ``graph.copy()`` reorders in-edges, and the float mix then
     differs in the last bit."""
     note(describe(world))
-    passes: dict[str, Pass] = {}
-    before = [world.judge(lot, passes) for lot in world.lots()]
-    before_shares = passes["W/*"].shares
+    rule_shares: dict[str, RuleShares] = {}
+    before = [world.judge(lot, rule_shares) for lot in world.lots()]
+    before_shares = rule_shares["W/*"].shares
     for lot in world.lots():
         world.graph.nodes[lot]["hops"] = data.draw(hops, label=f"hops of {lot}")
-    passes = {}
-    assert [world.judge(lot, passes) for lot in world.lots()] == before
-    assert passes["W/*"].shares == before_shares
+    rule_shares = {}
+    assert [world.judge(lot, rule_shares) for lot in world.lots()] == before
+    assert rule_shares["W/*"].shares == before_shares
 
 
 def with_extra_input(
@@ -622,8 +622,8 @@ def test_adding_an_input_never_clears_a_taint(world: World, data: st.DataObject)
     """A new extraction at a facility that is not forbidden, fed into a transformation
     upstream of a failing lot, may dilute its non-compliant share but never clears it."""
     note(describe(world))
-    passes: dict[str, Pass] = {}
-    failing = [lot for lot in world.lots() if world.judge(lot, passes).verdict == FAIL]
+    rule_shares: dict[str, RuleShares] = {}
+    failing = [lot for lot in world.lots() if world.judge(lot, rule_shares).verdict == FAIL]
     assume(failing)
     target = data.draw(st.sampled_from(failing), label="target")
     upstream = sorted(
@@ -739,10 +739,10 @@ def test_non_compliant_beats_unknown(world: World, data: st.DataObject) -> None:
     assert abs(verdict.non_compliant - float(want["non_compliant"] / asked)) <= TOLERANCE
     assert abs(verdict.unknown - float(want["unknown"] / asked)) <= TOLERANCE
     # And everywhere: whatever unknown mass a lot has, non-compliant mass makes it fail.
-    passes: dict[str, Pass] = {}
+    rule_shares: dict[str, RuleShares] = {}
     for lot in mixed.lots():
-        judged = mixed.judge(lot, passes)
-        if passes["W/*"].shares[lot].non_compliant > 0:
+        judged = mixed.judge(lot, rule_shares)
+        if rule_shares["W/*"].shares[lot].non_compliant > 0:
             assert judged.verdict == FAIL, lot
 
 

@@ -1,0 +1,388 @@
+"""Verdicts: a lot judged under a policy as of a date, from its rule's shares.
+
+Verdicts follow the policy's combination (taint or threshold); non-compliant beats unknown.
+Each verdict names the rule and paragraph, and the heaviest upstream paths that carry the
+offending (or unknown) mass, as chains of log indexes. A component is judged by the covered
+material in its upstream, each part by its own rule.
+
+The module is pure: it reads a provenance graph (``ledger.provenance.graph``) and facts about
+facilities, and returns values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ledger.compliance._model import FacilityFacts, SourcePath, Step, Verdict
+from ledger.compliance._outcome import (
+    EXEMPT,
+    FAIL,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    PASS,
+    Outcome,
+)
+from ledger.compliance._rule_shares import RuleShares, forbidden, step_of
+from ledger.compliance._shares import EPSILON
+from ledger.compliance.policy import MaterialRule, Policy, Window
+from ledger.provenance.graph import Graph
+
+
+def judge(
+    lot: str,
+    graph: Graph,
+    *,
+    policy: Policy,
+    as_of: date,
+    facilities: Mapping[str, FacilityFacts],
+    unknown_grams: Mapping[str, int],
+    rule_shares: dict[str, RuleShares] | None = None,
+) -> Verdict:
+    """The verdict on ``lot`` under ``policy`` as of ``as_of``.
+
+    ``rule_shares`` caches one :class:`RuleShares` per material rule, so that judging every
+    lot of a ledger computes each rule's shares once.
+    """
+    cache: dict[str, RuleShares] = {} if rule_shares is None else rule_shares
+    material = graph.nodes[lot]["material"]
+    window = policy.window(as_of)
+    if window is None:
+        return _plain(lot, material, policy, as_of, NOT_APPLICABLE, "no window covers the date")
+    if material == "component" and window.rule_for(material) is None:
+        return _component(lot, graph, policy, window, as_of, facilities, unknown_grams, cache)
+    rule = window.rule_for(material)
+    if rule is None:
+        return _plain(
+            lot,
+            material,
+            policy,
+            as_of,
+            NOT_APPLICABLE,
+            f"{material} is not a material {policy.name} covers",
+            window=window,
+        )
+    key = f"{window.id}/{rule.material}"
+    if key not in cache:
+        cache[key] = RuleShares(
+            graph,
+            policy=policy,
+            rule=rule,
+            as_of=as_of,
+            facilities=facilities,
+            unknown_grams=unknown_grams,
+        )
+    return _covered(lot, cache[key], policy, window, rule, as_of)
+
+
+def _plain(
+    lot: str,
+    material: str,
+    policy: Policy,
+    as_of: date,
+    verdict: Outcome,
+    reason: str,
+    *,
+    window: Window | None = None,
+) -> Verdict:
+    return Verdict(
+        lot=lot,
+        material=material,
+        policy=policy.name,
+        as_of=as_of,
+        verdict=verdict,
+        compliant=0.0,
+        non_compliant=0.0,
+        unknown=0.0,
+        window=window.id if window else None,
+        rule=None,
+        paragraph=None,
+        citation=None,
+        reason=reason,
+    )
+
+
+def _covered(
+    lot: str, run: RuleShares, policy: Policy, window: Window, rule: MaterialRule, as_of: date
+) -> Verdict:
+    shares = run.shares[lot]
+    asked = shares.asked
+    material = run.graph.nodes[lot]["material"]
+    base: dict[str, Any] = {
+        "lot": lot,
+        "material": material,
+        "policy": policy.name,
+        "as_of": as_of,
+        "window": window.id,
+        "rule": rule.label,
+        "paragraph": rule.paragraph,
+        "citation": rule.citation,
+    }
+    if asked <= 0:
+        return Verdict(
+            **base,
+            verdict=INCONCLUSIVE,
+            compliant=0.0,
+            non_compliant=0.0,
+            unknown=0.0,
+            reason=f"none of its mass is of a family the rule asks about "
+            f"({', '.join(sorted(rule.constituents))})",
+        )
+    c, n, u = shares.compliant / asked, shares.non_compliant / asked, shares.unknown / asked
+    paths = tuple(
+        SourcePath(share=weight / asked, steps=run.path(lot, index))
+        for index, weight in sorted(shares.offending.items(), key=lambda kv: -kv[1])
+    )
+    reasons = tuple(
+        (why, weight / asked)
+        for why, weight in sorted(shares.unknown_from.items(), key=lambda kv: -kv[1])
+    )
+    for exemption in policy.exemptions:
+        if material not in exemption.materials:
+            continue
+        if exemption.all_recycled and (shares.recycled < 1.0 - EPSILON or shares.unknown > EPSILON):
+            continue  # mass of unknown origin is not shown to be recycled
+        where = run.stages_upstream(lot, exemption.stages_in)
+        if all(
+            where.get(stage) and where[stage] <= countries
+            for stage, countries in exemption.stages_in.items()
+        ):
+            return Verdict(
+                **{**base, "paragraph": exemption.paragraph, "citation": exemption.citation},
+                verdict=EXEMPT,
+                compliant=c,
+                non_compliant=n,
+                unknown=u,
+                paths=paths,
+                unknown_reasons=reasons,
+                reason=f"exemption {exemption.id}",
+            )
+    failing = n > 0 if policy.threshold is None else Decimal(str(n)) > policy.threshold
+    if failing:
+        verdict, reason = (
+            FAIL,
+            "non-compliant mass: "
+            + (
+                "any non-compliant gram fails (no de minimis)"
+                if policy.threshold is None
+                else f"more than the {policy.threshold} allowed"
+            ),
+        )
+    elif u > 0:
+        verdict = INCONCLUSIVE if policy.unknown_verdict == "inconclusive" else FAIL
+        reason = "unknown mass: " + "; ".join(why for why, _ in reasons[:3])
+    else:
+        verdict, reason = PASS, "every asked gram is compliant"
+    return Verdict(
+        **base,
+        verdict=verdict,
+        compliant=c,
+        non_compliant=n,
+        unknown=u,
+        paths=paths if verdict == FAIL or n > 0 else (),
+        unknown_reasons=reasons,
+        reason=reason,
+    )
+
+
+def _component(
+    lot: str,
+    graph: Graph,
+    policy: Policy,
+    window: Window,
+    as_of: date,
+    facilities: Mapping[str, FacilityFacts],
+    unknown_grams: Mapping[str, int],
+    cache: dict[str, RuleShares],
+) -> Verdict:
+    """A component is judged by the covered material in its upstream, each by its own rule.
+
+    Three things can fail it: a covered part that fails on its own; a restricted stage of
+    a covered part's rule done to the part on its way into the component (machining a
+    tungsten heavy alloy penetrator is a later phase of its production) at a forbidden
+    facility; and the end-item prong. Covered material bought untraced makes it unknown.
+    """
+    covered: list[str] = []
+    untraced: list[str] = []
+    between: set[str] = {lot}  # the component and the lots between it and its covered parts
+    todo = list(graph.predecessors(lot))
+    while todo:
+        node = todo.pop()
+        if node in between or node in covered or node in untraced:
+            continue
+        data = graph.nodes[node]
+        if window.rule_for(data["material"]) is None:
+            if data["kind"] == "lot":
+                between.add(node)
+                todo.extend(graph.predecessors(node))
+        elif data["kind"] == "untraced":
+            untraced.append(node)
+        else:
+            covered.append(node)  # judged by its own rule; do not look further up
+    if not covered and not untraced:
+        return _plain(
+            lot,
+            "component",
+            policy,
+            as_of,
+            NOT_APPLICABLE,
+            "it contains no material the policy covers",
+            window=window,
+        )
+    parts = tuple(
+        judge(
+            p,
+            graph,
+            policy=policy,
+            as_of=as_of,
+            facilities=facilities,
+            unknown_grams=unknown_grams,
+            rule_shares=cache,
+        )
+        for p in sorted(covered)
+    )
+    parts += tuple(
+        _plain(
+            node,
+            graph.nodes[node]["material"],
+            policy,
+            as_of,
+            INCONCLUSIVE,
+            f"untraced {graph.nodes[node]['material']} at log index "
+            f"{graph.nodes[node]['log_index']}: its origin is unknown",
+            window=window,
+        )
+        for node in sorted(untraced)
+    )
+    parts += tuple(_later_phases(lot, graph, policy, window, as_of, facilities, covered, between))
+    worst = max(parts, key=lambda v: v.verdict.severity)
+    components = policy.components
+    data = graph.nodes[lot]
+    if (
+        components is not None
+        and components.end_item_prong
+        and data["stage"] in components.assembly_stages
+        and policy.location_forbidden(
+            data["country"], event_day=date.fromisoformat(data["date"]), as_of=as_of
+        )
+    ):
+        return _component_fail(
+            lot,
+            policy,
+            as_of,
+            window,
+            rule="end item manufactured in a covered country that contains covered material",
+            paragraph=components.paragraph,
+            citation=components.citation,
+            steps=(step_of(graph, lot),),
+            reason=f"assembled at {data['facility']} ({data['country']})",
+            parts=parts,
+        )
+    return Verdict(
+        lot=lot,
+        material="component",
+        policy=policy.name,
+        as_of=as_of,
+        verdict=worst.verdict,
+        compliant=worst.compliant,
+        non_compliant=worst.non_compliant,
+        unknown=worst.unknown,
+        window=window.id,
+        rule=worst.rule,
+        paragraph=worst.paragraph,
+        citation=worst.citation,
+        paths=worst.paths,
+        unknown_reasons=worst.unknown_reasons,
+        reason=f"{worst.lot} ({worst.material}): {worst.reason}",
+        parts=parts,
+    )
+
+
+def _component_fail(
+    lot: str,
+    policy: Policy,
+    as_of: date,
+    window: Window,
+    *,
+    rule: str,
+    paragraph: str,
+    citation: str,
+    steps: tuple[Step, ...],
+    reason: str,
+    parts: tuple[Verdict, ...] = (),
+) -> Verdict:
+    return Verdict(
+        lot=lot,
+        material="component",
+        policy=policy.name,
+        as_of=as_of,
+        verdict=FAIL,
+        compliant=0.0,
+        non_compliant=1.0,
+        unknown=0.0,
+        window=window.id,
+        rule=rule,
+        paragraph=paragraph,
+        citation=citation,
+        paths=(SourcePath(share=1.0, steps=steps),),
+        parts=parts,
+        reason=reason,
+    )
+
+
+def _later_phases(
+    lot: str,
+    graph: Graph,
+    policy: Policy,
+    window: Window,
+    as_of: date,
+    facilities: Mapping[str, FacilityFacts],
+    covered: Sequence[str],
+    between: set[str],
+) -> list[Verdict]:
+    """Restricted stages done to covered parts after they became parts, at forbidden places."""
+    found: list[Verdict] = []
+    for node in sorted(between, key=lambda n: graph.nodes[n]["log_index"]):
+        data = graph.nodes[node]
+        for part in _parts_upstream(node, graph, covered, between):
+            rule = window.rule_for(graph.nodes[part]["material"])
+            if rule is None or data["stage"] not in rule.restricted_stages:
+                continue
+            day = date.fromisoformat(data["date"])
+            if not forbidden(policy, facilities[data["facility"]], day, as_of):
+                continue
+            found.append(
+                _component_fail(
+                    lot,
+                    policy,
+                    as_of,
+                    window,
+                    rule=rule.label,
+                    paragraph=rule.paragraph,
+                    citation=rule.citation,
+                    steps=(step_of(graph, part), step_of(graph, node)),
+                    reason=f"{data['stage']} of {part} at {data['facility']} "
+                    f"({data['country']}) is a restricted phase of its production",
+                )
+            )
+    return found
+
+
+def _parts_upstream(
+    node: str, graph: Graph, covered: Sequence[str], between: set[str]
+) -> list[str]:
+    """The covered parts that flow into ``node`` (through lots between them only)."""
+    parts: list[str] = []
+    todo, seen = list(graph.predecessors(node)), set()
+    while todo:
+        other = todo.pop()
+        if other in seen:
+            continue
+        seen.add(other)
+        if other in covered:
+            parts.append(other)
+        elif other in between:
+            todo.extend(graph.predecessors(other))
+    return sorted(parts)

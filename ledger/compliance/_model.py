@@ -1,0 +1,90 @@
+"""What the checker reads besides the graph (facts about facilities) and what it returns
+(verdicts, with the source paths that carry offending mass)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from ledger.compliance._outcome import Outcome
+from ledger.records.model import Control
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FacilityFacts:
+    id: str
+    country: str
+    operator: str
+    stages: frozenset[str]
+    control: tuple[Control, ...]
+    """The operator's holders now."""
+    history: tuple[tuple[date, tuple[Control, ...]], ...] = ()
+    """Every registration's holders, oldest first, with the date it took effect."""
+
+    def control_on(self, day: date) -> tuple[Control, ...]:
+        """The holders on ``day``: the latest registration in effect by then (the first
+        one, for a day before the operator was registered)."""
+        if not self.history:
+            return self.control
+        current = self.history[0][1]
+        for since, holders in self.history:
+            if since <= day:
+                current = holders
+        return current
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    log_index: int
+    lot: str
+    material: str
+    facility: str
+    country: str
+    stage: str
+    date: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourcePath:
+    """The heaviest chain of lots from a source of offending mass to the lot judged."""
+
+    share: float
+    """Fraction of the lot's judged mass this source taints."""
+    steps: tuple[Step, ...]
+    """From the source event to the lot judged."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    lot: str
+    material: str
+    policy: str
+    as_of: date
+    verdict: Outcome
+    compliant: float
+    non_compliant: float
+    unknown: float
+    window: str | None
+    rule: str | None
+    paragraph: str | None
+    citation: str | None
+    paths: tuple[SourcePath, ...] = ()
+    unknown_reasons: tuple[tuple[str, float], ...] = ()
+    reason: str = ""
+    parts: tuple[Verdict, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Fail closed on a misspelt outcome, and hold a member even when given its string.
+        object.__setattr__(self, "verdict", Outcome(self.verdict))
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+
+def worst(verdicts: Sequence[Verdict]) -> Outcome | None:
+    """The most severe verdict of several (for ``check --all``'s exit code)."""
+    if not verdicts:
+        return None
+    return max((v.verdict for v in verdicts), key=lambda v: v.severity)
