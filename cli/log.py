@@ -54,8 +54,8 @@ def prove(ctx: click.Context, index: int, size: int | None, as_json: bool) -> No
     click.echo(f"log index {proof.log_index} in tree size {proof.tree_size}")
     click.echo(f"leaf hash {body['leaf_hash']}")
     click.echo(f"root hash {body['root_hash']}")
-    for i, digest in enumerate(body["inclusion_proof"]):
-        click.echo(f"  {i:2d} {digest}")
+    for i, digest in enumerate(proof.inclusion_proof):
+        click.echo(f"  {i:2d} {digest.hex()}")
 
 
 @log.command()
@@ -79,5 +79,5 @@ def consistency(ctx: click.Context, old: int, new: int, as_json: bool) -> None:
     click.echo(f"tree size {proof.old_size} -> {proof.new_size}")
     click.echo(f"old root {body['old_root']}")
     click.echo(f"new root {body['new_root']}")
-    for i, digest in enumerate(body["consistency_proof"]):
-        click.echo(f"  {i:2d} {digest}")
+    for i, digest in enumerate(proof.consistency_proof):
+        click.echo(f"  {i:2d} {digest.hex()}")
