@@ -1,4 +1,4 @@
-"""Pictures of a lot's provenance (``ledger.render.picture`` and ``bloc graph``).
+"""Pictures of a lot's provenance (``ledger.render`` and ``bloc graph``).
 
 The chains are real signed records built with :class:`scenarios.Scenario`; the SVG is parsed
 with ``xml.etree`` and its structure compared with the graph and with the verdict's paths,
@@ -24,7 +24,7 @@ from ledger.cli.main import bloc
 from ledger.compliance import Verdict
 from ledger.compliance import policy as policies
 from ledger.provenance.graph import Graph
-from ledger.render.picture import RENDERERS, render_dot, render_html, render_svg, verdict_block
+from ledger.render import RENDERERS, render_dot, render_html, render_svg, verdict_block
 
 from helpers import World
 

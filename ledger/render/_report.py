@@ -1,0 +1,143 @@
+"""The ledger-wide report (``report.html`` of ``bloc demo``): pure, values in, HTML out.
+
+One page: a summary table per policy (how many lots pass, fail, ...), every judged lot with
+its verdict under each policy and the reason, the integrity findings with the log indexes
+that prove them, and the picture (:func:`ledger.render.verdict_block`) of each lot that
+failed or was inconclusive, offending paths in red. Self-contained: inline CSS, inline SVG,
+no scripts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from ledger.compliance import FAIL, INCONCLUSIVE, Verdict
+from ledger.provenance.findings import Finding
+from ledger.provenance.graph import Graph
+from ledger.render._html import STYLESHEET, verdict_block
+from ledger.render._style import esc
+
+ORDER = ("pass", "exempt", "not_applicable", "inconclusive", "fail")
+"""The verdicts in the order the summary counts them, best first."""
+
+_CSS = """
+table.bloc-summary td, table.bloc-lots td { vertical-align: top; }
+td.v-pass, td.v-exempt { color: #1b5e20; font-weight: 600; }
+td.v-fail { color: #c62828; font-weight: 600; }
+td.v-inconclusive { color: #b26a00; font-weight: 600; }
+td.v-not_applicable { color: #5f6b7a; }
+p.bloc-lede { max-width: 60em; }
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyRun:
+    """``check --all`` under one policy."""
+
+    policy: str
+    as_of: date
+    verdicts: Sequence[Verdict]
+
+
+def failing(run: PolicyRun) -> list[Verdict]:
+    """The lots a reader must look at: failed, then inconclusive, in lot order."""
+    return sorted(
+        (v for v in run.verdicts if v.verdict in (FAIL, INCONCLUSIVE)),
+        key=lambda v: (v.verdict != FAIL, v.lot),
+    )
+
+
+def counts(run: PolicyRun) -> dict[str, int]:
+    found = dict.fromkeys(ORDER, 0)
+    for v in run.verdicts:
+        found[v.verdict] = found.get(v.verdict, 0) + 1
+    return found
+
+
+def render_report(
+    *,
+    title: str,
+    lede: str,
+    runs: Sequence[PolicyRun],
+    pictures: Sequence[tuple[Graph, Verdict]],
+    findings: Sequence[Finding],
+    highlights: Mapping[str, str],
+) -> str:
+    """The page. ``pictures`` pairs a lot's upstream graph with the verdict drawn on it."""
+    out = [
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">',
+        f"<title>{esc(title)}</title>",
+        f"<style>\n{STYLESHEET}\n{_CSS}</style>\n</head>",
+        f'<body class="bloc-page">\n<h1>{esc(title)}</h1>',
+        f'<p class="bloc-lede">{esc(lede)}</p>',
+        "<h2>Summary</h2>",
+        '<table class="bloc-summary"><thead><tr><th>policy</th><th>as of</th>',
+        *(f"<th>{esc(v)}</th>" for v in ORDER),
+        "</tr></thead><tbody>",
+    ]
+    for run in runs:
+        found = counts(run)
+        cells = "".join(f'<td class="num v-{v}">{found[v]}</td>' for v in ORDER)
+        out.append(f"<tr><td>{esc(run.policy)}</td><td>{run.as_of}</td>{cells}</tr>")
+    out.append("</tbody></table>")
+    out += _lots_table(runs, highlights)
+    out += _findings_table(findings)
+    if pictures:
+        out.append("<h2>Lots that failed or were inconclusive</h2>")
+        out += [verdict_block(graph, verdict) for graph, verdict in pictures]
+    out.append("</body>\n</html>\n")
+    return "\n".join(out)
+
+
+def _lots_table(runs: Sequence[PolicyRun], highlights: Mapping[str, str]) -> list[str]:
+    by_lot: dict[str, dict[str, Verdict]] = {}
+    for run in runs:
+        for v in run.verdicts:
+            by_lot.setdefault(v.lot, {})[run.policy] = v
+    out = [
+        "<h2>Every judged lot</h2>",
+        '<table class="bloc-lots"><thead><tr><th>lot</th><th>material</th>',
+        *(f"<th>{esc(run.policy)}</th>" for run in runs),
+        "<th>what it shows</th></tr></thead><tbody>",
+    ]
+    for lot in sorted(by_lot):
+        verdicts = by_lot[lot]
+        material = next(iter(verdicts.values())).material
+        cells = []
+        for run in runs:
+            found = verdicts.get(run.policy)
+            if found is None:
+                cells.append("<td>—</td>")
+                continue
+            v = found
+            cells.append(
+                f'<td class="v-{esc(v.verdict)}" title="{esc(v.reason)}">{esc(v.verdict)}'
+                f"<br><small>{esc(v.reason)}</small></td>"
+            )
+        note = highlights.get(lot, "")
+        out.append(
+            f"<tr><td>{esc(lot)}</td><td>{esc(material)}</td>{''.join(cells)}"
+            f"<td>{esc(note)}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    return out
+
+
+def _findings_table(findings: Sequence[Finding]) -> list[str]:
+    out = [
+        "<h2>Integrity findings</h2>",
+        '<table class="bloc-findings"><thead><tr><th>log index</th><th>code</th>'
+        "<th>severity</th><th>message</th><th>proved by</th></tr></thead><tbody>",
+    ]
+    for f in findings:
+        proof = ", ".join(str(i) for i in f.evidence)
+        out.append(
+            f'<tr><td class="num">{f.log_index}</td><td>{esc(f.code)}</td>'
+            f"<td>{esc(f.severity)}</td><td>{esc(f.message)}</td><td>{esc(proof)}</td></tr>"
+        )
+    if not findings:
+        out.append('<tr><td colspan="5">no findings</td></tr>')
+    out.append("</tbody></table>")
+    return out
