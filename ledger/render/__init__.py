@@ -17,6 +17,7 @@ from ledger.render._formats import RENDERERS, Renderer
 from ledger.render._html import STYLESHEET, records_block, render_html, verdict_block
 from ledger.render._marks import Marks, marks, offending_paths, verdicts
 from ledger.render._report import ORDER, PolicyRun, counts, failing, render_report
+from ledger.render._style import esc, percent, shares
 from ledger.render._svg import render_svg
 
 __all__ = [
@@ -27,14 +28,17 @@ __all__ = [
     "PolicyRun",
     "Renderer",
     "counts",
+    "esc",
     "failing",
     "marks",
     "offending_paths",
+    "percent",
     "records_block",
     "render_dot",
     "render_html",
     "render_report",
     "render_svg",
+    "shares",
     "verdict_block",
     "verdicts",
 ]
