@@ -1,7 +1,7 @@
 """Provenance as HTML: a verdict block (the verdict and its picture), tables of the records
 a picture draws, and the self-contained page of ``bloc graph -o FILE.html`` that holds both.
 
-Every fragment is also well-formed XML, so a page can hold any number of them.
+The page and each fragment are also well-formed XML.
 """
 
 from __future__ import annotations
