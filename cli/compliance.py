@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import click
 
-from ledger import compliance
+from ledger import compliance, render
 from ledger.cli.common import current_home, emit_json, json_option, now
 from ledger.compliance import policy as policies
 
@@ -19,29 +19,22 @@ def as_of_day(value: datetime | None) -> date:
     return value.date() if value is not None else now().date()
 
 
-def _percent(fraction: float) -> str:
-    return f"{fraction * 100:.2f}%"
-
-
 def print_verdict(v: compliance.Verdict) -> None:
     click.echo(f"{v.lot}: {v.verdict.upper()} under {v.policy} as of {v.as_of}")
     if v.rule:
         click.echo(f"  rule       {v.rule} — {v.paragraph} (window {v.window}; {v.citation})")
     click.echo(f"  reason     {v.reason}")
     if v.verdict != compliance.NOT_APPLICABLE:
-        click.echo(
-            f"  shares     compliant {_percent(v.compliant)}, non-compliant "
-            f"{_percent(v.non_compliant)}, unknown {_percent(v.unknown)}"
-        )
+        click.echo(f"  shares     {render.shares(v)}")
     for number, path in enumerate(v.paths, 1):
-        click.echo(f"  path {number}     {_percent(path.share)} of the judged mass:")
+        click.echo(f"  path {number}     {render.percent(path.share)} of the judged mass:")
         for step in path.steps:
             click.echo(
                 f"    log {step.log_index:<6} {step.stage} at {step.facility} ({step.country}) "
                 f"on {step.date} → {step.lot} ({step.material})"
             )
     for why, share in v.unknown_reasons[:5]:
-        click.echo(f"  unknown    {_percent(share)}: {why}")
+        click.echo(f"  unknown    {render.percent(share)}: {why}")
     for part in v.parts:
         click.echo(f"  contains   {part.lot} ({part.material}): {part.verdict} — {part.reason}")
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from ledger import compliance, demo
+from ledger import compliance, demo, render
 from ledger.cli.common import now, progress_bar, write_output
 from ledger.compliance import policy as policies
 from ledger.core.signing import Signer
 from ledger.errors import ConfigError, LedgerError
-from ledger.render import report
 from ledger.service import Ledger
 from ledger.service.home import REGISTRAR_KEY, init_home
 
@@ -59,7 +58,7 @@ def demo_command(directory: Path, size: int | None, seed: int, db_url: str | Non
     try:
         _build(ledger, plan, home.signer(REGISTRAR_KEY))
         runs = [
-            report.PolicyRun(
+            render.PolicyRun(
                 policy=name,
                 as_of=plan.as_of,
                 verdicts=ledger.check_all(
@@ -73,7 +72,7 @@ def demo_command(directory: Path, size: int | None, seed: int, db_url: str | Non
         pictures = [(ledger.trace(v.lot), v) for v in _worst(runs)[:PICTURES]]
     finally:
         ledger.store.dispose()
-    page = report.render_report(
+    page = render.render_report(
         title="Bloc Ledger demo",
         lede=(
             f"{len(plan.items)} signed records; every lot shipped for {END_USE} use, judged "
@@ -111,28 +110,28 @@ def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer) -> None:
                 advance(len(batch))
 
 
-def _worst(runs: Sequence[report.PolicyRun]) -> list[compliance.Verdict]:
+def _worst(runs: Sequence[render.PolicyRun]) -> list[compliance.Verdict]:
     """Each lot that failed or was inconclusive under some policy, once, with its verdict
     under the first policy that found it so."""
     chosen: dict[str, compliance.Verdict] = {}
     for run in runs:
-        for v in report.failing(run):
+        for v in render.failing(run):
             chosen.setdefault(v.lot, v)
     return list(chosen.values())
 
 
-def _summary(runs: Sequence[report.PolicyRun], plan: demo.Plan) -> None:
+def _summary(runs: Sequence[render.PolicyRun], plan: demo.Plan) -> None:
     count = len(runs[0].verdicts) if runs else 0
     click.echo(f"\n{count} lots shipped for {END_USE} use, judged as of {plan.as_of}:\n")
     width = max(len(run.policy) for run in runs)
-    click.echo(f"  {'policy':<{width}}  " + "  ".join(f"{v:>14}" for v in report.ORDER))
+    click.echo(f"  {'policy':<{width}}  " + "  ".join(f"{v:>14}" for v in compliance.Outcome))
     for run in runs:
-        found = report.counts(run)
+        found = render.counts(run)
         click.echo(
-            f"  {run.policy:<{width}}  " + "  ".join(f"{found[v]:>14}" for v in report.ORDER)
+            f"  {run.policy:<{width}}  " + "  ".join(f"{found[v]:>14}" for v in compliance.Outcome)
         )
     for run in runs:
-        bad = report.failing(run)
+        bad = render.failing(run)
         if not bad:
             continue
         click.echo(f"\nunder {run.policy}:")
@@ -145,7 +144,7 @@ def _summary(runs: Sequence[report.PolicyRun], plan: demo.Plan) -> None:
             click.echo(f"  … and {len(bad) - 15} more (report.html lists them all)")
 
 
-def _next_steps(directory: Path, runs: Sequence[report.PolicyRun], plan: demo.Plan) -> None:
+def _next_steps(directory: Path, runs: Sequence[render.PolicyRun], plan: demo.Plan) -> None:
     first = runs[0]
     verdicts: dict[str, list[str]] = {}
     for run in runs:

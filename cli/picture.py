@@ -11,7 +11,7 @@ from ledger.cli.common import current_home, write_output
 from ledger.cli.compliance import DATE, as_of_day
 from ledger.compliance import policy as policies
 from ledger.errors import InputError
-from ledger.render import picture
+from ledger.render import RENDERERS, offending_paths
 
 
 def _count(count: int, word: str) -> str:
@@ -46,9 +46,9 @@ def graph(
     With --policy, the paths that carry non-compliant mass are red and the sources of
     unknown mass amber; the HTML page adds the verdict and a table of the records.
     """
-    render = picture.RENDERERS.get(output.suffix.lower())
+    render = RENDERERS.get(output.suffix.lower())
     if render is None:
-        formats = ", ".join(sorted(picture.RENDERERS))
+        formats = ", ".join(sorted(RENDERERS))
         raise InputError(f"{output}: cannot tell the picture format; name a {formats} file")
     if as_of is not None and policy_name is None:
         raise InputError("--as-of goes with --policy")
@@ -67,7 +67,7 @@ def graph(
     if verdict is None:
         summary = "no policy applied"
     else:
-        paths = _count(len(picture.offending_paths(verdict)), "offending path")
+        paths = _count(len(offending_paths(verdict)), "offending path")
         parts.append(paths)
         summary = f"{verdict.verdict} under {verdict.policy} as of {verdict.as_of}"
     click.echo(f"wrote {output}: {', '.join(parts)} ({summary})")

@@ -1,4 +1,4 @@
-"""Pictures of a lot's provenance (``ledger.render.picture`` and ``bloc graph``).
+"""Pictures of a lot's provenance (``ledger.render`` and ``bloc graph``).
 
 The chains are real signed records built with :class:`scenarios.Scenario`; the SVG is parsed
 with ``xml.etree`` and its structure compared with the graph and with the verdict's paths,
@@ -23,8 +23,17 @@ from test_compliance_scenarios import japanese_magnet, magnet_sites
 from ledger.cli.main import bloc
 from ledger.compliance import Verdict
 from ledger.compliance import policy as policies
+from ledger.provenance.findings import Finding
 from ledger.provenance.graph import Graph
-from ledger.render.picture import RENDERERS, render_dot, render_html, render_svg, verdict_block
+from ledger.render import (
+    RENDERERS,
+    PolicyRun,
+    render_dot,
+    render_html,
+    render_report,
+    render_svg,
+    verdict_block,
+)
 
 from helpers import World
 
@@ -333,6 +342,48 @@ def test_text_from_any_field_is_escaped(empty_world: World) -> None:
     assert html_tree.find("./head/title") is not None
     assert (html_tree.findtext("./head/title") or "").startswith(nasty[:-1])
     assert any(nasty[:-1] in (td.text or "") for td in html_tree.iter("td"))
+
+
+def test_report_with_a_control_character_in_a_facility_name_is_well_formed(
+    empty_world: World,
+) -> None:
+    """The report once escaped with its own helper, which kept the characters XML cannot
+    hold that the pictures replace: a facility name with a control character (in a reason,
+    a finding's message, a highlight) made a page that no XML or HTML tool accepts."""
+    magnet = small_chain(Scenario(empty_world))
+    graph, verdict = judged(empty_world, magnet)
+    facility = "Baotou\x0bworks\x1f"
+    graph.nodes[magnet]["facility"] = facility
+    verdict = dataclasses.replace(verdict, reason=f"separated at {facility}")
+    finding = Finding(
+        code="date-order",
+        severity="error",
+        message=f"shipped from {facility} before it was made",
+        log_index=7,
+        evidence=(3, 7),
+    )
+    page = render_report(
+        title=f"Lots from {facility}",
+        lede=f"What {facility} made.",
+        runs=[PolicyRun(policy=DFARS, as_of=WINDOW_B, verdicts=[verdict])],
+        pictures=[(graph, verdict)],
+        findings=[finding],
+        highlights={magnet: f"made at {facility}"},
+    )
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", page)
+    replaced = "Baotou\ufffdworks\ufffd"
+    for text in (
+        f"<title>Lots from {replaced}</title>",
+        f"What {replaced} made.",
+        f"<small>separated at {replaced}</small>",
+        f"<td>shipped from {replaced} before it was made</td>",
+        f"<td>made at {replaced}</td>",
+    ):
+        assert text in page
+    blocks = re.findall(r"<section class=\"bloc-verdict .*?</section>", page, re.S)
+    assert len(blocks) == 1
+    figure = ET.fromstring("<div>" + blocks[0] + "</div>")
+    assert any(replaced in (t.text or "") for t in figure.iter(f"{SVG}text"))
 
 
 def test_same_graph_gives_the_same_bytes(empty_world: World) -> None:

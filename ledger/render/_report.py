@@ -2,23 +2,22 @@
 
 One page: a summary table per policy (how many lots pass, fail, ...), every judged lot with
 its verdict under each policy and the reason, the integrity findings with the log indexes
-that prove them, and the picture (:mod:`ledger.render.picture`) of each lot that failed or was
-inconclusive, offending paths in red. Self-contained: inline CSS, inline SVG, no scripts.
+that prove them, and the picture (:func:`ledger.render.verdict_block`) of each lot that
+failed or was inconclusive, offending paths in red. Self-contained: inline CSS, inline SVG,
+no scripts.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.compliance import FAIL, INCONCLUSIVE, Verdict
+from ledger.compliance import FAIL, INCONCLUSIVE, Outcome, Verdict
 from ledger.provenance.findings import Finding
 from ledger.provenance.graph import Graph
-from ledger.render.picture import STYLESHEET, verdict_block
-
-ORDER = ("pass", "exempt", "not_applicable", "inconclusive", "fail")
+from ledger.render._html import STYLESHEET, verdict_block
+from ledger.render._style import esc
 
 _CSS = """
 table.bloc-summary td, table.bloc-lots td { vertical-align: top; }
@@ -39,10 +38,6 @@ class PolicyRun:
     verdicts: Sequence[Verdict]
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def failing(run: PolicyRun) -> list[Verdict]:
     """The lots a reader must look at: failed, then inconclusive, in lot order."""
     return sorted(
@@ -51,10 +46,11 @@ def failing(run: PolicyRun) -> list[Verdict]:
     )
 
 
-def counts(run: PolicyRun) -> dict[str, int]:
-    found = dict.fromkeys(ORDER, 0)
+def counts(run: PolicyRun) -> dict[Outcome, int]:
+    """How many verdicts of each outcome the run gave, every outcome counted."""
+    found = dict.fromkeys(Outcome, 0)
     for v in run.verdicts:
-        found[v.verdict] = found.get(v.verdict, 0) + 1
+        found[v.verdict] += 1
     return found
 
 
@@ -70,19 +66,19 @@ def render_report(
     """The page. ``pictures`` pairs a lot's upstream graph with the verdict drawn on it."""
     out = [
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">',
-        f"<title>{_esc(title)}</title>",
+        f"<title>{esc(title)}</title>",
         f"<style>\n{STYLESHEET}\n{_CSS}</style>\n</head>",
-        f'<body class="bloc-page">\n<h1>{_esc(title)}</h1>',
-        f'<p class="bloc-lede">{_esc(lede)}</p>',
+        f'<body class="bloc-page">\n<h1>{esc(title)}</h1>',
+        f'<p class="bloc-lede">{esc(lede)}</p>',
         "<h2>Summary</h2>",
         '<table class="bloc-summary"><thead><tr><th>policy</th><th>as of</th>',
-        *(f"<th>{_esc(v)}</th>" for v in ORDER),
+        *(f"<th>{esc(v)}</th>" for v in Outcome),
         "</tr></thead><tbody>",
     ]
     for run in runs:
         found = counts(run)
-        cells = "".join(f'<td class="num v-{v}">{found[v]}</td>' for v in ORDER)
-        out.append(f"<tr><td>{_esc(run.policy)}</td><td>{run.as_of}</td>{cells}</tr>")
+        cells = "".join(f'<td class="num v-{v}">{found[v]}</td>' for v in Outcome)
+        out.append(f"<tr><td>{esc(run.policy)}</td><td>{run.as_of}</td>{cells}</tr>")
     out.append("</tbody></table>")
     out += _lots_table(runs, highlights)
     out += _findings_table(findings)
@@ -101,7 +97,7 @@ def _lots_table(runs: Sequence[PolicyRun], highlights: Mapping[str, str]) -> lis
     out = [
         "<h2>Every judged lot</h2>",
         '<table class="bloc-lots"><thead><tr><th>lot</th><th>material</th>',
-        *(f"<th>{_esc(run.policy)}</th>" for run in runs),
+        *(f"<th>{esc(run.policy)}</th>" for run in runs),
         "<th>what it shows</th></tr></thead><tbody>",
     ]
     for lot in sorted(by_lot):
@@ -115,13 +111,13 @@ def _lots_table(runs: Sequence[PolicyRun], highlights: Mapping[str, str]) -> lis
                 continue
             v = found
             cells.append(
-                f'<td class="v-{_esc(v.verdict)}" title="{_esc(v.reason)}">{_esc(v.verdict)}'
-                f"<br><small>{_esc(v.reason)}</small></td>"
+                f'<td class="v-{esc(v.verdict)}" title="{esc(v.reason)}">{esc(v.verdict)}'
+                f"<br><small>{esc(v.reason)}</small></td>"
             )
         note = highlights.get(lot, "")
         out.append(
-            f"<tr><td>{_esc(lot)}</td><td>{_esc(material)}</td>{''.join(cells)}"
-            f"<td>{_esc(note)}</td></tr>"
+            f"<tr><td>{esc(lot)}</td><td>{esc(material)}</td>{''.join(cells)}"
+            f"<td>{esc(note)}</td></tr>"
         )
     out.append("</tbody></table>")
     return out
@@ -136,8 +132,8 @@ def _findings_table(findings: Sequence[Finding]) -> list[str]:
     for f in findings:
         proof = ", ".join(str(i) for i in f.evidence)
         out.append(
-            f'<tr><td class="num">{f.log_index}</td><td>{_esc(f.code)}</td>'
-            f"<td>{_esc(f.severity)}</td><td>{_esc(f.message)}</td><td>{_esc(proof)}</td></tr>"
+            f'<tr><td class="num">{f.log_index}</td><td>{esc(f.code)}</td>'
+            f"<td>{esc(f.severity)}</td><td>{esc(f.message)}</td><td>{esc(proof)}</td></tr>"
         )
     if not findings:
         out.append('<tr><td colspan="5">no findings</td></tr>')
