@@ -31,6 +31,8 @@ EXIT_USAGE = 2
 EXIT_INTEGRITY = 3
 EXIT_INCONCLUSIVE = 4
 EXIT_REJECTED = 5
+EXIT_INTERNAL = 70
+"""A bug in bloc, not a mistake of the user's: ``EX_SOFTWARE`` of sysexits.h."""
 
 PROGRESS_THRESHOLD = 100
 """Inputs at least this long show a progress bar (on a terminal only)."""

@@ -21,22 +21,32 @@ from ledger.cli import (
     setup,
     verify,
 )
-from ledger.cli.common import EXIT_USAGE, Settings, exit_code_for
+from ledger.cli.common import EXIT_INTERNAL, EXIT_USAGE, Settings, exit_code_for
 from ledger.errors import LedgerError
 
 
 class BlocError(click.ClickException):
-    """A library error rendered as one line on stderr, with the exit code DESIGN §10 gives."""
+    """An error rendered as one line on stderr, with the exit code the README's table gives.
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    ``label`` says whose fault it is: ``error`` for what the user can fix (input,
+    configuration, a failed verification), ``internal error`` for a bug in bloc.
+    """
+
+    def __init__(self, message: str, exit_code: int, *, label: str = "error") -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.label = label
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"bloc: error: {self.message}", err=True)
+        click.echo(f"bloc: {self.label}: {self.message}", err=True)
 
 
 class BlocGroup(click.Group):
+    """The root group: maps every exception a command lets through to one line and an exit
+    code. The library's errors and the environment's (a file that cannot be read) are the
+    user's to fix; anything else is a bug, exit 70 (``EX_SOFTWARE``), so that a script can
+    tell the two apart."""
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -53,17 +63,23 @@ class BlocGroup(click.Group):
             raise BlocError(f"{where}{e.strerror or e}", EXIT_USAGE) from e
         except Exception as e:
             self._trace(ctx)
-            detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
             raise BlocError(
-                f"internal error: {type(e).__name__}: {detail} "
-                "(run with --debug for the traceback)",
-                EXIT_USAGE,
+                f"{_one_line(e)} (please report; --debug shows the traceback)",
+                EXIT_INTERNAL,
+                label="internal error",
             ) from e
 
     @staticmethod
     def _trace(ctx: click.Context) -> None:
         if isinstance(ctx.obj, Settings) and ctx.obj.debug:
             traceback.print_exc()
+
+
+def _one_line(error: Exception) -> str:
+    """``Type: first line of the message`` (or just the type when there is no message)."""
+    text = str(error).strip()
+    name = type(error).__name__
+    return f"{name}: {text.splitlines()[0]}" if text else name
 
 
 @click.group(cls=BlocGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,7 +95,7 @@ def bloc(ctx: click.Context, home: Path | None, debug: bool) -> None:
     """Bloc Ledger: signed, tamper-evident provenance for critical minerals.
 
     Exit codes: 0 ok, 1 fail, 2 usage or configuration error, 3 integrity or verification
-    failure, 4 inconclusive, 5 some submitted records rejected.
+    failure, 4 inconclusive, 5 some submitted records rejected, 70 internal error (a bug).
     """
     ctx.obj = Settings(home=home, debug=debug)
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from click.testing import CliRunner, Result
 
 from ledger.cli.main import bloc
+from ledger.errors import InputError, StorageError, VerificationError
+from ledger.service import Ledger
 
 from helpers import World, envelope_bytes, extraction, write_jsonl
 
@@ -208,3 +212,63 @@ def test_init_inside_a_file_is_one_line(tmp_path: Path) -> None:
         f"bloc: error: cannot create a ledger home in {afile / 'home'}: "
     )
     assert afile.read_text() == "x"
+
+
+BUG_LINE = "please report; --debug shows the traceback"
+
+
+def failing_with(error: Exception) -> Callable[..., NoReturn]:
+    """A stand-in for a library call that raises ``error`` (a bug, or an expected error)."""
+
+    def fail(*_args: object, **_kwargs: object) -> NoReturn:
+        raise error
+
+    return fail
+
+
+def test_a_bug_inside_a_command_exits_70_with_one_line_and_no_traceback(
+    empty_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Ledger, "verify", failing_with(RuntimeError("boom\n  second line")))
+    result = run(empty_world, "verify")
+    assert result.exit_code == 70
+    assert result.stderr == f"bloc: internal error: RuntimeError: boom ({BUG_LINE})\n"
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_bug_under_debug_shows_the_traceback_and_still_exits_70(
+    empty_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Ledger, "verify", failing_with(RuntimeError("boom")))
+    result = CliRunner().invoke(bloc, ["--home", str(empty_world.home.path), "--debug", "verify"])
+    assert result.exit_code == 70
+    assert result.stderr.startswith("Traceback")
+    assert result.stderr.endswith(f"bloc: internal error: RuntimeError: boom ({BUG_LINE})\n")
+
+
+def test_a_bug_without_a_message_is_named_by_its_type(
+    empty_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Ledger, "verify", failing_with(KeyError()))
+    result = run(empty_world, "verify")
+    assert result.exit_code == 70
+    assert result.stderr == f"bloc: internal error: KeyError ({BUG_LINE})\n"
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (InputError("lot lot:x/1 does not exist"), 2),
+        (StorageError("cannot open database"), 2),
+        (VerificationError("log index 3: signature does not verify"), 3),
+    ],
+    ids=["bad-input", "storage-failure", "verification-failure"],
+)
+def test_expected_errors_from_the_same_place_are_not_reported_as_bugs(
+    empty_world: World, monkeypatch: pytest.MonkeyPatch, error: Exception, code: int
+) -> None:
+    monkeypatch.setattr(Ledger, "verify", failing_with(error))
+    result = run(empty_world, "verify")
+    assert result.exit_code == code
+    assert result.stderr == f"bloc: error: {error}\n"

@@ -28,7 +28,7 @@ from ledger.demo import _plan
 from ledger.provenance import graph
 from ledger.records.model import REGISTRY_KINDS, LotId
 from ledger.records.trust import TrustRoot
-from ledger.service import Ledger, _ledger
+from ledger.service import Ledger, _queries
 from ledger.service.home import REGISTRAR_KEY, Home
 from ledger.store import Store
 
@@ -482,7 +482,7 @@ def test_check_all_for_an_end_use_judges_as_over_the_whole_graph(
     verdicts = ledger.check_all(policy=policy, as_of=AS_OF, end_use="defense")
     with ledger.store.reader() as tx:
         everything = graph.build_all(tx)
-        facilities, unknown = _ledger._facts(tx, everything)
+        facilities, unknown = _queries.facts(tx, everything)
         closure = tx.upstream_of_shipped("defense")
     assert len(closure) < everything.number_of_nodes()
     targets = sorted(

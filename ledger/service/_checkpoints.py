@@ -1,0 +1,198 @@
+"""Signed checkpoints: publish one over the current tree, read the latest, and refuse to
+vouch for a tree that no longer matches what was signed.
+
+Before signing, :func:`publish` re-checks the unsigned tail of the log from the log itself
+(see :func:`check_unsigned_tail`), never from the derived index tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ledger.core.signing import Signer
+from ledger.errors import InputError, LedgerError, VerificationError
+from ledger.log import merkle
+from ledger.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.log.merkle import Frontier, hash_leaf
+from ledger.records.admission import Registry, check_signed_tail_entry, open_envelope
+from ledger.records.trust import TrustRoot
+from ledger.store import CheckpointRow, Store, Transaction
+
+TREE_CHANGED = (
+    "the stored tree does not match the signed checkpoint at tree size {size} (run 'bloc verify')"
+)
+
+_REFUSE = "refusing to sign a checkpoint"
+
+
+def publish_checkpoint(
+    store: Store, root: TrustRoot, log_signer: Signer | None, *, now: datetime
+) -> str:
+    """Sign and store a checkpoint of the current tree unless one exists; return its note.
+
+    Raises:
+        InputError: there is no log key to sign with.
+        VerificationError: the stored log no longer matches what was signed.
+    """
+    if log_signer is None:
+        raise InputError("publishing a checkpoint needs the log key")
+    with store.writer(registrars=root.registrar_keys()) as tx:
+        return publish(tx, root, log_signer, now=now)
+
+
+def publish(
+    tx: Transaction,
+    root: TrustRoot,
+    signer: Signer,
+    *,
+    now: datetime,
+    fresh_from: int | None = None,
+) -> str:
+    """Inside ``tx``: the checkpoint note of the current tree, signed and stored if new."""
+    existing = tx.checkpoint(tx.tree_size)
+    if existing is not None:
+        return existing.note
+    check_unsigned_tail(tx, root, fresh_from=fresh_from)
+    checkpoint = Checkpoint(origin=root.origin, tree_size=tx.tree_size, root_hash=tx.root_hash())
+    note = sign_checkpoint(checkpoint, signer)
+    tx.add_checkpoint(
+        tree_size=checkpoint.tree_size,
+        root_hash=checkpoint.root_hash,
+        note=note,
+        created_at=now,
+    )
+    return note
+
+
+def latest_checkpoint(store: Store, root: TrustRoot) -> tuple[Checkpoint, str]:
+    """The newest stored checkpoint, verified against the trust root.
+
+    Raises:
+        InputError: no checkpoint has been published yet.
+        VerificationError: the stored checkpoint does not verify.
+    """
+    with store.reader() as tx:
+        row = tx.latest_checkpoint()
+    if row is None:
+        raise InputError("the log has no checkpoint yet (submit something first)")
+    checkpoint = verify_checkpoint(row.note, origin=root.origin, key=root.log_key)
+    return checkpoint, row.note
+
+
+def check_signed_root(
+    root: TrustRoot, row: CheckpointRow | None, size: int, root_hash: bytes
+) -> None:
+    """A proof is only served for a tree that still matches its signed checkpoint.
+
+    Raises:
+        VerificationError: ``row``'s note does not verify, or signs another tree.
+    """
+    if row is None:
+        return
+    signed = verify_checkpoint(row.note, origin=root.origin, key=root.log_key)
+    if signed.tree_size != size or signed.root_hash != root_hash:
+        raise VerificationError(TREE_CHANGED.format(size=size))
+
+
+def check_unsigned_tail(tx: Transaction, root: TrustRoot, *, fresh_from: int | None = None) -> None:
+    """Before signing, re-check what the new checkpoint would vouch for.
+
+    Nothing here trusts the index tables, which anyone with database access can edit:
+
+    1. the stored tree must reproduce the latest signed root;
+    2. the registry is replayed from the registry entries of the signed tree, each
+       proved included in that signed root;
+    3. every entry after it must hash to its leaf, and pass the checks that need no
+       index: signatures (as that registry allows), authority, namespaces.
+
+    Otherwise the log refuses to sign; ``bloc verify`` then names the problem. The
+    cost is the registry entries (O(log n) reads each) plus the unsigned tail.
+    Entries from ``fresh_from`` on were admitted in this very transaction, under its
+    lock, so only their leaf hashes are re-checked (and the registry is not replayed
+    when nothing older is unsigned).
+
+    Raises:
+        VerificationError: naming the entry or checkpoint that does not hold.
+    """
+    start, signed_root = _signed_prefix(tx, root)
+    first_fresh = tx.tree_size if fresh_from is None else fresh_from
+    registry = Registry(root.registrar_keys())
+    if start < first_fresh:
+        _replay_signed_registry(tx, registry, start, signed_root)
+    frontier = Frontier.from_getter(tx.get_node, start)
+    frontier = _check_unsigned_entries(tx, registry, frontier, start=start, stop=first_fresh)
+    for index, leaf_hash in tx.leaf_hashes(start=max(start, first_fresh)):
+        # Appended by this transaction from the bytes it hashed: the stored leaf hashes
+        # must carry the tree from the signed size to the head.
+        if index != frontier.size:
+            raise VerificationError(f"{_REFUSE}: log index {frontier.size} is missing")
+        frontier, _ = frontier.append(leaf_hash)
+    if frontier.size != tx.tree_size or frontier.root() != tx.root_hash():
+        raise VerificationError(
+            f"{_REFUSE}: the tree head does not match the entries (run 'bloc verify')"
+        )
+
+
+def _signed_prefix(tx: Transaction, root: TrustRoot) -> tuple[int, bytes]:
+    """Step 1: the size and root hash of the latest checkpoint, which the stored tree must
+    still reproduce."""
+    latest = tx.latest_checkpoint()
+    if latest is None:
+        return 0, merkle.EMPTY_ROOT
+    signed = verify_checkpoint(latest.note, origin=root.origin, key=root.log_key)
+    start, signed_root = signed.tree_size, signed.root_hash
+    if start > tx.tree_size or merkle.root_hash(tx.get_node, start) != signed_root:
+        raise VerificationError(
+            f"{_REFUSE}: the stored tree no longer matches the checkpoint at tree size "
+            f"{start} (run 'bloc verify')"
+        )
+    return start, signed_root
+
+
+def _replay_signed_registry(
+    tx: Transaction, registry: Registry, start: int, signed_root: bytes
+) -> None:
+    """Step 2: ``registry`` gets the registry entries of the signed tree, each proved
+    included in its signed root."""
+    for registration in tx.registry_entries(before=start):
+        leaf = hash_leaf(registration.envelope)
+        try:
+            proof = merkle.inclusion_proof(tx.get_node, registration.log_index, start)
+            merkle.verify_inclusion(
+                index=registration.log_index,
+                size=start,
+                leaf_hash=leaf,
+                proof=proof,
+                root_hash=signed_root,
+            )
+            opened = open_envelope(registration.envelope)
+        except (ValueError, LedgerError) as e:
+            raise VerificationError(
+                f"{_REFUSE}: log index {registration.log_index}: registry entry is not the "
+                f"one the checkpoint at tree size {start} signed ({e}) (run 'bloc verify')"
+            ) from e
+        registry.apply(opened.record)
+
+
+def _check_unsigned_entries(
+    tx: Transaction, registry: Registry, frontier: Frontier, *, start: int, stop: int
+) -> Frontier:
+    """Step 3 for the entries from ``start`` (the signed size) up to ``stop``; returns the
+    frontier grown over them."""
+    for entry in tx.entries(start=start, stop=stop):
+        try:
+            if entry.log_index != frontier.size:
+                raise VerificationError(f"log index {frontier.size} is missing")
+            if hash_leaf(entry.envelope) != entry.leaf_hash:
+                raise VerificationError("envelope bytes do not match the stored leaf hash")
+            opened = open_envelope(entry.envelope)
+            if opened.canonical != entry.envelope:
+                raise VerificationError("stored envelope is not in canonical form")
+            check_signed_tail_entry(opened, registry)
+        except LedgerError as e:
+            raise VerificationError(
+                f"{_REFUSE}: log index {entry.log_index}: {e} (run 'bloc verify')"
+            ) from e
+        registry.apply(opened.record)
+        frontier, _ = frontier.append(entry.leaf_hash)
+    return frontier

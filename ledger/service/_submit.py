@@ -1,0 +1,253 @@
+"""Submission: admit and append envelopes, one transaction each or one for an atomic batch,
+then publish a checkpoint over what was appended.
+
+Rejections are results (:class:`SubmitResult`); storage failures and a refused checkpoint
+raise, carrying the results so far.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.core.signing import KeyId, PublicKey, Signer
+from ledger.errors import RecordRejected, StorageError, VerificationError
+from ledger.records.admission import Opened, admit
+from ledger.records.trust import TrustRoot
+from ledger.service import _parallel as parallel
+from ledger.service._checkpoints import publish, publish_checkpoint
+from ledger.service._common import PREFETCH, Progress
+from ledger.store import Store, Transaction
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitResult:
+    """What became of one submitted envelope."""
+
+    position: int
+    log_index: int | None = None
+    duplicate: bool = False
+    error: str | None = None
+    kind: str | None = None
+    record_id: str | None = None
+    storage_failure: bool = False
+    """True when the envelope was not judged at all because the database failed."""
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
+class CheckpointRefused(VerificationError):
+    """Envelopes were appended, but the log refused to sign a checkpoint over them."""
+
+    def __init__(self, message: str, results: list[SubmitResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
+class SubmitInterrupted(StorageError):
+    """The database failed during a submit call; ``results`` says what was stored."""
+
+    def __init__(self, message: str, results: list[SubmitResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
+class _BatchRejectedError(Exception):
+    """Internal: ends an atomic batch's transaction so that it rolls back."""
+
+
+def submit(
+    store: Store,
+    root: TrustRoot,
+    items: Sequence[bytes],
+    *,
+    log_signer: Signer | None,
+    now: datetime,
+    atomic: bool,
+    progress: Progress | None,
+) -> list[SubmitResult]:
+    """:meth:`ledger.service.Ledger.submit`: admit and append each envelope, then publish a
+    checkpoint if the log grew."""
+    keys: Mapping[KeyId, PublicKey] = {}
+    if len(items) >= parallel.PARALLEL_FROM:
+        with store.reader() as tx:
+            keys = {**root.registrar_keys(), **tx.signing_keys()}
+    opened: Iterator[Opened | SubmitResult] = (
+        SubmitResult(position=position, error=str(item))
+        if isinstance(item, RecordRejected)
+        else item
+        for position, item in enumerate(parallel.open_many(items, keys))
+    )
+    if atomic:
+        # The first chunks open before the append lock is taken, so that starting the
+        # workers does not hold up other submitters.
+        head = list(itertools.islice(opened, PREFETCH))
+        results = _submit_atomic(
+            store,
+            root,
+            itertools.chain(head, opened),
+            log_signer=log_signer,
+            now=now,
+            progress=progress,
+        )
+    else:
+        results = _submit_each(store, root, opened, now=now, progress=progress)
+    if any(r.log_index is not None and not r.duplicate for r in results):
+        try:
+            publish_checkpoint(store, root, log_signer, now=now)
+        except VerificationError as e:
+            raise CheckpointRefused(str(e), results) from e
+        except StorageError as e:
+            raise SubmitInterrupted(f"no checkpoint was published: {e}", results) from e
+    failure = next((r for r in results if r.storage_failure), None)
+    if failure is not None:
+        raise SubmitInterrupted(str(failure.error), results)
+    return results
+
+
+def _submit_each(
+    store: Store,
+    root: TrustRoot,
+    opened: Iterable[Opened | SubmitResult],
+    *,
+    now: datetime,
+    progress: Progress | None,
+) -> list[SubmitResult]:
+    """One transaction per envelope; after a database failure the rest are not judged."""
+    results: list[SubmitResult] = []
+    for position, item in enumerate(opened):
+        failed = results and results[-1].storage_failure
+        results.append(
+            _not_judged(position, item, "an earlier envelope hit a database error")
+            if failed
+            else _submit_one(store, root, position, item, now=now, progress=progress)
+        )
+    return results
+
+
+def _not_judged(position: int, item: Opened | SubmitResult, why: str) -> SubmitResult:
+    if isinstance(item, SubmitResult):
+        return item
+    return SubmitResult(
+        position=position,
+        kind=item.record.kind,
+        record_id=item.record_id,
+        error=f"not stored: {why}",
+        storage_failure=True,
+    )
+
+
+def _rejected(position: int, item: Opened, error: RecordRejected) -> SubmitResult:
+    return SubmitResult(
+        position=position, error=str(error), kind=item.record.kind, record_id=item.record_id
+    )
+
+
+def _admit_append(tx: Transaction, position: int, item: Opened, now: datetime) -> SubmitResult:
+    existing = tx.find_leaf(item.leaf_hash)
+    if existing is None:
+        admit(item, tx, now=now)
+    return SubmitResult(
+        position=position,
+        kind=item.record.kind,
+        record_id=item.record_id,
+        log_index=existing if existing is not None else tx.append(item, appended_at=now),
+        duplicate=existing is not None,
+    )
+
+
+def _submit_one(
+    store: Store,
+    root: TrustRoot,
+    position: int,
+    item: Opened | SubmitResult,
+    *,
+    now: datetime,
+    progress: Progress | None,
+) -> SubmitResult:
+    try:
+        if isinstance(item, SubmitResult):
+            return item
+        try:
+            with store.writer(registrars=root.registrar_keys()) as tx:
+                return _admit_append(tx, position, item, now)
+        except RecordRejected as e:
+            return _rejected(position, item, e)
+        except StorageError as e:
+            return _not_judged(position, item, str(e))
+    finally:
+        if progress is not None:
+            progress(1)
+
+
+def _submit_atomic(
+    store: Store,
+    root: TrustRoot,
+    opened: Iterable[Opened | SubmitResult],
+    *,
+    log_signer: Signer | None,
+    now: datetime,
+    progress: Progress | None,
+) -> list[SubmitResult]:
+    """One transaction for the batch; chunks are admitted as the workers open them."""
+    results: list[SubmitResult] = []
+    start = 0
+    try:
+        with store.writer(registrars=root.registrar_keys()) as tx:
+            start = tx.tree_size
+            for position, item in _prefetched(tx, opened):
+                if isinstance(item, SubmitResult):
+                    results.append(item)
+                else:
+                    try:
+                        results.append(_admit_append(tx, position, item, now))
+                    except RecordRejected as e:
+                        results.append(_rejected(position, item, e))
+                if progress is not None:
+                    progress(1)
+            if any(not r.accepted for r in results):
+                raise _BatchRejectedError
+            if log_signer is not None and tx.tree_size > start:
+                # Signed under the same lock as the appends, so the fresh entries need
+                # no re-check; a refusal leaves it to publish_checkpoint to report.
+                with contextlib.suppress(VerificationError):
+                    publish(tx, root, log_signer, now=now, fresh_from=start)
+    except _BatchRejectedError:
+        return _rolled_back(results, start)
+    return results
+
+
+def _rolled_back(results: list[SubmitResult], start: int) -> list[SubmitResult]:
+    """What an atomic batch that was rolled back reports: only duplicates of entries logged
+    before it (below ``start``) still stand."""
+    first = next(r.position for r in results if not r.accepted)
+    return [
+        r
+        if not r.accepted or (r.duplicate and r.log_index is not None and r.log_index < start)
+        else SubmitResult(
+            position=r.position,
+            kind=r.kind,
+            record_id=r.record_id,
+            error=f"not stored: the batch is atomic and envelope {first + 1} was rejected",
+        )
+        for r in results
+    ]
+
+
+def _prefetched(
+    tx: Transaction, items: Iterable[Opened | SubmitResult]
+) -> Iterator[tuple[int, Opened | SubmitResult]]:
+    """``items`` with their positions, each chunk's rows loaded into ``tx`` before it is
+    admitted (a few queries per chunk instead of several per envelope)."""
+    position = 0
+    remaining = iter(items)
+    while chunk := list(itertools.islice(remaining, PREFETCH)):
+        tx.prefetch([item for item in chunk if isinstance(item, Opened)])
+        for item in chunk:
+            yield position, item
+            position += 1
