@@ -1,4 +1,4 @@
-"""The write path's working set (``ledger.store.working``) against the database itself.
+"""The write path's working set (``ledger.store._working``) against the database itself.
 
 A ledger built in one atomic batch (every row mirrored in memory until the flush) must
 hold exactly the rows of the same ledger built one envelope per transaction (every read
@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from ledger import demo
 from ledger.service import Ledger
 from ledger.service.home import LOG_KEY, REGISTRAR_KEY, Home, init_home
-from ledger.store.rows import DERIVED_TABLES, LogEntry, MerkleNode
-from ledger.store.stamps import stamp, unstamp
+from ledger.store import stamp, unstamp
+from ledger.store._rows import DERIVED_TABLES, LogEntry, MerkleNode
 
 
 def _build(home: Home, *, batch: int, atomic: bool) -> Ledger:
