@@ -1,4 +1,4 @@
-"""Concurrent writers in several processes: log indexes stay gap-free and unique (DESIGN §7).
+"""Concurrent writers in several processes: log indexes stay gap-free and unique (ADR 0006).
 
 Four ``bloc submit`` processes, started at once against the same home, each submit 500
 pre-signed extraction envelopes. On both backends the log must end up with exactly the

@@ -24,7 +24,7 @@ from ledger.cli.main import bloc
 from ledger.core.signing import Signer
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.merkle import Frontier, hash_leaf
-from ledger.store.stamps import stamp
+from ledger.store import stamp
 
 from helpers import NOW, World, envelope_bytes, extraction, key_for, tamper
 

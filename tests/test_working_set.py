@@ -1,14 +1,19 @@
-"""The write path's working set (``ledger.store.working``) against the database itself.
+"""The write path's working set (``ledger.store._working``) against the database itself.
 
 A ledger built in one atomic batch (every row mirrored in memory until the flush) must
 hold exactly the rows of the same ledger built one envelope per transaction (every read
 going back to the database), and of its rebuilt index; the demo story exercises every
-record kind, findings, a revocation and a receipt of a multi-lot shipment.
+record kind, findings, a revocation and a receipt of a multi-lot shipment. Every read a
+transaction offers must see the writes made before it in the transaction, with no explicit
+sync.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,10 +22,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ledger import demo
+from ledger.core.signing import KeyId
+from ledger.records.admission import Opened, admit, open_envelope
+from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.service import Ledger
 from ledger.service.home import LOG_KEY, REGISTRAR_KEY, Home, init_home
-from ledger.store.rows import DERIVED_TABLES, LogEntry, MerkleNode
-from ledger.store.stamps import stamp, unstamp
+from ledger.store import Transaction, stamp, unstamp
+from ledger.store._rows import DERIVED_TABLES, LogEntry, MerkleNode
 
 
 def _build(home: Home, *, batch: int, atomic: bool) -> Ledger:
@@ -91,6 +99,157 @@ def test_reindex_rebuilds_exactly_what_the_batch_wrote(homes: tuple[Home, Home])
             assert isinstance(tx.entries_at([0])[0], LogEntry)
     finally:
         ledger.store.dispose()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Ids:
+    """What the reads ask about, taken from a reference ledger (asking the ledger under
+    test would read, and so flush, before the read being tested)."""
+
+    size: int
+    lots: list[LotId]
+    shipments: list[ShipmentId]
+    keys: list[KeyId]
+    facilities: list[FacilityId]
+    participants: list[ParticipantId]
+    leaves: list[bytes]
+    records: list[str]
+
+
+def _ids(tx: Transaction, tail: list[Opened]) -> _Ids:
+    lots = tx.all_lots()
+    return _Ids(
+        size=tx.tree_size,
+        lots=sorted(lots),
+        shipments=sorted(ShipmentId(s.id) for s in tx.shipment_records()),
+        keys=sorted(tx.signing_keys()),
+        facilities=sorted({FacilityId(info.facility) for info in lots.values()}),
+        participants=sorted({ParticipantId(e.signer) for e in tx.entries()}),
+        leaves=[opened.leaf_hash for opened in tail],
+        records=[opened.record_id for opened in tail],
+    )
+
+
+_Read = Callable[[Transaction, _Ids], object]
+
+_READS: list[tuple[str, _Read]] = [
+    ("tree_size", lambda tx, ids: tx.tree_size),
+    ("root_hash", lambda tx, ids: tx.root_hash()),
+    ("entry_count", lambda tx, ids: tx.entry_count()),
+    ("entries", lambda tx, ids: list(tx.entries())),
+    (
+        "entries_at",
+        lambda tx, ids: [(e.log_index, e.envelope) for e in tx.entries_at(range(ids.size))],
+    ),
+    (
+        "registry_entries",
+        lambda tx, ids: [(e.log_index, e.kind) for e in tx.registry_entries(before=ids.size)],
+    ),
+    ("leaf_hashes", lambda tx, ids: list(tx.leaf_hashes(start=0))),
+    ("get_node", lambda tx, ids: (tx.get_node(0, ids.size - 1), tx.get_node(2, 0))),
+    ("get_nodes", lambda tx, ids: tx.get_nodes({(0, ids.size - 1), (1, 0), (3, 1)})),
+    ("node_levels_above", lambda tx, ids: tx.node_levels_above(0)),
+    ("nodes_at", lambda tx, ids: list(tx.nodes_at(1))),
+    ("find_leaf", lambda tx, ids: [tx.find_leaf(leaf) for leaf in ids.leaves]),
+    ("find_record", lambda tx, ids: [tx.find_record(r) for r in ids.records]),
+    *[
+        ("index_rows", lambda tx, ids, table=table: list(tx.index_rows(table)))
+        for table in DERIVED_TABLES
+    ],
+    ("stored_findings", lambda tx, ids: tx.stored_findings()),
+    ("stored_findings", lambda tx, ids: tx.stored_findings(lots=ids.lots[-20:])),
+    ("unknown_grams", lambda tx, ids: tx.unknown_grams(ids.lots)),
+    ("records_about", lambda tx, ids: tx.records_about(ids.lots)),
+    ("shipment_records", lambda tx, ids: tx.shipment_records()),
+    ("shipment_record", lambda tx, ids: [tx.shipment_record(s) for s in ids.shipments]),
+    ("shipment", lambda tx, ids: [tx.shipment(s) for s in ids.shipments]),
+    ("lots", lambda tx, ids: tx.lots(ids.lots)),
+    ("all_lots", lambda tx, ids: tx.all_lots()),
+    ("lot_state", lambda tx, ids: [tx.lot_state(lot) for lot in ids.lots]),
+    ("lot_exists", lambda tx, ids: [tx.lot_exists(lot) for lot in ids.lots]),
+    ("lots_created_by", lambda tx, ids: [tx.lots_created_by(i) for i in range(ids.size)]),
+    ("outputs_of", lambda tx, ids: tx.outputs_of(range(ids.size))),
+    ("upstream_lots", lambda tx, ids: [tx.upstream_lots(lot) for lot in ids.lots[-20:]]),
+    ("upstream_of_shipped", lambda tx, ids: tx.upstream_of_shipped("defense")),
+    ("flows_into", lambda tx, ids: tx.flows_into(range(ids.size))),
+    ("flows_from", lambda tx, ids: tx.flows_from(ids.lots)),
+    ("untraced_into", lambda tx, ids: tx.untraced_into(range(ids.size))),
+    ("hops", lambda tx, ids: tx.hops(ids.lots)),
+    ("registrar_keys", lambda tx, ids: dict(tx.registrar_keys())),
+    ("signing_keys", lambda tx, ids: tx.signing_keys()),
+    ("key", lambda tx, ids: [tx.key(k) for k in ids.keys]),
+    ("signed_by", lambda tx, ids: [tx.signed_by(k) for k in ids.keys]),
+    ("keys_of", lambda tx, ids: [tx.keys_of(p) for p in ids.participants]),
+    ("participant_exists", lambda tx, ids: [tx.participant_exists(p) for p in ids.participants]),
+    ("facility", lambda tx, ids: [tx.facility(f) for f in ids.facilities]),
+    ("facility_facts", lambda tx, ids: tx.facility_facts(ids.facilities)),
+]
+
+_NOT_READ_HERE = {
+    # writes
+    "add_checkpoint",
+    "append",
+    "clear_index",
+    "index_entry",
+    "prefetch",
+    "replay_entry",
+    "sync",
+    "session",
+    # index_rows on two transactions
+    "index_differences",
+    # checkpoint rows are flushed as they are added, and the two ledgers here are
+    # checkpointed at different sizes
+    "checkpoint",
+    "checkpoints",
+    "latest_checkpoint",
+}
+
+
+class _Abort(Exception):
+    """Ends a writer without committing."""
+
+
+def _read_after_appends(
+    ledger: Ledger, tail: list[Opened], read: _Read, ids: _Ids, *, now: datetime
+) -> object:
+    """``read`` in a writer that has just appended ``tail``; the writer is rolled back."""
+    found: list[object] = []
+    with (
+        contextlib.suppress(_Abort),
+        ledger.store.writer(registrars=ledger.root.registrar_keys()) as tx,
+    ):
+        for opened in tail:
+            admit(opened, tx, now=now)
+            tx.append(opened, appended_at=now)
+        found.append(read(tx, ids))
+        raise _Abort
+    return found[0]
+
+
+def test_every_read_sees_the_writes_before_it_in_its_transaction(
+    homes: tuple[Home, Home],
+) -> None:
+    """Each read, made in a writer right after appends and with no explicit sync, returns
+    what the same ledger built and committed returns: a read that skipped the flush of
+    pending rows would not see them. Every public read of a transaction is listed."""
+    public = {name for name in dir(Transaction) if not name.startswith("_")}
+    assert public - _NOT_READ_HERE == {name for name, _ in _READS}
+    one, other = homes
+    envelopes = list(demo.envelopes(demo.story(), one.signer(REGISTRAR_KEY)))
+    committed, tail = envelopes[:-25], [open_envelope(data) for data in envelopes[-25:]]
+    now = datetime.now(UTC)
+    ledger, reference = one.ledger(), other.ledger()
+    try:
+        assert all(r.accepted for r in reference.submit(envelopes, now=now, atomic=True))
+        with reference.store.reader(registrars=reference.root.registrar_keys()) as tx:
+            ids = _ids(tx, tail)
+            expected = [read(tx, ids) for _, read in _READS]
+        assert all(r.accepted for r in ledger.submit(committed, now=now, atomic=True))
+        for (name, read), want in zip(_READS, expected, strict=True):
+            assert _read_after_appends(ledger, tail, read, ids, now=now) == want, name
+    finally:
+        ledger.store.dispose()
+        reference.store.dispose()
 
 
 # --- stamps: fixed-width text whose order is time order ---------------------------------------

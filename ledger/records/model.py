@@ -70,10 +70,31 @@ class KeyGrant:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Control:
+    """One holder's share of a participant's ownership or control."""
+
     holder: str
     country: str
     percent: Decimal
     government: bool
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Control:
+        """From a record's ``control`` item, or the JSON the store keeps of one (where the
+        percentage may have been read back as a number)."""
+        return cls(
+            holder=data["holder"],
+            country=data["country"],
+            percent=Decimal(str(data["percent"])),
+            government=data["government"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "holder": self.holder,
+            "country": self.country,
+            "percent": self.percent,
+            "government": self.government,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -280,15 +301,7 @@ def _key_grant(k: Mapping[str, Any], field: str) -> KeyGrant:
 def _participant(data: Mapping[str, Any]) -> Participant:
     keys = tuple(_key_grant(k, f"participant.keys[{i}]") for i, k in enumerate(data["keys"]))
     _no_repeats((k.keyid for k in keys), "participant.keys")
-    control = tuple(
-        Control(
-            holder=c["holder"],
-            country=c["country"],
-            percent=Decimal(c["percent"]),
-            government=c["government"],
-        )
-        for c in data["control"]
-    )
+    control = tuple(Control.from_dict(c) for c in data["control"])
     total = sum((c.percent for c in control), Decimal(0))
     if total > 100:
         raise InputError(f"participant.control percentages add up to {total}, more than 100")

@@ -18,66 +18,37 @@ caches reads of them and forgets them whenever the registry changes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from ledger.core.signing import KeyId, PublicKey
 from ledger.provenance import findings
 from ledger.records.admission import FacilityState, KeyState, ShipmentState
 from ledger.records.model import FacilityId, KeyGrant, LotId, ParticipantId, ShipmentId
-from ledger.store.rows import (
-    EventRow,
-    FacilityRow,
-    FindingEffectRow,
-    FindingRow,
-    FlowRow,
-    LogEntry,
-    LotRow,
-    MerkleNode,
-    ParticipantKeyRow,
-    ParticipantRow,
-    ShipmentLotRow,
-    ShipmentRow,
-    SignatureRow,
-    UntracedRow,
+from ledger.store._sql import (
+    APPEND_ONLY,
+    FACILITY,
+    LOG_ENTRY,
+    LOT,
+    PARTICIPANT,
+    PARTICIPANT_KEY,
+    SHIPMENT,
+    SHIPMENT_LOT,
+    chunks,
+    insert_many,
+    log_index_of,
 )
-from ledger.store.stamps import unstamp
-
-_CHUNK = 500
-"""Bound IN lists: SQLite and PostgreSQL both limit bound parameters per statement."""
-
-
-def table(row: type[Any]) -> Table:
-    found: Table = row.__table__
-    return found
-
-
-LOG_ENTRY = table(LogEntry)
-MERKLE_NODE = table(MerkleNode)
-SIGNATURE = table(SignatureRow)
-EVENT = table(EventRow)
-FLOW = table(FlowRow)
-UNTRACED = table(UntracedRow)
-FINDING = table(FindingRow)
-FINDING_EFFECT = table(FindingEffectRow)
-LOT = table(LotRow)
-SHIPMENT = table(ShipmentRow)
-SHIPMENT_LOT = table(ShipmentLotRow)
-FACILITY = table(FacilityRow)
-PARTICIPANT = table(ParticipantRow)
-PARTICIPANT_KEY = table(ParticipantKeyRow)
-
-APPEND_ONLY = (LOG_ENTRY, MERKLE_NODE, SIGNATURE, EVENT, FLOW, UNTRACED, FINDING, FINDING_EFFECT)
+from ledger.store._stamps import unstamp
 
 
 @dataclass(slots=True)
-class Lot:
-    """A ``lot`` row; ``new`` rows are inserted, ``dirty`` ones updated, at flush."""
+class LotMirror:
+    """A ``lot`` row in the working set; ``new`` rows are inserted, ``dirty`` ones updated,
+    at flush."""
 
     id: str
     material: str
@@ -90,6 +61,21 @@ class Lot:
     in_transit: str | None
     new: bool = False
     dirty: bool = False
+
+    @classmethod
+    def from_row(cls, row: Any) -> LotMirror:
+        """A stored ``lot`` row (a Core row)."""
+        return cls(
+            id=row.id,
+            material=row.material,
+            mass_g=row.mass_g,
+            facility=row.facility,
+            created_index=row.created_index,
+            created_on=row.created_on,
+            remaining_g=row.remaining_g,
+            holder=row.holder,
+            in_transit=row.in_transit,
+        )
 
     def state(self) -> findings.LotState:
         return findings.LotState(
@@ -119,8 +105,8 @@ class Lot:
 
 
 @dataclass(slots=True)
-class Line:
-    """A ``shipment_lot`` row."""
+class LineMirror:
+    """A ``shipment_lot`` row in the working set."""
 
     shipped_g: int
     received_g: int | None = None
@@ -129,8 +115,8 @@ class Line:
 
 
 @dataclass(slots=True)
-class Shipment:
-    """A ``shipment`` row with its lines (lot → line)."""
+class ShipmentMirror:
+    """A ``shipment`` row in the working set, with its lines (lot → line)."""
 
     id: str
     from_facility: str
@@ -139,9 +125,22 @@ class Shipment:
     end_use: str | None
     created_index: int
     received_index: int | None
-    lines: dict[str, Line] = field(default_factory=dict)
+    lines: dict[str, LineMirror] = field(default_factory=dict)
     new: bool = False
     dirty: bool = False
+
+    @classmethod
+    def from_row(cls, row: Any) -> ShipmentMirror:
+        """A stored ``shipment`` row (a Core row or an ORM object), without its lines."""
+        return cls(
+            id=row.id,
+            from_facility=row.from_facility,
+            to_facility=row.to_facility,
+            shipped_on=row.shipped_on,
+            end_use=row.end_use,
+            created_index=row.created_index,
+            received_index=row.received_index,
+        )
 
     def state(self) -> ShipmentState:
         return ShipmentState(
@@ -153,6 +152,7 @@ class Shipment:
         )
 
     def record(self) -> findings.ShipmentRecord:
+        """The shipment as findings read it: its lots in lot order."""
         return findings.ShipmentRecord(
             id=ShipmentId(self.id),
             from_facility=FacilityId(self.from_facility),
@@ -165,6 +165,17 @@ class Shipment:
                 for lot in sorted(self.lines)
             ),
         )
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "from_facility": self.from_facility,
+            "to_facility": self.to_facility,
+            "shipped_on": self.shipped_on,
+            "end_use": self.end_use,
+            "created_index": self.created_index,
+            "received_index": self.received_index,
+        }
 
 
 def key_state(row: Any) -> KeyState:
@@ -181,12 +192,6 @@ def key_state(row: Any) -> KeyState:
     )
 
 
-def _chunks(items: Iterable[Any]) -> Iterable[list[Any]]:
-    ordered = sorted(set(items))
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]
-
-
 @dataclass(slots=True)
 class Wanted:
     """What a batch of records will read: loaded up front by :meth:`WorkingSet.prefetch`."""
@@ -201,22 +206,29 @@ class Wanted:
 
 
 class WorkingSet:
-    """Mirrors and pending writes of one transaction (see the module docstring)."""
+    """Mirrors and pending writes of one transaction (see the module docstring).
 
-    def __init__(self) -> None:
+    Its lookups by key need no flush first: every row it has made or changed is in its
+    mirrors, so what it loads from the database for a key it does not know cannot be
+    pending. Queries by anything else go through the transaction's read path, which
+    flushes it.
+    """
+
+    def __init__(self, connect: Callable[[], Connection]) -> None:
+        self._connect = connect
         self._reset()
 
     def _reset(self) -> None:
-        self.lots: dict[str, Lot | None] = {}
-        self.shipments: dict[str, Shipment | None] = {}
+        self.lots: dict[str, LotMirror | None] = {}
+        self.shipments: dict[str, ShipmentMirror | None] = {}
         self.leaves: dict[bytes, int | None] = {}
         self.records: dict[str, int | None] = {}
         self.keys: dict[str, KeyState | None] = {}
         self.facilities: dict[str, FacilityState | None] = {}
         self.participants: dict[str, bool] = {}
         self.inserts: dict[Table, list[dict[str, Any]]] = {t: [] for t in APPEND_ONLY}
-        self._touched_lots: list[Lot] = []
-        self._touched_shipments: list[Shipment] = []
+        self._touched_lots: list[LotMirror] = []
+        self._touched_shipments: list[ShipmentMirror] = []
 
     # -- state ------------------------------------------------------------------------
 
@@ -242,97 +254,102 @@ class WorkingSet:
     def add(self, into: Table, row: dict[str, Any]) -> None:
         self.inserts[into].append(row)
 
-    def new_lot(self, lot: Lot) -> None:
+    def new_lot(self, lot: LotMirror) -> None:
         lot.new = True
         self.lots[lot.id] = lot
         self._touched_lots.append(lot)
 
-    def touch_lot(self, lot: Lot) -> None:
+    def touch_lot(self, lot: LotMirror) -> None:
         if not lot.new and not lot.dirty:
             lot.dirty = True
             self._touched_lots.append(lot)
 
-    def new_shipment(self, shipment: Shipment) -> None:
+    def new_shipment(self, shipment: ShipmentMirror) -> None:
         shipment.new = True
         self.shipments[shipment.id] = shipment
         self._touched_shipments.append(shipment)
 
-    def touch_shipment(self, shipment: Shipment) -> None:
+    def touch_shipment(self, shipment: ShipmentMirror) -> None:
         if not shipment.new and not shipment.dirty:
             shipment.dirty = True
             self._touched_shipments.append(shipment)
 
-    # -- reads ------------------------------------------------------------------------
+    # -- reads by key -----------------------------------------------------------------
 
-    def prefetch(self, connection: Connection, wanted: Wanted) -> None:
+    def prefetch(self, wanted: Wanted) -> None:
         """Load every wanted row this set does not know yet, absent ones as absent."""
-        self._load_leaves(connection, wanted.leaves - self.leaves.keys())
-        self._load_records(connection, wanted.records - self.records.keys())
-        self._load_keys(connection, wanted.keys - self.keys.keys())
-        self._load_facilities(connection, wanted.facilities - self.facilities.keys())
-        self._load_participants(connection, wanted.participants - self.participants.keys())
-        self._load_lots(connection, wanted.lots - self.lots.keys())
-        self._load_shipments(connection, wanted.shipments - self.shipments.keys())
+        self._load_leaves(wanted.leaves - self.leaves.keys())
+        self._load_records(wanted.records - self.records.keys())
+        self._load_keys(wanted.keys - self.keys.keys())
+        self._load_facilities(wanted.facilities - self.facilities.keys())
+        self._load_participants(wanted.participants - self.participants.keys())
+        self._load_lots(wanted.lots - self.lots.keys())
+        self._load_shipments(wanted.shipments - self.shipments.keys())
 
-    def leaf(self, connection: Connection, leaf_hash: bytes) -> int | None:
+    def leaf(self, leaf_hash: bytes) -> int | None:
         if leaf_hash not in self.leaves:
-            self._load_leaves(connection, [leaf_hash])
+            self._load_leaves([leaf_hash])
         return self.leaves[leaf_hash]
 
-    def record(self, connection: Connection, record_id: str) -> int | None:
+    def record(self, record_id: str) -> int | None:
         if record_id not in self.records:
-            self._load_records(connection, [record_id])
+            self._load_records([record_id])
         return self.records[record_id]
 
-    def key(self, connection: Connection, keyid: str) -> KeyState | None:
+    def key(self, keyid: str) -> KeyState | None:
         if keyid not in self.keys:
-            self._load_keys(connection, [keyid])
+            self._load_keys([keyid])
         return self.keys[keyid]
 
-    def facility(self, connection: Connection, facility: str) -> FacilityState | None:
+    def facility(self, facility: str) -> FacilityState | None:
         if facility not in self.facilities:
-            self._load_facilities(connection, [facility])
+            self._load_facilities([facility])
         return self.facilities[facility]
 
-    def participant(self, connection: Connection, participant: str) -> bool:
+    def participant(self, participant: str) -> bool:
         if participant not in self.participants:
-            self._load_participants(connection, [participant])
+            self._load_participants([participant])
         return self.participants[participant]
 
-    def lot(self, connection: Connection, lot: str) -> Lot | None:
+    def lot(self, lot: str) -> LotMirror | None:
         if lot not in self.lots:
-            self._load_lots(connection, [lot])
+            self._load_lots([lot])
         return self.lots[lot]
 
-    def shipment(self, connection: Connection, shipment: str) -> Shipment | None:
+    def lots_of(self, ids: Sequence[str]) -> list[LotMirror]:
+        """The lots ``ids`` that exist, in the order given (loaded in one query)."""
+        self._load_lots([i for i in ids if i not in self.lots])
+        return [lot for i in ids if (lot := self.lots[i]) is not None]
+
+    def shipment(self, shipment: str) -> ShipmentMirror | None:
         if shipment not in self.shipments:
-            self._load_shipments(connection, [shipment])
+            self._load_shipments([shipment])
         return self.shipments[shipment]
 
-    def _load_leaves(self, connection: Connection, leaves: Iterable[bytes]) -> None:
-        for chunk in _chunks(leaves):
+    def _load_leaves(self, leaves: Iterable[bytes]) -> None:
+        for chunk in chunks(leaves):
             self.leaves.update(dict.fromkeys(chunk))
-            found = _log_index_of(connection, LOG_ENTRY.c.leaf_hash, chunk)
+            found = log_index_of(self._connect(), LOG_ENTRY.c.leaf_hash, chunk)
             self.leaves.update({bytes(leaf): int(index) for leaf, index in found})
 
-    def _load_records(self, connection: Connection, records: Iterable[str]) -> None:
-        for chunk in _chunks(records):
+    def _load_records(self, records: Iterable[str]) -> None:
+        for chunk in chunks(records):
             self.records.update(dict.fromkeys(chunk))
-            found = _log_index_of(connection, LOG_ENTRY.c.record_id, chunk)
+            found = log_index_of(self._connect(), LOG_ENTRY.c.record_id, chunk)
             self.records.update({str(r): int(index) for r, index in found})
 
-    def _load_keys(self, connection: Connection, keyids: Iterable[str]) -> None:
-        for chunk in _chunks(keyids):
+    def _load_keys(self, keyids: Iterable[str]) -> None:
+        for chunk in chunks(keyids):
             self.keys.update(dict.fromkeys(chunk))
-            for row in connection.execute(
+            for row in self._connect().execute(
                 select(PARTICIPANT_KEY).where(PARTICIPANT_KEY.c.keyid.in_(chunk))
             ):
                 self.keys[row.keyid] = key_state(row)
 
-    def _load_facilities(self, connection: Connection, ids: Iterable[str]) -> None:
-        for chunk in _chunks(ids):
+    def _load_facilities(self, ids: Iterable[str]) -> None:
+        for chunk in chunks(ids):
             self.facilities.update(dict.fromkeys(chunk))
-            for row in connection.execute(select(FACILITY).where(FACILITY.c.id.in_(chunk))):
+            for row in self._connect().execute(select(FACILITY).where(FACILITY.c.id.in_(chunk))):
                 self.facilities[row.id] = FacilityState(
                     id=FacilityId(row.id),
                     operator=ParticipantId(row.operator),
@@ -340,70 +357,50 @@ class WorkingSet:
                     stages=frozenset(json.loads(row.stages)),
                 )
 
-    def _load_participants(self, connection: Connection, ids: Iterable[str]) -> None:
-        for chunk in _chunks(ids):
+    def _load_participants(self, ids: Iterable[str]) -> None:
+        for chunk in chunks(ids):
             self.participants.update(dict.fromkeys(chunk, False))
             statement = select(PARTICIPANT.c.id).where(PARTICIPANT.c.id.in_(chunk))
-            self.participants.update({str(p): True for (p,) in connection.execute(statement)})
+            self.participants.update({str(p): True for (p,) in self._connect().execute(statement)})
 
-    def _load_lots(self, connection: Connection, ids: Iterable[str]) -> None:
-        for chunk in _chunks(ids):
+    def _load_lots(self, ids: Iterable[str]) -> None:
+        for chunk in chunks(ids):
             self.lots.update(dict.fromkeys(chunk))
-            for row in connection.execute(select(LOT).where(LOT.c.id.in_(chunk))):
-                self.lots[row.id] = Lot(
-                    id=row.id,
-                    material=row.material,
-                    mass_g=row.mass_g,
-                    facility=row.facility,
-                    created_index=row.created_index,
-                    created_on=row.created_on,
-                    remaining_g=row.remaining_g,
-                    holder=row.holder,
-                    in_transit=row.in_transit,
-                )
+            for row in self._connect().execute(select(LOT).where(LOT.c.id.in_(chunk))):
+                self.lots[row.id] = LotMirror.from_row(row)
 
-    def _load_shipments(self, connection: Connection, ids: Iterable[str]) -> None:
-        for chunk in _chunks(ids):
+    def _load_shipments(self, ids: Iterable[str]) -> None:
+        for chunk in chunks(ids):
             self.shipments.update(dict.fromkeys(chunk))
-            found: dict[str, Shipment] = {}
-            for row in connection.execute(select(SHIPMENT).where(SHIPMENT.c.id.in_(chunk))):
-                found[row.id] = Shipment(
-                    id=row.id,
-                    from_facility=row.from_facility,
-                    to_facility=row.to_facility,
-                    shipped_on=row.shipped_on,
-                    end_use=row.end_use,
-                    created_index=row.created_index,
-                    received_index=row.received_index,
-                )
+            found: dict[str, ShipmentMirror] = {}
+            for row in self._connect().execute(select(SHIPMENT).where(SHIPMENT.c.id.in_(chunk))):
+                found[row.id] = ShipmentMirror.from_row(row)
             if found:
-                for line in connection.execute(
+                for line in self._connect().execute(
                     select(SHIPMENT_LOT).where(SHIPMENT_LOT.c.shipment.in_(sorted(found)))
                 ):
-                    found[line.shipment].lines[line.lot] = Line(
+                    found[line.shipment].lines[line.lot] = LineMirror(
                         shipped_g=line.shipped_g, received_g=line.received_g
                     )
             self.shipments.update(found)
 
-    def lots_created_by(self, connection: Connection, log_index: int) -> list[findings.LotState]:
-        """Read from the database: flush first."""
-        rows = connection.execute(
-            select(LOT.c.id).where(LOT.c.created_index == log_index).order_by(LOT.c.id)
-        )
-        ids = [str(lot_id) for (lot_id,) in rows]
-        self._load_lots(connection, [i for i in ids if i not in self.lots])
-        return [lot.state() for i in ids if (lot := self.lots[i]) is not None]
-
     # -- writes -----------------------------------------------------------------------
 
-    def flush(self, connection: Connection) -> None:
+    def flush(self) -> None:
         """Write every pending row: one executemany per table and kind of change."""
+        connection = self._connect()
         for into, rows in self.inserts.items():
             if rows:
-                _insert_many(connection, into, rows)
+                insert_many(connection, into, rows)
                 rows.clear()
         lots, self._touched_lots = self._touched_lots, []
-        self._write(
+        self._flush_lots(connection, lots)
+        shipments, self._touched_shipments = self._touched_shipments, []
+        self._flush_shipments(connection, shipments)
+
+    @classmethod
+    def _flush_lots(cls, connection: Connection, lots: Sequence[LotMirror]) -> None:
+        cls._write(
             connection,
             LOT,
             [lot.row() for lot in lots if lot.new],
@@ -420,39 +417,22 @@ class WorkingSet:
         )
         for lot in lots:
             lot.new = lot.dirty = False
-        shipments, self._touched_shipments = self._touched_shipments, []
-        new_lines: list[dict[str, Any]] = []
-        changed_lines: list[dict[str, Any]] = []
-        for shipment in shipments:
-            for lot_id, line in shipment.lines.items():
-                if line.new:
-                    new_lines.append(
-                        {
-                            "shipment": shipment.id,
-                            "lot": lot_id,
-                            "shipped_g": line.shipped_g,
-                            "received_g": line.received_g,
-                        }
-                    )
-                elif line.dirty:
-                    changed_lines.append(
-                        {
-                            "key_shipment": shipment.id,
-                            "key_lot": lot_id,
-                            "v_received_g": line.received_g,
-                        }
-                    )
-                line.new = line.dirty = False
-        self._write(
+
+    @classmethod
+    def _flush_shipments(cls, connection: Connection, shipments: Sequence[ShipmentMirror]) -> None:
+        # The lines are collected before the flags are cleared, the shipments written before
+        # their lines.
+        new_lines, changed_lines = _touched_lines(shipments)
+        cls._write(
             connection,
             SHIPMENT,
-            [_shipment_row(s) for s in shipments if s.new],
+            [s.row() for s in shipments if s.new],
             [{"key": s.id, "v_received_index": s.received_index} for s in shipments if not s.new],
         )
         for shipment in shipments:
             shipment.new = shipment.dirty = False
         if new_lines:
-            _insert_many(connection, SHIPMENT_LOT, new_lines)
+            insert_many(connection, SHIPMENT_LOT, new_lines)
         if changed_lines:
             connection.execute(
                 update(SHIPMENT_LOT)
@@ -472,7 +452,7 @@ class WorkingSet:
         changed: Sequence[dict[str, Any]],
     ) -> None:
         if new:
-            _insert_many(connection, into, new)
+            insert_many(connection, into, new)
         if changed:
             columns = [name for name in changed[0] if name != "key"]
             connection.execute(
@@ -483,57 +463,30 @@ class WorkingSet:
             )
 
 
-def _log_index_of(connection: Connection, key: Column[Any], values: Sequence[Any]) -> Sequence[Any]:
-    """(key, log_index) of the log entries whose ``key`` column is one of ``values``.
-
-    Straight to the driver, like :func:`_insert_many`: one lookup per envelope of a batch,
-    where SQLAlchemy's handling of the IN list cost three times the query itself.
-    """
-    sql = _log_index_sql(connection.dialect, key, len(values))
-    if connection.dialect.paramstyle == "qmark":
-        return connection.exec_driver_sql(sql, tuple(values)).all()
-    return connection.exec_driver_sql(sql, {f"k{i}": v for i, v in enumerate(values)}).all()
-
-
-@lru_cache(maxsize=64)
-def _log_index_sql(dialect: Dialect, key: Column[Any], count: int) -> str:
-    statement = select(key, LOG_ENTRY.c.log_index).where(
-        key.in_([bindparam(f"k{i}") for i in range(count)])
-    )
-    return str(statement.compile(dialect=dialect))
-
-
-def _insert_many(connection: Connection, into: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """One INSERT per row, handed to the driver's executemany in one call.
-
-    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself; the
-    values here are plain str, int, bool and bytes, which both drivers adapt directly.
-    Every row of one call has the same fields (one builder per table).
-    """
-    sql, order = _insert_sql(connection.dialect, into, tuple(rows[0]))
-    if order is None:
-        connection.exec_driver_sql(sql, list(rows))
-    else:
-        connection.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows])
-
-
-@lru_cache(maxsize=256)
-def _insert_sql(
-    dialect: Dialect, into: Table, names: tuple[str, ...]
-) -> tuple[str, tuple[str, ...] | None]:
-    """The dialect's INSERT text for ``names``, and the parameter order when positional."""
-    compiled = insert(into).compile(dialect=dialect, column_keys=list(names))
-    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-    return str(compiled), order
-
-
-def _shipment_row(shipment: Shipment) -> dict[str, Any]:
-    return {
-        "id": shipment.id,
-        "from_facility": shipment.from_facility,
-        "to_facility": shipment.to_facility,
-        "shipped_on": shipment.shipped_on,
-        "end_use": shipment.end_use,
-        "created_index": shipment.created_index,
-        "received_index": shipment.received_index,
-    }
+def _touched_lines(
+    shipments: Sequence[ShipmentMirror],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The new and the changed lines of ``shipments`` as rows; marks every line clean."""
+    new_lines: list[dict[str, Any]] = []
+    changed_lines: list[dict[str, Any]] = []
+    for shipment in shipments:
+        for lot_id, line in shipment.lines.items():
+            if line.new:
+                new_lines.append(
+                    {
+                        "shipment": shipment.id,
+                        "lot": lot_id,
+                        "shipped_g": line.shipped_g,
+                        "received_g": line.received_g,
+                    }
+                )
+            elif line.dirty:
+                changed_lines.append(
+                    {
+                        "key_shipment": shipment.id,
+                        "key_lot": lot_id,
+                        "v_received_g": line.received_g,
+                    }
+                )
+            line.new = line.dirty = False
+    return new_lines, changed_lines

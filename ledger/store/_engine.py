@@ -4,7 +4,7 @@ SQLite runs in WAL mode; every write transaction starts with ``BEGIN IMMEDIATE``
 takes the database's write lock across processes before anything is read, so two writers
 can never compute the same next log index. Read-only work starts a deferred transaction
 and does not block writers. On PostgreSQL the writer locks the ``tree_head`` row
-(``SELECT ... FOR UPDATE``) instead; see :mod:`ledger.store.repository`.
+(``SELECT ... FOR UPDATE``) instead; see :mod:`ledger.store._store`.
 """
 
 from __future__ import annotations

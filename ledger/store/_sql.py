@@ -1,0 +1,110 @@
+"""SQL shared by the store's jobs: Core table handles, bounded ``IN`` lists, and the two
+statements that go straight to the driver (bulk inserts and log-index lookups).
+
+The hot paths read and write plain rows through SQLAlchemy Core rather than ORM objects;
+the tables here are the same tables :mod:`ledger.store._rows` declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Column, Connection, Dialect, Table, bindparam, insert, select
+
+from ledger.store._rows import (
+    EventRow,
+    FacilityRow,
+    FindingEffectRow,
+    FindingRow,
+    FlowRow,
+    LogEntry,
+    LotRow,
+    MerkleNode,
+    ParticipantKeyRow,
+    ParticipantRow,
+    ShipmentLotRow,
+    ShipmentRow,
+    SignatureRow,
+    UntracedRow,
+)
+
+CHUNK = 500
+"""Bound IN lists: SQLite and PostgreSQL both limit bound parameters per statement."""
+
+
+def table(row: type[Any]) -> Table:
+    """The Core table of a row class."""
+    found: Table = row.__table__
+    return found
+
+
+LOG_ENTRY = table(LogEntry)
+MERKLE_NODE = table(MerkleNode)
+SIGNATURE = table(SignatureRow)
+EVENT = table(EventRow)
+FLOW = table(FlowRow)
+UNTRACED = table(UntracedRow)
+FINDING = table(FindingRow)
+FINDING_EFFECT = table(FindingEffectRow)
+LOT = table(LotRow)
+SHIPMENT = table(ShipmentRow)
+SHIPMENT_LOT = table(ShipmentLotRow)
+FACILITY = table(FacilityRow)
+PARTICIPANT = table(ParticipantRow)
+PARTICIPANT_KEY = table(ParticipantKeyRow)
+
+APPEND_ONLY = (LOG_ENTRY, MERKLE_NODE, SIGNATURE, EVENT, FLOW, UNTRACED, FINDING, FINDING_EFFECT)
+"""The tables whose rows are only ever inserted (never updated) while a ledger grows."""
+
+
+def chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
+    """``items`` without duplicates, in order, cut into lists that fit one ``IN`` clause."""
+    ordered = sorted(set(items))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def log_index_of(connection: Connection, key: Column[Any], values: Sequence[Any]) -> Sequence[Any]:
+    """(key, log_index) of the log entries whose ``key`` column is one of ``values``.
+
+    Straight to the driver, like :func:`insert_many`: one lookup per envelope of a batch,
+    where SQLAlchemy's handling of the IN list cost three times the query itself.
+    """
+    sql = _log_index_sql(connection.dialect, key, len(values))
+    if connection.dialect.paramstyle == "qmark":
+        return connection.exec_driver_sql(sql, tuple(values)).all()
+    return connection.exec_driver_sql(sql, {f"k{i}": v for i, v in enumerate(values)}).all()
+
+
+@lru_cache(maxsize=64)
+def _log_index_sql(dialect: Dialect, key: Column[Any], count: int) -> str:
+    statement = select(key, LOG_ENTRY.c.log_index).where(
+        key.in_([bindparam(f"k{i}") for i in range(count)])
+    )
+    return str(statement.compile(dialect=dialect))
+
+
+def insert_many(connection: Connection, into: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """One INSERT per row, handed to the driver's executemany in one call.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself; the
+    values here are plain str, int, bool and bytes, which both drivers adapt directly.
+    Every row of one call has the same fields (one builder per table).
+    """
+    sql, order = _insert_sql(connection.dialect, into, tuple(rows[0]))
+    if order is None:
+        connection.exec_driver_sql(sql, list(rows))
+    else:
+        connection.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows])
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(
+    dialect: Dialect, into: Table, names: tuple[str, ...]
+) -> tuple[str, tuple[str, ...] | None]:
+    """The dialect's INSERT text for ``names``, and the parameter order when positional."""
+    compiled = insert(into).compile(dialect=dialect, column_keys=list(names))
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    return str(compiled), order

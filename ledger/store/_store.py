@@ -1,0 +1,145 @@
+"""The store: one database behind one ledger, and the transactions over it.
+
+:class:`Store` owns the engine. :meth:`Store.writer` opens a transaction that holds the
+append lock for its whole life (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` of
+the ``tree_head`` row on PostgreSQL), so log indexes are assigned gap-free and without
+duplicates across processes. :meth:`Store.reader` opens a read-only transaction.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import MappingProxyType
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel, select
+
+from ledger.core.signing import KeyId, PublicKey
+from ledger.errors import ConfigError, StorageError
+from ledger.log.merkle import Frontier
+from ledger.store._engine import READ_ONLY, backend_of, make_engine, redact
+from ledger.store._rows import SCHEMA_VERSION, Meta, TreeHead
+from ledger.store._transaction import Transaction
+
+_HEAD_ID = 1
+
+
+class Store:
+    """The database behind one ledger."""
+
+    def __init__(self, engine: Engine, *, url: str, partial: bool = False) -> None:
+        self.engine = engine
+        self.url = url
+        self.backend = backend_of(url)
+        self.partial = partial
+        """A partial replay (an evidence bundle): references outside it are skipped."""
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open an existing ledger database.
+
+        Raises:
+            ConfigError: the database is unreachable or holds no ledger.
+        """
+        store = cls(make_engine(url), url=url)
+        try:
+            with store._bind(read_only=True).connect() as connection:
+                tables = set(inspect(connection).get_table_names())
+        except (SQLAlchemyError, ValueError, TypeError) as e:
+            raise ConfigError(f"cannot open database {redact(url)}: {_first_line(e)}") from e
+        if "meta" not in tables or "tree_head" not in tables:
+            raise ConfigError(f"database {redact(url)} holds no ledger (run 'bloc init')")
+        return store
+
+    @classmethod
+    def create(cls, url: str) -> Store:
+        """Create the tables of a new, empty ledger.
+
+        Raises:
+            ConfigError: the database is unreachable or already holds a ledger.
+        """
+        store = cls(make_engine(url), url=url)
+        try:
+            with store.engine.connect() as connection:
+                if "tree_head" in inspect(connection).get_table_names():
+                    raise ConfigError(f"database {redact(url)} already holds a ledger")
+            SQLModel.metadata.create_all(store.engine)
+            with Session(store.engine) as session:
+                session.add(Meta(key="schema_version", value=SCHEMA_VERSION))
+                empty = Frontier.empty()
+                session.add(TreeHead(id=_HEAD_ID, tree_size=0, frontier=empty.to_bytes()))
+                session.commit()
+        except SQLAlchemyError as e:
+            raise ConfigError(f"cannot create ledger in {redact(url)}: {_first_line(e)}") from e
+        return store
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @classmethod
+    @contextmanager
+    def scratch(cls, *, partial: bool = False) -> Iterator[Store]:
+        """A throw-away SQLite ledger in a temporary directory (for replays).
+
+        ``partial`` replays hold part of a log (an evidence bundle's records): a lot or
+        shipment that an entry refers to but the replay does not hold is skipped, where a
+        full ledger would report a broken invariant.
+        """
+        with tempfile.TemporaryDirectory(prefix="bloc-scratch-") as directory:
+            store = cls.create(f"sqlite:///{Path(directory) / 'scratch.db'}")
+            store.partial = partial
+            try:
+                yield store
+            finally:
+                store.dispose()
+
+    @contextmanager
+    def writer(self, *, registrars: Mapping[KeyId, PublicKey]) -> Iterator[Transaction]:
+        """A write transaction holding the append lock; commits when the block ends cleanly."""
+        with self._session(read_only=False) as session:
+            head = session.exec(
+                select(TreeHead).where(TreeHead.id == _HEAD_ID).with_for_update()
+            ).one()
+            tx = Transaction(session, head, registrars=registrars, partial=self.partial)
+            yield tx
+            tx.sync()
+            session.commit()
+
+    @contextmanager
+    def reader(
+        self, *, registrars: Mapping[KeyId, PublicKey] | None = None
+    ) -> Iterator[Transaction]:
+        """A read-only transaction (ended without commit when the block ends)."""
+        with self._session(read_only=True) as session:
+            head = session.exec(select(TreeHead).where(TreeHead.id == _HEAD_ID)).one()
+            # Closing the session ends the transaction without expiring loaded rows.
+            yield Transaction(session, head, registrars=registrars or MappingProxyType({}))
+
+    def _bind(self, *, read_only: bool) -> Engine:
+        if not read_only:
+            return self.engine
+        if self.backend == "postgresql":
+            # One snapshot for the whole read: a concurrent append must not make verify
+            # see entries that its tree head does not count yet.
+            return self.engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        return self.engine.execution_options(**{READ_ONLY: True})
+
+    @contextmanager
+    def _session(self, *, read_only: bool) -> Iterator[Session]:
+        try:
+            with Session(
+                self._bind(read_only=read_only), autoflush=True, expire_on_commit=False
+            ) as session:
+                yield session
+        except SQLAlchemyError as e:
+            raise StorageError(f"database error: {_first_line(e)}") from e
+
+
+def _first_line(error: Exception) -> str:
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
