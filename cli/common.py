@@ -176,7 +176,9 @@ def write_output(data: bytes, output: Path | None) -> None:
     """Write ``data`` to ``output`` whole or not at all (a temporary file, then a rename);
     to stdout when ``output`` is None."""
     if output is None:
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     directory = output.parent if str(output.parent) else Path(".")
     try:

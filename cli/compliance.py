@@ -8,8 +8,9 @@ from datetime import date, datetime
 import click
 
 from ledger import compliance, render
-from ledger.cli.common import current_home, emit_json, json_option, now
 from ledger.compliance import policy as policies
+
+from .common import current_home, emit_json, json_option, now
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from ledger import compliance, demo, render
-from ledger.cli.common import now, progress_bar, write_output
 from ledger.compliance import policy as policies
 from ledger.core.signing import Signer
 from ledger.errors import ConfigError, LedgerError
 from ledger.service import Ledger
 from ledger.service.home import REGISTRAR_KEY, init_home
+
+from .common import now, progress_bar, write_output
 
 BATCH = 2000
 """Envelopes per atomic submission."""

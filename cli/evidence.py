@@ -9,13 +9,14 @@ import click
 
 from ledger import compliance
 from ledger import evidence as bundles
-from ledger.cli.common import current_home, emit_json, json_option, write_output
-from ledger.cli.compliance import DATE, as_of_day, print_verdict
 from ledger.compliance import policy as policies
 from ledger.errors import InputError
 from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.records.trust import MAX_ROOT_BYTES, TrustRoot
 from ledger.service import verify_bundle
+
+from .common import current_home, emit_json, json_option, write_output
+from .compliance import DATE, as_of_day, print_verdict
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 

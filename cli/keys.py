@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli.common import (
+from ledger.core.signing import Signer
+from ledger.service.home import write_signer
+
+from .common import (
     current_home,
     emit_json,
     json_option,
     passphrase_from,
     passphrase_option,
 )
-from ledger.core.signing import Signer
-from ledger.service.home import write_signer
 
 
 @click.group()

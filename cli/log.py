@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli.common import current_home, emit_json, json_option
+from .common import current_home, emit_json, json_option
 
 
 @click.group()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from ledger import __version__
-from ledger.cli import (
+from ledger.errors import LedgerError
+
+from . import (
     compliance,
     demo,
     evidence,
@@ -21,24 +23,17 @@ from ledger.cli import (
     setup,
     verify,
 )
-from ledger.cli.common import EXIT_INTERNAL, EXIT_USAGE, Settings, exit_code_for
-from ledger.errors import LedgerError
+from .common import EXIT_INTERNAL, EXIT_USAGE, Settings, exit_code_for
 
 
-class BlocError(click.ClickException):
-    """An error rendered as one line on stderr, with the exit code the README's table gives.
+def _fail(message: str, exit_code: int, *, label: str = "error") -> NoReturn:
+    """One line on stderr, then exit with the code the README's table gives.
 
     ``label`` says whose fault it is: ``error`` for what the user can fix (input,
     configuration, a failed verification), ``internal error`` for a bug in bloc.
     """
-
-    def __init__(self, message: str, exit_code: int, *, label: str = "error") -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-        self.label = label
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"bloc: {self.label}: {self.message}", err=True)
+    click.echo(f"bloc: {label}: {message}", err=True)
+    raise click.exceptions.Exit(exit_code)
 
 
 class BlocGroup(click.Group):
@@ -54,20 +49,20 @@ class BlocGroup(click.Group):
             raise
         except LedgerError as e:
             self._trace(ctx)
-            raise BlocError(e.diagnostics(), exit_code_for(e)) from e
+            _fail(e.diagnostics(), exit_code_for(e))
         except BrokenPipeError:
             raise  # click exits quietly when the reader of our output went away
         except OSError as e:
             self._trace(ctx)
             where = f"{e.filename}: " if e.filename else ""
-            raise BlocError(f"{where}{e.strerror or e}", EXIT_USAGE) from e
+            _fail(f"{where}{e.strerror or e}", EXIT_USAGE)
         except Exception as e:
             self._trace(ctx)
-            raise BlocError(
+            _fail(
                 f"{_one_line(e)} (please report; --debug shows the traceback)",
                 EXIT_INTERNAL,
                 label="internal error",
-            ) from e
+            )
 
     @staticmethod
     def _trace(ctx: click.Context) -> None:

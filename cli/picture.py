@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from ledger.cli.common import current_home, write_output
-from ledger.cli.compliance import DATE, as_of_day
 from ledger.compliance import policy as policies
 from ledger.errors import InputError
 from ledger.render import RENDERERS, offending_paths
+
+from .common import current_home, write_output
+from .compliance import DATE, as_of_day
 
 
 def _count(count: int, word: str) -> str:

@@ -6,8 +6,9 @@ from datetime import date
 
 import click
 
-from ledger.cli.common import current_home, emit_json, json_option, now, progress_bar
 from ledger.provenance.graph import RENDERERS
+
+from .common import current_home, emit_json, json_option, now, progress_bar
 
 
 @click.command()

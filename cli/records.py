@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from ledger.cli.common import (
+from ledger.errors import InputError
+from ledger.records.authoring import prepare_record, seal
+from ledger.records.model import REGISTRAR, REGISTRY_KINDS
+from ledger.service import CheckpointRefused, SubmitInterrupted, SubmitResult
+from ledger.service.home import REGISTRAR_KEY, read_signer
+
+from .common import (
     EXIT_REJECTED,
     Item,
     current_home,
@@ -23,11 +29,6 @@ from ledger.cli.common import (
     split_documents,
     write_output,
 )
-from ledger.errors import InputError
-from ledger.records.authoring import prepare_record, seal
-from ledger.records.model import REGISTRAR, REGISTRY_KINDS
-from ledger.service import CheckpointRefused, SubmitInterrupted, SubmitResult
-from ledger.service.home import REGISTRAR_KEY, read_signer
 
 
 @click.command()

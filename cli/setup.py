@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from ledger.cli.common import emit_json, json_option, settings
 from ledger.service.home import init_home
+
+from .common import emit_json, json_option, settings
 
 
 @click.command()

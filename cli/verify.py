@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli.common import EXIT_INTEGRITY, current_home, emit_json, json_option, progress_bar
+from .common import EXIT_INTEGRITY, current_home, emit_json, json_option, progress_bar
 
 
 @click.command()
