@@ -15,7 +15,7 @@ way :class:`ledger.store.Transaction` does, from the records taken in with
 :class:`MemoryWorld` is :class:`helpers.World` on top of a :class:`MemoryView`: the same
 participants, facilities and chain at the same log indexes, submitted the way
 :meth:`ledger.service.Ledger.submit` submits one envelope (a logged leaf is a duplicate,
-anything else is admitted at ``NOW`` and appended). ``tests/test_memory_view.py`` checks the
+anything else is admitted at ``NOW`` and appended). ``tests/records/test_memory_view.py`` checks the
 view against the store on both database backends.
 """
 

@@ -1,9 +1,7 @@
 """Evidence bundles: what a buyer keeps about a lot, built, parsed and replayed offline.
 
 The document (build, parse) is :mod:`ledger.evidence._document`; the offline checks are
-:mod:`ledger.evidence._replay`; :func:`require_inclusion` and :func:`require_consistency`
-check a Merkle proof and say what a failure means, for the replay here and for the proofs the
-service serves.
+:mod:`ledger.evidence._replay`.
 """
 
 from ledger.evidence._document import (
@@ -18,7 +16,6 @@ from ledger.evidence._document import (
     to_bytes,
     to_document,
 )
-from ledger.evidence._proofs import Failure, require_consistency, require_inclusion
 from ledger.evidence._replay import Checked, check_bundle
 
 __all__ = [
@@ -28,13 +25,10 @@ __all__ = [
     "Checked",
     "Consistency",
     "Entry",
-    "Failure",
     "check_bundle",
     "exact",
     "parse_bundle",
     "policy_digest",
-    "require_consistency",
-    "require_inclusion",
     "to_bytes",
     "to_document",
 ]

@@ -31,9 +31,9 @@ from ledger.compliance.policy import Policy, parse_policy
 from ledger.core.codec import canonical_json, format_timestamp
 from ledger.errors import InputError, RecordRejected, VerificationError
 from ledger.evidence._document import Bundle, Entry, policy_digest
-from ledger.evidence._proofs import require_consistency, require_inclusion
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, verify_checkpoint
+from ledger.log.proofs import require_consistency, require_inclusion
 from ledger.records.admission import Opened, Registry, check_signed_tail_entry, open_envelope
 from ledger.records.model import (
     Extraction,

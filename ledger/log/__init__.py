@@ -1,1 +1,3 @@
-"""The append-only log: RFC 6962 Merkle math and signed checkpoints."""
+"""The append-only log: RFC 9162 Merkle math (:mod:`~ledger.log.merkle`), signed checkpoints
+(:mod:`~ledger.log.checkpoint`) and proofs checked at a boundary, a failure said in the
+caller's words (:mod:`~ledger.log.proofs`)."""

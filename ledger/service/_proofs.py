@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger.errors import InputError
-from ledger.evidence import require_consistency, require_inclusion
 from ledger.log import merkle
+from ledger.log.proofs import require_consistency, require_inclusion
 from ledger.records.trust import TrustRoot
 from ledger.service._checkpoints import TREE_CHANGED, check_signed_root
 from ledger.store import Store, Transaction

@@ -69,6 +69,7 @@ def test_demo_report_shows_every_failing_lot_with_its_picture(story: tuple[Path,
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
 
 
+@pytest.mark.slow
 def test_every_defense_lot_of_the_demo_has_a_bundle_that_reproduces_its_verdict(
     story: tuple[Path, str],
 ) -> None:
@@ -87,6 +88,7 @@ def test_every_defense_lot_of_the_demo_has_a_bundle_that_reproduces_its_verdict(
         ledger.store.dispose()
 
 
+@pytest.mark.slow
 def test_demo_bundles_verify_in_a_directory_with_only_bundle_and_root(
     story: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -120,6 +122,7 @@ def test_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_demo_with_a_size_builds_a_synthetic_ledger(tmp_path: Path) -> None:
     result = run(["demo", "big", "--size", "600", "--seed", "5"], tmp_path)
     assert result.returncode == 0, result.stderr
@@ -143,7 +146,7 @@ def test_the_readme_picture_is_what_bloc_graph_draws_for_the_demo(
         tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    committed = Path(__file__).resolve().parent.parent / "docs" / "demo-transshipment.svg"
+    committed = Path(__file__).resolve().parents[2] / "docs" / "demo-transshipment.svg"
     assert drawn.read_bytes() == committed.read_bytes(), (
         "docs/demo-transshipment.svg is stale: regenerate it with the command above"
     )

@@ -483,6 +483,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
     )
 
 
+@pytest.mark.slow
 def test_verify_bundle_needs_only_the_bundle_and_root_json(
     empty_world: World, tmp_path: Path
 ) -> None:

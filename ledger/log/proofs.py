@@ -3,9 +3,8 @@ that says what it was about.
 
 :mod:`ledger.log.merkle` raises :class:`~ledger.log.merkle.ProofError` with the arithmetic
 reason ("inclusion proof does not lead to the root hash"); the callers (offline bundle replay
-here, proof serving in :mod:`ledger.service`) know what the proof vouched for, so each passes
-``failure``, which turns the proof error into the message the user reads. The service layer
-sits above this package, so this is the one place both can reach.
+in :mod:`ledger.evidence`, proof serving in :mod:`ledger.service`) know what the proof vouched
+for, so each passes ``failure``, which turns the proof error into the message the user reads.
 """
 
 from __future__ import annotations

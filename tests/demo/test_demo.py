@@ -451,6 +451,7 @@ def _walked_step_by_step(tx: Any, lot: LotId) -> Any:
     return reference
 
 
+@pytest.mark.slow
 def test_upstream_loaded_in_one_walk_equals_the_step_by_step_walk(
     home_ledger: tuple[Ledger, Signer],
 ) -> None:
