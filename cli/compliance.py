@@ -27,17 +27,28 @@ def print_verdict(v: compliance.Verdict) -> None:
     click.echo(f"  reason     {v.reason}")
     if v.verdict != compliance.NOT_APPLICABLE:
         click.echo(f"  shares     {render.shares(v)}")
+        if v.grams is not None:
+            click.echo(f"  grams      {render.grams(v)}")
     for number, path in enumerate(v.paths, 1):
-        click.echo(f"  path {number}     {render.percent(path.share)} of the judged mass:")
-        for step in path.steps:
-            click.echo(
-                f"    log {step.log_index:<6} {step.stage} at {step.facility} ({step.country}) "
-                f"on {step.date} → {step.lot} ({step.material})"
-            )
+        _print_path(number, path)
     for why, share in v.unknown_reasons[:5]:
         click.echo(f"  unknown    {render.percent(share)}: {why}")
     for part in v.parts:
         click.echo(f"  contains   {part.lot} ({part.material}): {part.verdict} — {part.reason}")
+
+
+def _print_path(number: int, path: compliance.SourcePath) -> None:
+    """One offending path: its share (and exact grams), each step, and why the offending
+    step offends (ADR 0023, 0024)."""
+    grams = f" ({compliance.mass_text(path.grams)})" if path.grams is not None else ""
+    click.echo(f"  path {number}     {render.percent(path.share)} of the judged mass{grams}:")
+    for step in path.steps:
+        click.echo(
+            f"    log {step.log_index:<6} {step.stage} at {step.facility} ({step.country}) "
+            f"on {step.date} → {step.lot} ({step.material})"
+        )
+        if step.why:
+            click.echo(f"{'':<15}why: {step.why}")
 
 
 @click.command()

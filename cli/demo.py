@@ -141,6 +141,9 @@ def _summary(runs: Sequence[render.PolicyRun], plan: demo.Plan) -> None:
             if v.paths:
                 chain = " → ".join(f"{s.log_index} {s.stage} {s.country}" for s in v.paths[0].steps)
                 click.echo(f"  {'':<12} path: {chain}")
+                for step in v.paths[0].steps:
+                    if step.why:
+                        click.echo(f"  {'':<12} why: {step.why}")
         if len(bad) > 15:
             click.echo(f"  … and {len(bad) - 15} more (report.html lists them all)")
 

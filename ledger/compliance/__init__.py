@@ -4,8 +4,10 @@ The public face of the package; the work is done in internal modules:
 
 - ``_outcome``: :class:`Outcome`, the five verdicts, their report order and severity;
 - ``_model``: :class:`FacilityFacts` (what the checker reads about facilities) and
-  :class:`Verdict` with its :class:`SourcePath` chains of :class:`Step`;
-- ``_shares``: :class:`Shares` of a lot's mass and their arithmetic;
+  :class:`Verdict` with its :class:`Grams` and its :class:`SourcePath` chains of :class:`Step`;
+- ``_shares``: :class:`Shares` of a lot's mass, their exact arithmetic, and
+  :func:`mass_text` for exact grams;
+- ``_why``: why a stage offends a policy, in words;
 - ``_rule_shares``: :class:`RuleShares`, one rule's shares of every lot in one pass;
 - ``_judge``: :func:`judge`, a lot's verdict (components included);
 - ``_document``: :func:`verdict_document`, a verdict as JSON.
@@ -15,7 +17,7 @@ The public face of the package; the work is done in internal modules:
 
 from ledger.compliance._document import verdict_document
 from ledger.compliance._judge import judge
-from ledger.compliance._model import FacilityFacts, SourcePath, Step, Verdict, worst
+from ledger.compliance._model import FacilityFacts, Grams, SourcePath, Step, Verdict, worst
 from ledger.compliance._outcome import (
     EXEMPT,
     EXIT_CODES,
@@ -26,7 +28,7 @@ from ledger.compliance._outcome import (
     Outcome,
 )
 from ledger.compliance._rule_shares import RuleShares
-from ledger.compliance._shares import Shares
+from ledger.compliance._shares import Shares, mass_text
 
 __all__ = [
     "EXEMPT",
@@ -36,6 +38,7 @@ __all__ = [
     "NOT_APPLICABLE",
     "PASS",
     "FacilityFacts",
+    "Grams",
     "Outcome",
     "RuleShares",
     "Shares",
@@ -43,6 +46,7 @@ __all__ = [
     "Step",
     "Verdict",
     "judge",
+    "mass_text",
     "verdict_document",
     "worst",
 ]

@@ -12,11 +12,12 @@ facilities, and returns values.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
-from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from ledger.compliance._model import FacilityFacts, SourcePath, Step, Verdict
+from ledger.compliance._model import FacilityFacts, Grams, SourcePath, Step, Verdict
 from ledger.compliance._outcome import (
     EXEMPT,
     FAIL,
@@ -26,9 +27,11 @@ from ledger.compliance._outcome import (
     Outcome,
 )
 from ledger.compliance._rule_shares import RuleShares, forbidden, step_of
-from ledger.compliance._shares import EPSILON
+from ledger.compliance._shares import Shares, as_float, mass_text
+from ledger.compliance._why import offence, percent_text, place_offence
 from ledger.compliance.policy import MaterialRule, Policy, Window
-from ledger.provenance.graph import Graph
+from ledger.core.vocabulary import vocabulary
+from ledger.provenance.graph import Graph, NodeData
 
 
 def judge(
@@ -131,19 +134,30 @@ def _covered(
             f"({', '.join(sorted(rule.constituents))})",
         )
     c, n, u = shares.compliant / asked, shares.non_compliant / asked, shares.unknown / asked
+    mass = Fraction(run.graph.nodes[lot]["mass_g"])
     paths = tuple(
-        SourcePath(share=weight / asked, steps=run.path(lot, index))
+        SourcePath(
+            share=as_float(weight / asked),
+            steps=run.explained_path(lot, index),
+            grams=weight * mass,
+        )
         for index, weight in sorted(shares.offending.items(), key=lambda kv: -kv[1])
     )
-    reasons = tuple(
-        (why, weight / asked)
-        for why, weight in sorted(shares.unknown_from.items(), key=lambda kv: -kv[1])
-    )
+    ordered = sorted(shares.unknown_from.items(), key=lambda kv: -kv[1])
+    reasons = tuple((why, as_float(weight / asked)) for why, weight in ordered)
+    exact: dict[str, Any] = {
+        "compliant": as_float(c),
+        "non_compliant": as_float(n),
+        "unknown": as_float(u),
+        "unknown_reasons": reasons,
+        "grams": _grams(shares, mass),
+        "unknown_reason_grams": tuple((why, weight * mass) for why, weight in ordered),
+    }
     for exemption in policy.exemptions:
         if material not in exemption.materials:
             continue
-        if exemption.all_recycled and (shares.recycled < 1.0 - EPSILON or shares.unknown > EPSILON):
-            continue  # mass of unknown origin is not shown to be recycled
+        if exemption.all_recycled and (shares.recycled != 1 or shares.unknown != 0):
+            continue  # every gram must be recycled; mass of unknown origin is not shown to be
         where = run.stages_upstream(lot, exemption.stages_in)
         if all(
             where.get(stage) and where[stage] <= countries
@@ -151,15 +165,12 @@ def _covered(
         ):
             return Verdict(
                 **{**base, "paragraph": exemption.paragraph, "citation": exemption.citation},
+                **exact,
                 verdict=EXEMPT,
-                compliant=c,
-                non_compliant=n,
-                unknown=u,
                 paths=paths,
-                unknown_reasons=reasons,
-                reason=f"exemption {exemption.id}",
+                reason=_exempt_reason(exemption.id, exemption.all_recycled, exemption.stages_in),
             )
-    failing = n > 0 if policy.threshold is None else Decimal(str(n)) > policy.threshold
+    failing = n > 0 if policy.threshold is None else n > Fraction(policy.threshold)
     if failing:
         verdict, reason = (
             FAIL,
@@ -174,17 +185,60 @@ def _covered(
         verdict = INCONCLUSIVE if policy.unknown_verdict == "inconclusive" else FAIL
         reason = "unknown mass: " + "; ".join(why for why, _ in reasons[:3])
     else:
-        verdict, reason = PASS, "every asked gram is compliant"
+        verdict, reason = PASS, _pass_reason(policy, rule, shares.asked * mass)
     return Verdict(
         **base,
+        **exact,
         verdict=verdict,
-        compliant=c,
-        non_compliant=n,
-        unknown=u,
         paths=paths if verdict == FAIL or n > 0 else (),
-        unknown_reasons=reasons,
         reason=reason,
     )
+
+
+def _grams(shares: Shares, mass: Fraction) -> Grams:
+    """The exact grams behind a lot's shares (ADR 0023)."""
+    return Grams(
+        judged=shares.asked * mass,
+        compliant=shares.compliant * mass,
+        non_compliant=shares.non_compliant * mass,
+        unknown=shares.unknown * mass,
+    )
+
+
+def _pass_reason(policy: Policy, rule: MaterialRule, judged: Fraction) -> str:
+    """What a PASS established, in plain words (ADR 0024)."""
+    names = sorted(rule.constituents)
+    families = " and ".join(x for x in (", ".join(names[:-1]), names[-1]) if x)
+    content = (
+        "every gram of it"
+        if rule.constituents >= frozenset(vocabulary().families)
+        else f"every gram of its {families} content"
+    )
+    where = (
+        f"in a country of the '{policy.location_set}' set"
+        if policy.forbidden_inside
+        else f"outside the '{policy.location_set}' set"
+    )
+    control = policy.entity_control
+    if control is not None:
+        where += (
+            f" or at a facility whose operator {control.government_of} governments hold "
+            f"{percent_text(control.min_percent)}% or more of"
+        )
+    return (
+        f"{content} ({mass_text(judged)}) is traced to its "
+        f"sources, and no restricted stage was done {where}"
+    )
+
+
+def _exempt_reason(name: str, all_recycled: bool, stages_in: Mapping[str, frozenset[str]]) -> str:
+    """What an exemption's conditions established, in plain words (ADR 0024)."""
+    done = "; ".join(
+        f"{stage} only in {', '.join(sorted(countries))}"
+        for stage, countries in sorted(stages_in.items())
+    )
+    recycled = "every judged gram is recycled" if all_recycled else ""
+    return f"exemption {name}: " + ", and ".join(x for x in (recycled, done) if x)
 
 
 def _component(
@@ -276,7 +330,7 @@ def _component(
             rule="end item manufactured in a covered country that contains covered material",
             paragraph=components.paragraph,
             citation=components.citation,
-            steps=(step_of(graph, lot),),
+            steps=(replace(step_of(graph, lot), why=_end_item_why(policy, data, as_of)),),
             reason=f"assembled at {data['facility']} ({data['country']})",
             parts=parts,
         )
@@ -297,7 +351,17 @@ def _component(
         unknown_reasons=worst.unknown_reasons,
         reason=f"{worst.lot} ({worst.material}): {worst.reason}",
         parts=parts,
+        grams=worst.grams,
+        unknown_reason_grams=worst.unknown_reason_grams,
     )
+
+
+def _end_item_why(policy: Policy, data: NodeData, as_of: date) -> str:
+    """Why an end item assembled in a forbidden country fails the end-item prong."""
+    why = place_offence(policy, data["country"], date.fromisoformat(data["date"]), as_of)
+    components = policy.components
+    paragraph = components.paragraph if components else ""
+    return f"{why}: {paragraph} restricts an end item made there that contains covered material"
 
 
 def _component_fail(
@@ -362,7 +426,13 @@ def _later_phases(
                     rule=rule.label,
                     paragraph=rule.paragraph,
                     citation=rule.citation,
-                    steps=(step_of(graph, part), step_of(graph, node)),
+                    steps=(
+                        step_of(graph, part),
+                        replace(
+                            step_of(graph, node),
+                            why=offence(policy, facilities[data["facility"]], day, as_of),
+                        ),
+                    ),
                     reason=f"{data['stage']} of {part} at {data['facility']} "
                     f"({data['country']}) is a restricted phase of its production",
                 )

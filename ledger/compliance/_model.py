@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 
 from ledger.compliance._outcome import Outcome
 from ledger.records.model import Control
@@ -43,6 +44,10 @@ class Step:
     country: str
     stage: str
     date: str
+    why: str | None = None
+    """Why this step offends, in an auditor's words (the country and the country set, or
+    the operator's covered-government stake): set on the step where the taint was decided,
+    None on the steps that only carry it (ADR 0024)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +58,21 @@ class SourcePath:
     """Fraction of the lot's judged mass this source taints."""
     steps: tuple[Step, ...]
     """From the source event to the lot judged."""
+    grams: Fraction | None = None
+    """Exact grams of the lot judged this source taints (ADR 0023); None where the failure
+    is the lot's own (a component's end-item prong or later phase)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Grams:
+    """Exact grams of a judged lot (ADR 0023). Fractions, because a transformation shares
+    its inputs' grams among its outputs in proportion: a lot may hold 0.9 g of a source."""
+
+    judged: Fraction
+    """The lot's grams of the families the rule asks about."""
+    compliant: Fraction
+    non_compliant: Fraction
+    unknown: Fraction
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +93,10 @@ class Verdict:
     unknown_reasons: tuple[tuple[str, float], ...] = ()
     reason: str = ""
     parts: tuple[Verdict, ...] = ()
+    grams: Grams | None = None
+    """The exact grams behind the shares (None when no mass was judged)."""
+    unknown_reason_grams: tuple[tuple[str, Fraction], ...] = ()
+    """``unknown_reasons`` in exact grams."""
 
     def __post_init__(self) -> None:
         # Fail closed on a misspelt outcome, and hold a member even when given its string.

@@ -22,18 +22,19 @@ upstream.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from fractions import Fraction
 
 from ledger.compliance._model import FacilityFacts, Step
 from ledger.compliance._shares import (
-    EPSILON,
     Shares,
     make_unknown,
     mix,
     origin,
     taint,
 )
+from ledger.compliance._why import implied_here, offence
 from ledger.compliance.policy import MaterialRule, Policy
 from ledger.core.vocabulary import vocabulary
 from ledger.provenance.graph import Graph, NodeData
@@ -70,6 +71,8 @@ class RuleShares:
         self.facilities = facilities
         self.unknown_grams = unknown_grams
         self.shares: dict[str, Shares] = {}
+        self.causes: dict[int, str] = {}
+        """Log index of a restricted stage at a forbidden facility → why it offends."""
         lots = [n for n, d in graph.nodes(data=True) if d["kind"] == "lot"]
         for lot in sorted(lots, key=lambda n: (graph.nodes[n]["log_index"], n)):
             self.shares[lot] = self._lot(lot)
@@ -99,9 +102,11 @@ class RuleShares:
             performed = frozenset({data["stage"]})
         if performed & self.rule.restricted_stages and self.forbidden(data["facility"], made.day):
             taint(shares, index)
+            self.causes[index] = self._cause(made)
         unknown = self.unknown_grams.get(lot, 0)
         if unknown and data["mass_g"]:
-            make_unknown(shares, min(1.0, unknown / data["mass_g"]), f"integrity finding on {lot}")
+            fraction = min(Fraction(1), Fraction(unknown, data["mass_g"]))
+            make_unknown(shares, fraction, f"integrity finding on {lot}")
         return shares
 
     def _extraction(self, made: _Made) -> tuple[Shares, frozenset[str]]:
@@ -130,11 +135,11 @@ class RuleShares:
         """The mix of a transformation's inputs, each as it enters it."""
         forbidden_here = self.forbidden(made.data["facility"], made.day)
         index = made.data["log_index"]
-        inputs: list[tuple[float, Shares]] = []
+        inputs: list[tuple[int, Shares]] = []
         for source, _, edge in self.graph.in_edges(lot, data=True):
             node = self.graph.nodes[source]
             start = self._start(source, node, index)
-            weight = float(edge.get("consumed", edge["grams"]))
+            weight = int(edge.get("consumed", edge["grams"]))
             inputs.append((weight, self._input(start, node["material"], made, forbidden_here)))
         shares = mix(inputs)
         if (
@@ -178,7 +183,16 @@ class RuleShares:
         index = made.data["log_index"]
         if done_here & self.rule.restricted_stages and forbidden_here:
             taint(adjusted, index)
-        elif gap and adjusted.recycled < 1.0 - EPSILON:
+            self.causes.setdefault(
+                index,
+                implied_here(
+                    sorted(done_here & self.rule.restricted_stages),
+                    made.data["material"],
+                    made.facts.id,
+                    self._cause(made),
+                ),
+            )
+        elif gap and adjusted.recycled < 1:
             make_unknown(
                 adjusted,
                 adjusted.compliant,
@@ -186,7 +200,22 @@ class RuleShares:
             )
         return adjusted
 
+    def _cause(self, made: _Made) -> str:
+        """Why a stage of ``made`` offends (ADR 0024): it was found forbidden, so some test
+        fails; the fallback names the facility if the two ever disagree."""
+        return offence(self.policy, made.facts, made.day, self.as_of) or (
+            f"the policy forbids restricted stages at {made.facts.id} on {made.day.isoformat()}"
+        )
+
     # -- paths ---------------------------------------------------------------------------
+
+    def explained_path(self, lot: str, source_index: int) -> tuple[Step, ...]:
+        """:meth:`path`, with the source step saying why it offends (ADR 0024)."""
+        why = self.causes.get(source_index)
+        return tuple(
+            replace(step, why=why) if step.log_index == source_index else step
+            for step in self.path(lot, source_index)
+        )
 
     def path(self, lot: str, source_index: int) -> tuple[Step, ...]:
         """The heaviest chain from the lot created at ``source_index`` down to ``lot``."""
@@ -202,7 +231,7 @@ class RuleShares:
 
     def _heaviest_carrier(self, node: str, source_index: int) -> str | None:
         """The input of ``node`` that carries the most of the taint from ``source_index``."""
-        best, weight = None, -1.0
+        best, weight = None, Fraction(-1)
         for pred, _, edge in self.graph.in_edges(node, data=True):
             shares = self.shares.get(pred)
             if shares is None or source_index not in shares.offending:

@@ -1,14 +1,26 @@
 """Shares: the fractions of a lot's mass that are compliant, non-compliant, unknown or not
-asked about, and the arithmetic that carries them through the graph."""
+asked about, and the arithmetic that carries them through the graph.
+
+Shares are exact fractions (:class:`fractions.Fraction`) of integer grams, so "every gram"
+and "any gram" tests are exact: one gram in 2,000 t is not rounded away (ADR 0023). Floats
+appear only where verdicts are shown, through :func:`as_float`.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TypeVar
 
+from ledger.core.codec import format_kg
+
 EPSILON = 1e-9
-"""Shares are binary floats: 'all recycled' means within this of 1."""
+"""No longer used by the checker, whose shares are exact (ADR 0023); kept for callers."""
+
+ZERO = Fraction(0)
+ONE = Fraction(1)
 
 TOP_SOURCES = 5
 """How many offending (and unknown) sources each lot remembers, heaviest first."""
@@ -18,18 +30,18 @@ TOP_SOURCES = 5
 class Shares:
     """Fractions of a lot's mass; they sum to 1."""
 
-    compliant: float = 0.0
-    non_compliant: float = 0.0
-    unknown: float = 0.0
-    other: float = 0.0
-    recycled: float = 0.0
-    offending: dict[int, float] = field(default_factory=dict)
+    compliant: Fraction = ZERO
+    non_compliant: Fraction = ZERO
+    unknown: Fraction = ZERO
+    other: Fraction = ZERO
+    recycled: Fraction = ZERO
+    offending: dict[int, Fraction] = field(default_factory=dict)
     """Log index of a restricted stage at a forbidden facility → fraction it taints."""
-    unknown_from: dict[str, float] = field(default_factory=dict)
+    unknown_from: dict[str, Fraction] = field(default_factory=dict)
     """Why mass is unknown (``untraced at 12``, ``finding at 14``, ...) → fraction."""
 
     @property
-    def asked(self) -> float:
+    def asked(self) -> Fraction:
         return self.compliant + self.non_compliant + self.unknown
 
     def copy(self) -> Shares:
@@ -45,24 +57,24 @@ class Shares:
         )
 
 
-def mix(items: Iterable[tuple[float, Shares]]) -> Shares:
-    """The mass-weighted mix of several inputs' shares (weights need not sum to 1)."""
+def mix(items: Iterable[tuple[int, Shares]]) -> Shares:
+    """The mass-weighted mix of several inputs' shares (weights, in grams, need not sum to 1)."""
     pairs = [(w, s) for w, s in items if w > 0]
     total = sum(w for w, _ in pairs)
     mixed = Shares()
     if total <= 0:
         return mixed
     for weight, s in pairs:
-        k = weight / total
+        k = Fraction(weight, total)
         mixed.compliant += k * s.compliant
         mixed.non_compliant += k * s.non_compliant
         mixed.unknown += k * s.unknown
         mixed.other += k * s.other
         mixed.recycled += k * s.recycled
         for index, f in s.offending.items():
-            mixed.offending[index] = mixed.offending.get(index, 0.0) + k * f
+            mixed.offending[index] = mixed.offending.get(index, ZERO) + k * f
         for why, f in s.unknown_from.items():
-            mixed.unknown_from[why] = mixed.unknown_from.get(why, 0.0) + k * f
+            mixed.unknown_from[why] = mixed.unknown_from.get(why, ZERO) + k * f
     mixed.offending = _top(mixed.offending)
     mixed.unknown_from = _top(mixed.unknown_from)
     return mixed
@@ -71,7 +83,7 @@ def mix(items: Iterable[tuple[float, Shares]]) -> Shares:
 K = TypeVar("K")
 
 
-def _top(weights: dict[K, float]) -> dict[K, float]:
+def _top(weights: dict[K, Fraction]) -> dict[K, Fraction]:
     if len(weights) <= TOP_SOURCES:
         return weights
     return dict(sorted(weights.items(), key=lambda kv: -kv[1])[:TOP_SOURCES])
@@ -79,28 +91,55 @@ def _top(weights: dict[K, float]) -> dict[K, float]:
 
 def origin(asked: bool, *, recycled: bool, unknown: bool, why: str) -> Shares:
     """The shares of mass entering the ledger: not asked, unknown (for ``why``) or compliant."""
+    share = ONE if recycled else ZERO
     if not asked:
-        return Shares(other=1.0, recycled=1.0 if recycled else 0.0)
+        return Shares(other=ONE, recycled=share)
     if unknown:
-        return Shares(unknown=1.0, recycled=1.0 if recycled else 0.0, unknown_from={why: 1.0})
-    return Shares(compliant=1.0, recycled=1.0 if recycled else 0.0)
+        return Shares(unknown=ONE, recycled=share, unknown_from={why: ONE})
+    return Shares(compliant=ONE, recycled=share)
 
 
 def taint(shares: Shares, index: int) -> None:
     """A restricted stage at a forbidden facility: every asked gram becomes non-compliant."""
     asked = shares.asked
-    shares.compliant = shares.unknown = 0.0
+    shares.compliant = shares.unknown = ZERO
     shares.non_compliant = asked
     shares.unknown_from = {}
     shares.offending = {index: asked}
 
 
-def make_unknown(shares: Shares, fraction: float, why: str) -> None:
+def make_unknown(shares: Shares, fraction: Fraction, why: str) -> None:
     """Compliant mass becomes unknown first; non-compliant mass stays what it is."""
     moved = min(shares.compliant, fraction)
     if moved <= 0:
         return
     shares.compliant -= moved
     shares.unknown += moved
-    shares.unknown_from[why] = shares.unknown_from.get(why, 0.0) + moved
+    shares.unknown_from[why] = shares.unknown_from.get(why, ZERO) + moved
     shares.unknown_from = _top(shares.unknown_from)
+
+
+def as_float(share: Fraction) -> float:
+    """The float nearest ``share``, except that a non-zero share is never 0.0 and a share
+    short of 1 is never 1.0 (ADR 0023): what a verdict shows must not round a gram away."""
+    value = float(share)
+    if share > 0 and value == 0.0:
+        return math.nextafter(0.0, 1.0)
+    if share < 1 and value >= 1.0:
+        return math.nextafter(1.0, 0.0)
+    return value
+
+
+def mass_text(grams: Fraction) -> str:
+    """Exact grams for people: whole grams as ``1,200.5 kg``; a fraction of a gram rounded
+    to the milligram below 1 kg (``≈ 0.9 g``) and to the gram above, never to zero (``<
+    0.001 g``) (ADR 0023)."""
+    if grams.denominator == 1:
+        return format_kg(int(grams))
+    if grams >= 1000:
+        return f"≈ {format_kg(round(grams))}"
+    milligrams = round(grams * 1000)
+    if milligrams == 0:
+        return "< 0.001 g"
+    text = f"{milligrams // 1000}.{milligrams % 1000:03d}".rstrip("0").rstrip(".")
+    return f"≈ {text} g"

@@ -9,7 +9,7 @@ modules re-exported here:
 - ``_layout``: where each box and edge goes, stages left to right, and what each box says;
 - ``_svg``, ``_html``, ``_dot``: the picture in each format; ``_formats`` picks one by suffix;
 - ``_report``: the ledger-wide report page of ``bloc demo``;
-- ``_style``: the palette, the one XML-safe escaping helper, percentages.
+- ``_style``: the palette, the one XML-safe escaping helper, percentages and grams.
 """
 
 from ledger.render._dot import render_dot
@@ -17,7 +17,7 @@ from ledger.render._formats import RENDERERS, Renderer
 from ledger.render._html import STYLESHEET, records_block, render_html, verdict_block
 from ledger.render._marks import Marks, marks, offending_paths, verdicts
 from ledger.render._report import PolicyRun, counts, failing, render_report
-from ledger.render._style import esc, percent, shares
+from ledger.render._style import esc, grams, percent, shares
 from ledger.render._svg import render_svg
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "counts",
     "esc",
     "failing",
+    "grams",
     "marks",
     "offending_paths",
     "percent",

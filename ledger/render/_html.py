@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ledger.compliance import SourcePath, Verdict
+from ledger.compliance import SourcePath, Verdict, mass_text
 from ledger.core.codec import format_kg
 from ledger.provenance.graph import Graph
 from ledger.render._marks import marks, offending_paths, verdicts
-from ledger.render._style import esc, percent, shares
+from ledger.render._style import esc, grams, percent, shares
 from ledger.render._svg import render_svg
 
 STYLESHEET = """
@@ -33,6 +33,7 @@ STYLESHEET = """
 .bloc-verdict dt { color: #5f6b7a; }
 .bloc-verdict dd { margin: 0; }
 .bloc-verdict ol, .bloc-verdict ul { margin: 0; padding-left: 22px; font-size: 14px; }
+.bloc-why { color: #c62828; margin: 2px 0 4px; }
 .bloc-chain { font-family: Menlo, Consolas, monospace; }
 .bloc-chain abbr { text-decoration: none; border-bottom: 1px dotted #5f6b7a; }
 .bloc-figure { overflow-x: auto; margin-top: 12px; border-top: 1px solid #eef0f2; }
@@ -58,6 +59,20 @@ def _path_html(path: SourcePath) -> str:
     return '<span class="bloc-chain">' + " → ".join(steps) + "</span>"
 
 
+def _path_grams(path: SourcePath) -> str:
+    return f" ({esc(mass_text(path.grams))})" if path.grams is not None else ""
+
+
+def _whys_html(path: SourcePath) -> str:
+    """Why each offending step of the path offends (ADR 0024)."""
+    return "".join(
+        f'<div class="bloc-why">log {s.log_index}, {esc(s.stage)} at {esc(s.facility)} '
+        f"({esc(s.country)}) — why: {esc(s.why)}</div>"
+        for s in path.steps
+        if s.why
+    )
+
+
 def verdict_block(graph: Graph, verdict: Verdict | None = None) -> str:
     """An HTML fragment: the verdict on the graph's lot and its picture, for a page that
     shows several (style it with :data:`STYLESHEET`)."""
@@ -75,6 +90,8 @@ def verdict_block(graph: Graph, verdict: Verdict | None = None) -> str:
         ("policy", f"{v.policy} as of {v.as_of}" + (f" (window {v.window})" if v.window else "")),
         ("shares", shares(v)),
     ]
+    if v.grams is not None:
+        rows.append(("grams", grams(v)))
     if v.rule:
         rows.append(("rule", v.rule))
     if v.paragraph or v.citation:
@@ -98,7 +115,10 @@ def verdict_block(graph: Graph, verdict: Verdict | None = None) -> str:
         out.append("<h3>Offending paths (log indexes, from the restricted stage on)</h3>")
         out.append('<ol class="bloc-paths">')
         for owner, path in paths:
-            out.append(f"<li>{percent(path.share)} of {esc(owner.lot)}: {_path_html(path)}</li>")
+            out.append(
+                f"<li>{percent(path.share)} of {esc(owner.lot)}{_path_grams(path)}: "
+                f"{_path_html(path)}{_whys_html(path)}</li>"
+            )
         out.append("</ol>")
     if v.parts:
         out.append("<h3>Parts</h3>")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ledger import compliance
+from ledger import compliance, render
 from ledger import evidence as bundles
 from ledger.compliance import policy as policies
 from ledger.compliance.policy import Policy
@@ -210,8 +210,7 @@ def verify_bundle(
         said = claimed if claimed in compliance.EXIT_CODES else repr(claimed)[:40]
         raise VerificationError(
             f"the bundle's recorded verdict ({said}) does not follow from its records, "
-            f"which give {verdict.verdict} (compliant {verdict.compliant:.2%}, non-compliant "
-            f"{verdict.non_compliant:.2%}, unknown {verdict.unknown:.2%})"
+            f"which give {verdict.verdict} ({render.shares(verdict)})"
             + _first_difference(dict(bundle.verdict), recomputed)
         )
     return BundleReport(

@@ -14,10 +14,14 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given, note
 from scenarios import Scenario
+from test_compliance_properties import World as Graphs
+from test_compliance_properties import describe, examples, worlds
 from test_compliance_scenarios import BLOC, DFARS, WINDOW_B, check, japanese_magnet, magnet_sites
 
 from ledger.cli.main import bloc
+from ledger.compliance import RuleShares
 
 from helpers import World
 
@@ -145,7 +149,7 @@ def test_pass_reason_is_plain_words(empty_world: World) -> None:
     verdict = check(empty_world, magnet, DFARS, WINDOW_B)
     assert verdict["verdict"] == "pass"
     assert verdict["reason"] == (
-        "every gram of its auxiliary, rare_earths and scrap content (9,900 kg) is traced to "
+        "every gram of its auxiliary, rare_earths and scrap content (9,500 kg) is traced to "
         "its sources, and no restricted stage was done in a country of the 'covered' set"
     )
     under_bloc = check(empty_world, magnet, BLOC, WINDOW_B)
@@ -189,3 +193,21 @@ def test_evidence_bundle_with_explanations_replays(empty_world: World, tmp_path:
     assert "verified:" in result.stdout
     assert f"{magnet}: FAIL under {BLOC}" in result.stdout
     assert f"why: {CONTROL_WHY}" in result.stdout
+
+
+@examples(200)
+@given(worlds())
+def test_every_offending_path_says_why_its_source_offends(world: Graphs) -> None:
+    """Whatever the graph, each offending path's source step says why, naming its country
+    and the policy's set — never the fallback for a test the explanation missed."""
+    note(describe(world))
+    rule_shares: dict[str, RuleShares] = {}
+    for lot in world.lots():
+        verdict = world.judge(lot, rule_shares)
+        for path in verdict.paths:
+            source = path.steps[0]
+            assert source.why, (lot, path)
+            assert f"{source.country} is " in source.why, source.why
+            assert "'bad' set on " in source.why, source.why
+            assert "the policy forbids" not in source.why
+            assert all(step.why is None for step in path.steps[1:])
