@@ -210,9 +210,7 @@ def _pass_reason(policy: Policy, rule: MaterialRule, judged: Fraction) -> str:
     names = sorted(rule.constituents)
     families = " and ".join(x for x in (", ".join(names[:-1]), names[-1]) if x)
     content = (
-        "every gram of it"
-        if rule.constituents >= frozenset(vocabulary().families)
-        else f"every gram of its {families} content"
+        "it" if rule.constituents >= frozenset(vocabulary().families) else f"its {families} content"
     )
     where = (
         f"in a country of the '{policy.location_set}' set"
@@ -226,8 +224,8 @@ def _pass_reason(policy: Policy, rule: MaterialRule, judged: Fraction) -> str:
             f"{percent_text(control.min_percent)}% or more of"
         )
     return (
-        f"{content} ({mass_text(judged)}) is traced to its "
-        f"sources, and no restricted stage was done {where}"
+        f"all {mass_text(judged)} of {content} is compliant: every restricted stage it went "
+        f"through is recorded, and none was done {where}"
     )
 
 

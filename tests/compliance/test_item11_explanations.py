@@ -149,14 +149,16 @@ def test_pass_reason_is_plain_words(empty_world: World) -> None:
     verdict = check(empty_world, magnet, DFARS, WINDOW_B)
     assert verdict["verdict"] == "pass"
     assert verdict["reason"] == (
-        "every gram of its auxiliary, rare_earths and scrap content (9,500 kg) is traced to "
-        "its sources, and no restricted stage was done in a country of the 'covered' set"
+        "all 9,500 kg of its auxiliary, rare_earths and scrap content is compliant: every "
+        "restricted stage it went through is recorded, and none was done in a country of the "
+        "'covered' set"
     )
     under_bloc = check(empty_world, magnet, BLOC, WINDOW_B)
     assert under_bloc["verdict"] == "pass"
-    assert under_bloc["reason"].endswith(
-        "no restricted stage was done outside the 'bloc' set or at a facility whose operator "
-        "covered governments hold 25% or more of"
+    assert under_bloc["reason"] == (
+        "all 9,500 kg of it is compliant: every restricted stage it went through is recorded, "
+        "and none was done outside the 'bloc' set or at a facility whose operator covered "
+        "governments hold 25% or more of"
     )
 
 
