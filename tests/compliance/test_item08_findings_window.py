@@ -11,9 +11,16 @@ Findings on a stage window A restricts still count.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from scenarios import Scenario
+from test_compliance_properties import AS_OF, examples, implies, worlds
 from test_compliance_scenarios import DFARS, WINDOW_A, WINDOW_B, check, magnet_sites
+
+from ledger.compliance import RuleShares
 
 from helpers import World, key_for, revocation
 
@@ -103,3 +110,39 @@ def test_revoked_key_on_the_magnet_maker_still_counts_in_window_a(empty_world: W
     verdict = check(empty_world, magnet, DFARS, WINDOW_A)
     assert verdict["verdict"] == "inconclusive"
     assert verdict["shares"]["unknown"] == pytest.approx(1.0, abs=1e-6)
+
+
+@examples(150)
+@given(worlds(), st.data())
+def test_a_finding_counts_exactly_where_the_rule_looks(world: Any, data: st.DataObject) -> None:
+    """A finding on a lot whose material, making stage and feed the rule does not ask about
+    changes no lot's shares; anywhere else its grams show as unknown and never make any lot
+    more compliant (issue 11 item 8, ADR 0020)."""
+    lots = world.lots()
+    assume(lots)
+    lot = data.draw(st.sampled_from(lots), label="lot with a finding")
+    node = world.graph.nodes[lot]
+    assume(node["mass_g"] > 0)
+    grams = data.draw(st.integers(1, node["mass_g"]), label="grams in doubt")
+    plain = world.run()
+    doubted = RuleShares(
+        world.graph,
+        policy=world.policy,
+        rule=world.rule,
+        as_of=AS_OF,
+        facilities=world.facilities,
+        unknown_grams={lot: grams},
+    )
+    made_by = implies(node["material"]) | {node["stage"]}
+    looks = bool(made_by & world.restricted) or plain.shares[lot].recycled > 0
+    for other in lots:
+        before, after = plain.shares[other], doubted.shares[other]
+        if not looks:
+            assert after.compliant == before.compliant, other
+            assert after.unknown == before.unknown, other
+            assert after.non_compliant == before.non_compliant, other
+        else:
+            assert after.compliant <= before.compliant + 1e-9, other
+            assert after.non_compliant == pytest.approx(before.non_compliant, abs=1e-9), other
+    if looks and plain.shares[lot].compliant > 0:
+        assert doubted.shares[lot].unknown > plain.shares[lot].unknown
