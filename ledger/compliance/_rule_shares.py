@@ -10,7 +10,12 @@ families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, o
   compliant otherwise: window A does not ask where NdPr metal was separated);
 - a lot whose material implies a restricted stage the ledger does not record is unknown
   (stages its facility is registered for count as done there, at that location);
-- an integrity finding makes the grams it names unknown;
+- an untraced input declared to come from a forbidden country is non-compliant where the
+  rule looks at its origin (where it would otherwise be unknown): the submitter's own
+  declaration is evidence against them (ADR 0020);
+- an integrity finding makes the grams it names unknown, where the rule looks: only when
+  the lot's material or the stage that made it is one the rule restricts, or the lot
+  carries recycled mass (ADR 0020);
 - a transformation's outputs take the mass-weighted mix of its inputs; shipments change
   nothing.
 
@@ -70,6 +75,9 @@ class RuleShares:
         self.facilities = facilities
         self.unknown_grams = unknown_grams
         self.shares: dict[str, Shares] = {}
+        self.declared: dict[int, list[str]] = {}
+        """Log index of a transformation → its untraced inputs whose declared origin is
+        forbidden and asked about (the sources of the offending mass it carries)."""
         lots = [n for n, d in graph.nodes(data=True) if d["kind"] == "lot"]
         for lot in sorted(lots, key=lambda n: (graph.nodes[n]["log_index"], n)):
             self.shares[lot] = self._lot(lot)
@@ -100,7 +108,7 @@ class RuleShares:
         if performed & self.rule.restricted_stages and self.forbidden(data["facility"], made.day):
             taint(shares, index)
         unknown = self.unknown_grams.get(lot, 0)
-        if unknown and data["mass_g"]:
+        if unknown and data["mass_g"] and self._finding_asked(made, shares):
             make_unknown(shares, min(1.0, unknown / data["mass_g"]), f"integrity finding on {lot}")
         return shares
 
@@ -134,6 +142,8 @@ class RuleShares:
         for source, _, edge in self.graph.in_edges(lot, data=True):
             node = self.graph.nodes[source]
             start = self._start(source, node, index)
+            if node["kind"] == "untraced":
+                start = self._declared(source, node, start, made)
             weight = float(edge.get("consumed", edge["grams"]))
             inputs.append((weight, self._input(start, node["material"], made, forbidden_here)))
         shares = mix(inputs)
@@ -155,6 +165,39 @@ class RuleShares:
             unknown=bool(gap),
             why=f"untraced {node['material']} at log index {index}",
         )
+
+    def _declared(self, source: str, node: NodeData, start: Shares, made: _Made) -> Shares:
+        """An untraced input whose declared origin is forbidden, where the rule looks at its
+        origin (its mass would otherwise be unknown): wholly non-compliant (ADR 0020).
+
+        The declared origin is where the material's last stage happened; a window restricts
+        a stage and every later phase, so a rule that asks about any stage the material
+        implies asks about that one.
+        """
+        declared = node.get("declared_origin", "")
+        if not declared or start.unknown <= EPSILON:
+            return start
+        if not self.policy.location_forbidden(declared, event_day=made.day, as_of=self.as_of):
+            return start
+        index = made.data["log_index"]
+        tainted = start.copy()
+        taint(tainted, index)
+        if source not in self.declared.setdefault(index, []):
+            self.declared[index].append(source)
+        return tainted
+
+    def _finding_asked(self, made: _Made, shares: Shares) -> bool:
+        """Whether the rule looks where a finding on the lot ``made`` leaves mass unknown.
+
+        A finding puts in doubt the lot's history up to the event that made it, as if the
+        lot had been bought untraced: the rule asks about that only when it restricts a
+        stage its material implies or the stage that made it (window A does not ask where
+        an oxide was separated), or when the lot carries recycled mass, whose origin and
+        exemptions depend on the scrap being what it is said to be (ADR 0020).
+        """
+        if shares.recycled > EPSILON:
+            return True
+        return bool(self._restricted_gap(made.implied | {made.data["stage"]}))
 
     def _input(self, shares: Shares, material: str, made: _Made, forbidden_here: bool) -> Shares:
         """One input as it enters the transformation that ``made`` a lot.
@@ -198,7 +241,13 @@ class RuleShares:
                 break
             node = best
             steps.append(step_of(self.graph, node))
-        return tuple(reversed(steps))
+        return self._declared_steps(source_index) + tuple(reversed(steps))
+
+    def _declared_steps(self, source_index: int) -> tuple[Step, ...]:
+        """The untraced inputs whose declared origin makes the transformation at
+        ``source_index`` a source of offending mass, as the first steps of its path."""
+        nodes = self.declared.get(source_index, ())
+        return tuple(declared_step(self.graph, node) for node in nodes)
 
     def _heaviest_carrier(self, node: str, source_index: int) -> str | None:
         """The input of ``node`` that carries the most of the taint from ``source_index``."""
@@ -235,6 +284,23 @@ def forbidden(policy: Policy, facts: FacilityFacts, day: date, as_of: date) -> b
     return policy.location_forbidden(
         facts.country, event_day=day, as_of=as_of
     ) or policy.controlled(facts.control_on(day), event_day=day, as_of=as_of)
+
+
+def declared_step(graph: Graph, node: str) -> Step:
+    """An untraced input as a path step: its declared origin as the country (no facility),
+    ``untraced`` as the stage (it names no stage the ledger recorded), and the date of the
+    transformation it went into."""
+    data = graph.nodes[node]
+    day = next((graph.nodes[lot].get("date", "") for lot in graph.successors(node)), "")
+    return Step(
+        log_index=data["log_index"],
+        lot=node,
+        material=data["material"],
+        facility="declared origin",
+        country=data.get("declared_origin", ""),
+        stage="untraced",
+        date=day,
+    )
 
 
 def step_of(graph: Graph, lot: str) -> Step:

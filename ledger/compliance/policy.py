@@ -59,6 +59,10 @@ class MaterialRule:
     constituents: frozenset[str]
     citation: str
     paragraph: str
+    covers_components: bool = False
+    """Components containing the material are covered material themselves (tungsten heavy
+    alloy: 'any finished or semi-finished component containing' it), so every stage that
+    makes such a component is a restricted phase of production (ADR 0019)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -313,6 +317,7 @@ def _window(body: Mapping[str, Any], i: int) -> Window:
             constituents=frozenset(rule["constituents"]),
             citation=rule["citation"],
             paragraph=rule["paragraph"],
+            covers_components=bool(rule.get("covers_components", False)),
         )
     window = Window(
         id=body["id"],

@@ -33,14 +33,17 @@ def findings(store: Store, *, as_of: date, lot: str | None) -> list[found.Findin
         if lot is None:
             stored = tx.stored_findings()
             upstream: set[str] | None = None
+            declared = found.declared_origins(graph.build_all(tx))
         else:
-            lots = set(provenance(tx, lot).nodes)
+            traced = provenance(tx, lot)
+            lots = set(traced.nodes)
             stored = tx.stored_findings(lots=[LotId(n) for n in lots])
             upstream = lots
+            declared = found.declared_origins(traced)
     late = found.not_received(shipments, as_of=as_of)
     if upstream is not None:
         late = [f for f in late if _carries(shipments, f.subject, upstream)]
-    return sorted([*stored, *late], key=lambda f: (f.log_index, f.code))
+    return sorted([*stored, *late, *declared], key=lambda f: (f.log_index, f.code))
 
 
 def judge(tx: Transaction, lot: str, *, policy: Policy, as_of: date) -> compliance.Verdict:

@@ -458,6 +458,12 @@ def classify(world: World, path: tuple[str, ...]) -> str:
     tainted = False
     if source["kind"] == "untraced":
         unknown = bool(implies(source["material"]) & world.restricted)
+        # Issue 11 item 5 (ADR 0020): a forbidden declared origin is non-compliant where the
+        # rule looks at the input's origin (where it would otherwise be unknown).
+        declared = source["declared_origin"]
+        day = graph.nodes[path[1]]["date"]
+        if unknown and declared and forbidden_in(world, declared, day):
+            tainted, unknown = True, False
     else:
         done = extraction_performed(world, path[0])
         unknown = bool((implies(source["material"]) - done) & world.restricted)
