@@ -87,7 +87,7 @@ def apply(
                 id=u.id,
                 paragraph=u.paragraph,
                 status="not_judged",
-                detail=f"{u.text} ({u.citation}): may apply; not judged",
+                detail=f"{u.text}: may apply; not judged",
             )
             for u in policy.not_judged
         ]

@@ -25,13 +25,18 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from scenarios import ISSUED, Scenario
 
+from ledger import evidence
 from ledger.cli.main import bloc
+from ledger.compliance import verdict_document
+from ledger.compliance.policy import load
+from ledger.service import verify_bundle
 
 from helpers import World, transformation
 
@@ -475,3 +480,23 @@ def test_malformed_declaration_is_rejected_with_one_line(
     )
     assert result.exit_code != 0
     assert "lot lot:cnmag/MAG-1 does not exist" in result.output
+
+
+def test_exempt_verdict_travels_in_an_evidence_bundle_with_its_declaring_record(
+    empty_world: World,
+) -> None:
+    # The declaration is part of a signed, logged record: verify-bundle recomputes the same
+    # exempt verdict offline, naming the same record.
+    s = Declaring(empty_world)
+    sites(s)
+    magnet = chinese_magnet(s, "MAG-1", 100)
+    device = item(s, "RADAR-1", [(magnet, 100)], 400, declare={"kind": "electronic_device"})
+    policy = load(DFARS)
+    bundle = empty_world.ledger.evidence(device, policy=policy, as_of=date(2026, 12, 6))
+    report = verify_bundle(evidence.to_bytes(bundle), empty_world.home.root())
+    assert report.verdict.verdict == "exempt"
+    live = check(empty_world, device, DFARS, WINDOW_A)
+    assert verdict_document(report.verdict) == live
+    (note,) = report.verdict.exceptions
+    assert note.declared_by is not None
+    assert note.declared_by.record_id == live["exceptions"][0]["declared_by"]["record_id"]
