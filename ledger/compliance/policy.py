@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ledger.compliance._exception_rules import DeclaredException, UnjudgedException
+from ledger.compliance._exception_rules import parse as parse_exceptions
 from ledger.core import schema
 from ledger.core.codec import canonical_json, parse_json
 from ledger.core.vocabulary import vocabulary
@@ -128,6 +130,10 @@ class Policy:
     exemptions: tuple[Exemption, ...]
     components: Components | None
     document: Mapping[str, Any]
+    declared_exceptions: tuple[DeclaredException, ...] = ()
+    """Exceptions an end item claims by a declaration on its record (ADR 0025)."""
+    not_judged: tuple[UnjudgedException, ...] = ()
+    """Exceptions that rest on contract facts: verdicts name them, never judge them."""
 
     def window(self, as_of: date) -> Window | None:
         return next((w for w in self.windows if w.covers(as_of)), None)
@@ -224,6 +230,7 @@ def parse_policy(data: bytes) -> Policy:
             raise InputError(f"windows {earlier.id} and {later.id} overlap or are out of order")
     combination = doc["combination"]
     components = doc.get("components")
+    declared, unjudged = parse_exceptions(doc, [w.id for w in windows])
     return Policy(
         name=doc["name"],
         title=doc["title"],
@@ -277,6 +284,8 @@ def parse_policy(data: bytes) -> Policy:
             else None
         ),
         document=doc,
+        declared_exceptions=declared,
+        not_judged=unjudged,
     )
 
 
