@@ -55,7 +55,12 @@ def test_chinese_sintered_magnets_relabelled_in_mexico_fail_today(story_ledger: 
     assert verdict.paragraph == "252.225-7052(b)(2)(i)(A)"
     assert verdict.non_compliant == 1.0
     steps = verdict.paths[0].steps
-    assert [(s.stage, s.country) for s in steps] == [("sintering", "CN"), ("repack", "MX")]
+    # The powder's declared Chinese origin offends too (item 5), so the path starts there.
+    assert [(s.stage, s.country) for s in steps] == [
+        ("untraced", "CN"),
+        ("sintering", "CN"),
+        ("repack", "MX"),
+    ]
     # Appended after every other event: the earlier story keeps its log indexes.
     assert steps[0].log_index >= STORY_BEFORE
     assert {n.id for n in verdict.exceptions} == {
@@ -98,7 +103,7 @@ def test_bloc_demo_lists_the_relabelled_failure_and_check_shows_it_today(tmp_pat
         built.output,
         re.MULTILINE,
     )
-    assert re.search(r"path: \d+ sintering CN → \d+ repack MX", built.output)
+    assert re.search(r"path: \d+ untraced CN → \d+ sintering CN → \d+ repack MX", built.output)
     today = runner.invoke(
         bloc,
         [
