@@ -51,12 +51,24 @@ class Scenario:
         self._accept(self.world.register([facility(slug, operator, stages, country=country)]))
         self.facilities[slug] = operator
 
-    def mine(self, site: str, lot: str, material: str, kg: Any, *, source: str = "mined") -> str:
+    def mine(
+        self,
+        site: str,
+        lot: str,
+        material: str,
+        kg: Any,
+        *,
+        source: str = "mined",
+        origin: str | None = None,
+    ) -> str:
+        """An extraction of one lot; ``origin`` is a recycled lot's recorded origin."""
         operator = self.facilities[site]
         lot_id = f"lot:{operator}/{lot}"
         record = extraction(
             operator, site, [(lot_id, material, kg)], issued_at=ISSUED, source=source
         )
+        if origin is not None:
+            record["origin"] = origin
         self._submit(record, operator)
         self.holder[lot_id], self.mass[lot_id] = site, kg
         return lot_id
