@@ -51,12 +51,24 @@ class Scenario:
         self._accept(self.world.register([facility(slug, operator, stages, country=country)]))
         self.facilities[slug] = operator
 
-    def mine(self, site: str, lot: str, material: str, kg: Any, *, source: str = "mined") -> str:
+    def mine(
+        self,
+        site: str,
+        lot: str,
+        material: str,
+        kg: Any,
+        *,
+        source: str = "mined",
+        origin: str | None = None,
+    ) -> str:
+        """An extraction of one lot; ``origin`` is a recycled lot's recorded origin."""
         operator = self.facilities[site]
         lot_id = f"lot:{operator}/{lot}"
         record = extraction(
             operator, site, [(lot_id, material, kg)], issued_at=ISSUED, source=source
         )
+        if origin is not None:
+            record["origin"] = origin
         self._submit(record, operator)
         self.holder[lot_id], self.mass[lot_id] = site, kg
         return lot_id
@@ -127,7 +139,9 @@ def magnet_sites(s: Scenario) -> None:
         ["metal_reduction", "alloy_melting", "powder_formation", "pressing", "sintering"],
     )
     s.org("usfe", "US")
-    s.site("usfe-mine", "usfe", "US", ["mining"])
+    # Iron and boron are refined products (issue 11 item 6): the supplier's site is
+    # registered for the refining that makes them, so its extractions record it.
+    s.site("usfe-mine", "usfe", "US", ["mining", "refining"])
 
 
 def japanese_magnet(

@@ -144,7 +144,10 @@ def _covered(
     for exemption in policy.exemptions:
         if material not in exemption.materials:
             continue
-        if exemption.all_recycled and (shares.recycled < 1.0 - EPSILON or shares.unknown > EPSILON):
+        # Judged as if the rule did not restrict what the exemption does not ask about
+        # (where recycled NdFeB scrap came from: ADR 0018).
+        judged = run.ignoring(exemption.ignores_stages).shares[lot]
+        if exemption.all_recycled and (judged.recycled < 1.0 - EPSILON or judged.unknown > EPSILON):
             continue  # mass of unknown origin is not shown to be recycled
         where = run.stages_upstream(lot, exemption.stages_in)
         if all(

@@ -5,7 +5,11 @@ families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, o
 (a family the rule does not name, such as the nickel binder of tungsten heavy alloy):
 
 - a lot created by a restricted stage at a forbidden facility (location, or entity
-  control) is wholly non-compliant in its asked mass — commingling, no de minimis;
+  control) is wholly non-compliant in its asked mass — commingling, no de minimis; so is
+  a lot whose making the rule restricts, whatever its stage is called (ADR 0017);
+- a recycled lot is collected at its facility and generated at the origin its extraction
+  records: where the rule restricts ``scrap_collection`` both places are judged, and an
+  origin that is not recorded is unknown (ADR 0018);
 - an untraced input is unknown when its material implies a restricted stage (it is
   compliant otherwise: window A does not ask where NdPr metal was separated);
 - a lot whose material implies a restricted stage the ledger does not record is unknown
@@ -78,6 +82,7 @@ class RuleShares:
         self.declared: dict[int, list[str]] = {}
         """Log index of a transformation → its untraced inputs whose declared origin is
         forbidden and asked about (the sources of the offending mass it carries)."""
+        self._variants: dict[frozenset[str], RuleShares] = {}
         lots = [n for n, d in graph.nodes(data=True) if d["kind"] == "lot"]
         for lot in sorted(lots, key=lambda n: (graph.nodes[n]["log_index"], n)):
             self.shares[lot] = self._lot(lot)
@@ -102,10 +107,15 @@ class RuleShares:
         )
         if data["source"]:  # an extraction: the material enters the ledger here
             shares, performed = self._extraction(made)
+            restricted = bool(performed & self.rule.restricted_stages)
+            if restricted and self._origin_forbidden(made):
+                taint(shares, index)
         else:
             shares = self._transformation(lot, made)
-            performed = frozenset({data["stage"]})
-        if performed & self.rule.restricted_stages and self.forbidden(data["facility"], made.day):
+            restricted = data["stage"] in self.rule.restricted_stages or (
+                self.rule.restricts_making(data["material"]) and self._makes(lot, made)
+            )
+        if restricted and self.forbidden(data["facility"], made.day):
             taint(shares, index)
         unknown = self.unknown_grams.get(lot, 0)
         if unknown and data["mass_g"] and self._finding_asked(made, shares):
@@ -113,26 +123,63 @@ class RuleShares:
         return shares
 
     def _extraction(self, made: _Made) -> tuple[Shares, frozenset[str]]:
-        """The shares of a lot the ledger first sees at its extraction, and the stages done."""
+        """The shares of a lot the ledger first sees at its extraction, and the stages done
+        at its facility."""
         data = made.data
-        # A mine performs mining, and the other "mined" stages the material implies
-        # (beneficiation) when its facility is registered for them. Scrap arrives with
-        # no history at all: the stages its material implies were not recorded.
-        done: frozenset[str] = frozenset()
         if data["source"] == "mined":
-            done = frozenset({"mining"}) | {
-                s
-                for s in made.implied
-                if vocabulary().stages[s].verb == "mined" and s in made.facts.stages
-            }
-        gap = self._restricted_gap(made.implied - done)
+            # A mine performs mining, and the other stages the material implies (refining
+            # cobalt metal, beneficiating a concentrate) when its facility is registered
+            # for them; any other implied stage was not recorded (ADR 0017).
+            implied = made.implied
+            done = frozenset({"mining"}) | (made.implied & made.facts.stages)
+            performed = done
+        else:
+            # Scrap arrives with no history: the stages its material implies were not
+            # recorded. It was collected here, and generated at the origin the extraction
+            # records, if it records one (ADR 0018).
+            implied = made.implied | {"scrap_collection"}
+            done = frozenset({"scrap_collection"} if data.get("origin") else ())
+            performed = frozenset({"scrap_collection"})
+        gap = self._restricted_gap(implied - done)
         shares = origin(
             self._asked(data["material"]),
             recycled=data["source"] == "recycled",
             unknown=bool(gap),
-            why=f"{', '.join(gap)} not recorded for log index {data['log_index']}",
+            why=_gap_reason(gap, data),
         )
-        return shares, done
+        return shares, performed
+
+    def _origin_forbidden(self, made: _Made) -> bool:
+        """A recycled lot whose recorded origin is a forbidden location (ADR 0018)."""
+        country = made.data.get("origin", "")
+        return bool(country) and self.policy.location_forbidden(
+            country, event_day=made.day, as_of=self.as_of
+        )
+
+    def _makes(self, lot: str, made: _Made) -> bool:
+        """The transformation that created ``lot`` made its material (ADR 0017): its stage
+        confers origin, or one of its inputs is of another material."""
+        if vocabulary().stages[made.data["stage"]].confers_origin:
+            return True
+        material = made.data["material"]
+        return any(
+            self.graph.nodes[p]["material"] != material for p in self.graph.predecessors(lot)
+        )
+
+    def ignoring(self, stages: frozenset[str]) -> RuleShares:
+        """The same rule's shares as if it did not restrict ``stages`` (computed once)."""
+        if not stages & self.rule.restricted_stages:
+            return self
+        if stages not in self._variants:
+            self._variants[stages] = RuleShares(
+                self.graph,
+                policy=self.policy,
+                rule=self.rule.without(stages),
+                as_of=self.as_of,
+                facilities=self.facilities,
+                unknown_grams=self.unknown_grams,
+            )
+        return self._variants[stages]
 
     def _transformation(self, lot: str, made: _Made) -> Shares:
         """The mix of a transformation's inputs, each as it enters it."""
@@ -277,6 +324,21 @@ class RuleShares:
                 found.setdefault(data["stage"], set()).add(data["country"])
             todo.extend(self.graph.predecessors(node))
         return found
+
+
+def _gap_reason(gap: list[str], data: NodeData) -> str:
+    """Why an extraction's mass is unknown: the restricted stages it did not record."""
+    index = data["log_index"]
+    reasons = []
+    if "scrap_collection" in gap:
+        reasons.append(
+            f"where the recycled {data['material']} was generated is not recorded "
+            f"(log index {index})"
+        )
+    others = [s for s in gap if s != "scrap_collection"]
+    if others:
+        reasons.append(f"{', '.join(others)} not recorded for log index {index}")
+    return "; ".join(reasons)
 
 
 def forbidden(policy: Policy, facts: FacilityFacts, day: date, as_of: date) -> bool:

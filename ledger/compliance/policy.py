@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -65,6 +65,16 @@ class MaterialRule:
     """Components containing the material are covered material themselves (tungsten heavy
     alloy: 'any finished or semi-finished component containing' it), so every stage that
     makes such a component is a restricted phase of production (ADR 0019)."""
+    restricted_products: frozenset[str] = frozenset()
+    """Materials whose making is restricted whatever the stage is called ('*': any), ADR 0017."""
+
+    def restricts_making(self, material: str) -> bool:
+        """Making ``material`` at a forbidden location is restricted (ADR 0017)."""
+        return "*" in self.restricted_products or material in self.restricted_products
+
+    def without(self, stages: frozenset[str]) -> MaterialRule:
+        """This rule as if it did not restrict ``stages`` (an exemption that ignores them)."""
+        return replace(self, restricted_stages=self.restricted_stages - stages)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +103,8 @@ class Exemption:
     paragraph: str
     all_recycled: bool
     stages_in: Mapping[str, frozenset[str]]
+    ignores_stages: frozenset[str] = frozenset()
+    """Restricted stages its condition does not ask about (ADR 0018)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -268,6 +280,10 @@ def parse_policy(data: bytes) -> Policy:
                     _stage(stage, f"exemptions[{i}]"): frozenset(countries)
                     for stage, countries in e.get("stages_in", {}).items()
                 },
+                ignores_stages=frozenset(
+                    _stage(stage, f"exemptions[{i}].ignores_stages")
+                    for stage in e.get("ignores_stages", [])
+                ),
             )
             for i, e in enumerate(doc.get("exemptions", []))
         ),
@@ -327,6 +343,10 @@ def _window(body: Mapping[str, Any], i: int) -> Window:
             citation=rule["citation"],
             paragraph=rule["paragraph"],
             covers_components=bool(rule.get("covers_components", False)),
+            restricted_products=frozenset(
+                _material(m, f"{where}.restricted_products")
+                for m in rule.get("restricted_products", [])
+            ),
         )
     window = Window(
         id=body["id"],

@@ -174,6 +174,9 @@ class Extraction(_Record):
     extracted_on: date
     source: str
     lots: tuple[NewLot, ...]
+    origin: str | None = None
+    """Recycled only: the country where the scrap was generated or collected (ADR 0018);
+    ``None`` when not recorded (unknown)."""
 
     @property
     def stage(self) -> str:
@@ -369,6 +372,7 @@ def _extraction(data: Mapping[str, Any]) -> Extraction:
         extracted_on=parse_day(data["extracted_on"], field="extraction.extracted_on"),
         source=data["source"],
         lots=_new_lots(data["lots"], "extraction.lots"),
+        origin=data.get("origin"),
     )
 
 

@@ -386,8 +386,9 @@ def extraction_performed(world: World, node: str) -> frozenset[str]:
     data = world.graph.nodes[node]
     registered = world.facilities[data["facility"]].stages
     if data["source"] == "mined":
-        mined = {s for s in implies(data["material"]) if vocabulary().stages[s].verb == "mined"}
-        return frozenset({"mining"} | (mined & registered))
+        # Every implied stage the site is registered for, not only the mined ones: an
+        # extraction of a refined material needs its refining (issue 11 item 6, ADR 0017).
+        return frozenset({"mining"} | (implies(data["material"]) & registered))
     return frozenset()
 
 

@@ -374,7 +374,9 @@ def test_recycled_magnet_with_phantom_mass_is_not_exempt(empty_world: World) -> 
     s = Scenario(empty_world)
     s.org("usrec", "US")
     s.site("usrec-plant", "usrec", "US", ["scrap_collection", "powder_formation", "sintering"])
-    scrap = s.mine("usrec-plant", "SCRAP-1", "magnet_scrap", 1000, source="recycled")
+    # The scrap's US origin is recorded, so that only the phantom mass is unknown (issue 11
+    # item 3: without it, where the scrap arose would be unknown in window B too).
+    scrap = s.mine("usrec-plant", "SCRAP-1", "magnet_scrap", 1000, source="recycled", origin="US")
     (powder,) = s.make(
         "usrec-plant", "powder_formation", [(scrap, 1000)], [("POW-1", "ndfeb_powder", 950)]
     )
