@@ -70,6 +70,12 @@ def _control(policy: Policy, facts: FacilityFacts, day: date, as_of: date) -> st
     )
 
 
+def declared_origin(policy: Policy, country: str, day: date, as_of: date) -> str:
+    """The why of an untraced input whose declared origin is forbidden (ADR 0020)."""
+    why = place_offence(policy, country, day, as_of)
+    return f"its submitter declared it of {country} origin: {why}"
+
+
 def implied_here(stages: list[str], material: str, facility: str, why: str) -> str:
     """The why of stages a transformation's output implies, counted as done at its facility
     because the facility is registered for them."""

@@ -206,6 +206,7 @@ class Indexer:
                 "stage": record.stage,
                 "happened_on": happened_on.isoformat(),
                 "source": source,
+                "origin": record.origin if isinstance(record, Extraction) else None,
             },
         )
 

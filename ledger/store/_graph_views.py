@@ -212,6 +212,7 @@ class GraphReads:
                 EVENT.c.stage,
                 EVENT.c.happened_on,
                 EVENT.c.source,
+                EVENT.c.origin,
             )
             .join(EVENT, EVENT.c.log_index == LOT.c.created_index)
             .join(FACILITY, FACILITY.c.id == EVENT.c.facility)
@@ -230,6 +231,7 @@ class GraphReads:
                 stage=row.stage,
                 happened_on=row.happened_on,
                 source=row.source,
+                origin=row.origin,
             )
             for row in rows
         ]

@@ -154,6 +154,7 @@ class EventRow(SQLModel, table=True):
     stage: str
     happened_on: str
     source: str | None = None  # extraction: mined / recycled
+    origin: str | None = None  # recycled extraction: where the scrap arose (ADR 0018)
 
 
 class FlowRow(SQLModel, table=True):

@@ -62,10 +62,16 @@ def us_recycler(s: Scenario) -> None:
 
 
 def recycled_magnet(s: Scenario, name: str, *, virgin_metal: str | None) -> str:
-    """2,000 t of US-collected magnet scrap (and ``virgin_metal``, if given) melted, milled
-    and sintered in the US into 1,800 t of magnets."""
+    """2,000 t of magnet scrap generated and collected in the US (its recorded origin, ADR
+    0018) (and ``virgin_metal``, if given) melted, milled and sintered in the US into
+    1,800 t of magnets."""
     scrap = s.mine(
-        "usrec-plant", f"SCRAP-{name}", "magnet_scrap", TWO_THOUSAND_TONNES_KG, source="recycled"
+        "usrec-plant",
+        f"SCRAP-{name}",
+        "magnet_scrap",
+        TWO_THOUSAND_TONNES_KG,
+        source="recycled",
+        origin="US",
     )
     inputs: list[tuple[str, Any]] = [(scrap, TWO_THOUSAND_TONNES_KG)]
     if virgin_metal is not None:

@@ -200,16 +200,26 @@ def test_evidence_bundle_with_explanations_replays(empty_world: World, tmp_path:
 @examples(200)
 @given(worlds())
 def test_every_offending_path_says_why_its_source_offends(world: Graphs) -> None:
-    """Whatever the graph, each offending path's source step says why, naming its country
-    and the policy's set — never the fallback for a test the explanation missed."""
+    """Whatever the graph, each offending path says why at its source, naming the country
+    and the policy's set — never the fallback for a test the explanation missed: an untraced
+    input by its declared origin (ADR 0020), otherwise the event that made the mass
+    non-compliant; the steps that only carry the mass say nothing."""
     note(describe(world))
     rule_shares: dict[str, RuleShares] = {}
     for lot in world.lots():
         verdict = world.judge(lot, rule_shares)
         for path in verdict.paths:
-            source = path.steps[0]
-            assert source.why, (lot, path)
-            assert f"{source.country} is " in source.why, source.why
-            assert "'bad' set on " in source.why, source.why
-            assert "the policy forbids" not in source.why
-            assert all(step.why is None for step in path.steps[1:])
+            declared = [step for step in path.steps if step.stage == "untraced"]
+            source, *carriers = path.steps[len(declared) :]
+            for step in declared:
+                assert step.why is not None, (lot, path)
+                assert step.why.startswith(
+                    f"its submitter declared it of {step.country} origin: {step.country} is "
+                ), step.why
+            if not declared:
+                assert source.why, (lot, path)
+            if source.why is not None:
+                assert f"{source.country} is " in source.why, source.why
+                assert "'bad' set on " in source.why, source.why
+                assert "the policy forbids" not in source.why
+            assert all(step.why is None for step in carriers), (lot, path)
