@@ -254,9 +254,10 @@ def stage_gaps(record: Transformation | Extraction, index: int, view: IndexView)
     itself (the rule decides whether the stage matters). Mirrors the checker: only inputs
     of the output's own family carry its chain (iron melted into NdFeB alloy was never
     separated, scrap has no history to miss), a mine does ``mining`` and the other stages
-    its material implies that it is registered for, and scrap collection has no chain. (The checker also
-    forgives a gap in a wholly recycled input's chain; the finding still names it.) Repacks,
-    splits and blends that change the material are ``material-changed`` instead.
+    its material implies that it is registered for, and scrap collection has no chain.
+    (The checker also forgives a gap in a wholly recycled input's chain; the finding still
+    names it.) Repacks, splits and blends that change the material are ``material-changed``
+    instead.
     """
     state = view.facility(record.facility)
     if state is None:  # admission guarantees it exists
