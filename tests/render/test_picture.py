@@ -78,7 +78,8 @@ def large_chain(s: Scenario) -> str:
         ["metal_reduction", "alloy_melting", "powder_formation", "sintering", "blend"],
     )
     s.org("usfe", "US")
-    s.site("usfe-mine", "usfe", "US", ["mining"])
+    # iron and boron are refined products (issue 11 item 6): the site refines what it mines
+    s.site("usfe-mine", "usfe", "US", ["mining", "refining"])
     s.org("usdef", "US")
     s.site("usdef-plant", "usdef", "US", ["assembly"])
     ores = [
@@ -170,7 +171,8 @@ def inconclusive_chain(s: Scenario) -> str:
     s.org("jpmag", "JP")
     s.site("jpmag-takefu", "jpmag", "JP", ["alloy_melting", "powder_formation", "sintering"])
     s.org("usfe", "US")
-    s.site("usfe-mine", "usfe", "US", ["mining"])
+    # iron and boron are refined products (issue 11 item 6): the site refines what it mines
+    s.site("usfe-mine", "usfe", "US", ["mining", "refining"])
     iron = s.mine("usfe-mine", "FE-1", "iron", 6800)
     (alloy,) = s.make(
         "jpmag-takefu",
