@@ -11,6 +11,9 @@ families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, o
 - a lot whose material implies a restricted stage the ledger does not record is unknown
   (stages its facility is registered for count as done there, at that location);
 - an integrity finding makes the grams it names unknown;
+- a facility is judged by its registration in force on the stage's date (location, operator
+  and the stages it may perform); a restricted stage dated before the facility's first
+  registration happened somewhere the ledger does not know: unknown (ADR 0016);
 - a transformation's outputs take the mass-weighted mix of its inputs; shipments change
   nothing.
 
@@ -41,13 +44,19 @@ from ledger.provenance.graph import Graph, NodeData
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Made:
-    """The event that made the lot being computed: its node, its facility's facts, the
-    stages its material implies, and its day."""
+    """The event that made the lot being computed: its node, its facility's registration
+    in force on its day (``None`` before the first), the stages its material implies, and
+    its day."""
 
     data: NodeData
-    facts: FacilityFacts
+    facts: FacilityFacts | None
     implied: frozenset[str]
     day: date
+
+    @property
+    def registered_stages(self) -> frozenset[str]:
+        """The stages the facility was registered for on the day (none if unregistered)."""
+        return frozenset() if self.facts is None else self.facts.stages
 
 
 class RuleShares:
@@ -86,19 +95,23 @@ class RuleShares:
     def _lot(self, lot: str) -> Shares:
         data = self.graph.nodes[lot]
         index = data["log_index"]
+        day = date.fromisoformat(data["date"])
         made = _Made(
             data=data,
-            facts=self.facilities[data["facility"]],
+            facts=self.facilities[data["facility"]].on(day),
             implied=vocabulary().materials[data["material"]].implies,
-            day=date.fromisoformat(data["date"]),
+            day=day,
         )
         if data["source"]:  # an extraction: the material enters the ledger here
             shares, performed = self._extraction(made)
         else:
             shares = self._transformation(lot, made)
             performed = frozenset({data["stage"]})
-        if performed & self.rule.restricted_stages and self.forbidden(data["facility"], made.day):
+        restricted = performed & self.rule.restricted_stages
+        if restricted and self.forbidden(data["facility"], made.day):
             taint(shares, index)
+        elif restricted and made.facts is None:
+            make_unknown(shares, 1.0, _unregistered(data, index))
         unknown = self.unknown_grams.get(lot, 0)
         if unknown and data["mass_g"]:
             make_unknown(shares, min(1.0, unknown / data["mass_g"]), f"integrity finding on {lot}")
@@ -115,7 +128,7 @@ class RuleShares:
             done = frozenset({"mining"}) | {
                 s
                 for s in made.implied
-                if vocabulary().stages[s].verb == "mined" and s in made.facts.stages
+                if vocabulary().stages[s].verb == "mined" and s in made.registered_stages
             }
         gap = self._restricted_gap(made.implied - done)
         shares = origin(
@@ -172,7 +185,7 @@ class RuleShares:
         needed = made.implied - materials[material].implies - {made.data["stage"]}
         if not needed:
             return shares
-        done_here = needed & made.facts.stages
+        done_here = needed & made.registered_stages
         gap = self._restricted_gap(needed - done_here)
         adjusted = shares.copy()
         index = made.data["log_index"]
@@ -231,10 +244,25 @@ class RuleShares:
 
 
 def forbidden(policy: Policy, facts: FacilityFacts, day: date, as_of: date) -> bool:
-    """A stage on ``day`` at this facility breaks the policy's location or control test."""
-    return policy.location_forbidden(
-        facts.country, event_day=day, as_of=as_of
-    ) or policy.controlled(facts.control_on(day), event_day=day, as_of=as_of)
+    """A stage on ``day`` at this facility breaks the policy's location or control test,
+    judged by the facility's registration in force on ``day`` (its country, its operator
+    and that operator's holders then).
+
+    False also when no registration was in force on ``day``: callers must ask
+    ``facts.on(day) is None`` and count the stage unknown (ADR 0016).
+    """
+    here = facts.on(day)
+    if here is None:
+        return False
+    located = policy.location_forbidden(here.country, event_day=day, as_of=as_of)
+    return located or policy.controlled(here.control_on(day), event_day=day, as_of=as_of)
+
+
+def _unregistered(data: NodeData, index: int) -> str:
+    return (
+        f"{data['stage']} at log index {index} is dated {data['date']}, before "
+        f"{data['facility']} was registered: where it was done is unknown"
+    )
 
 
 def step_of(graph: Graph, lot: str) -> Step:
