@@ -195,7 +195,9 @@ class RuleShares:
             make_unknown(
                 adjusted,
                 adjusted.compliant,
-                f"{', '.join(gap)} not recorded before log index {index}",
+                f"{', '.join(gap)} not recorded before log index {index}"
+                if made.facts is not None
+                else _unregistered(made.data, index),
             )
         return adjusted
 

@@ -26,6 +26,7 @@ from ledger.core.codec import format_kg, format_timestamp
 from ledger.core.signing import KeyId
 from ledger.records.model import (
     Extraction,
+    Facility,
     FacilityId,
     KeyRevocation,
     LotAmount,
@@ -48,6 +49,7 @@ RECEIVED_MASS = "received-mass"
 NOT_RECEIVED = "not-received"
 REVOKED_KEY = "revoked-key"
 MATERIAL_CHANGED = "material-changed"
+FACILITY_MOVED = "facility-moved"
 
 CODES: Mapping[str, str] = {
     MASS_BALANCE: "outputs exceed inputs plus untraced inputs beyond the stage's tolerance",
@@ -58,6 +60,7 @@ CODES: Mapping[str, str] = {
     NOT_RECEIVED: "a shipment not received as of a date",
     REVOKED_KEY: "a record signed by a key whose revocation covers its issued_at",
     MATERIAL_CHANGED: "a repack, split or blend whose output is another material",
+    FACILITY_MOVED: "a facility re-registered in another country than its registration before",
 }
 
 NO_ORIGIN_STAGES = frozenset({"split", "blend", "repack"})
@@ -105,6 +108,10 @@ class IndexView(Protocol):
 
     def signed_by(self, keyid: KeyId) -> Sequence[tuple[int, datetime]]:
         """(log index, issued_at) of every entry the key signed."""
+        ...
+
+    def facility_registered(self, facility: FacilityId) -> tuple[int, str] | None:
+        """(log index, country) of the facility's latest registration, if it has one."""
         ...
 
 
@@ -162,6 +169,8 @@ def detect(record: Record, log_index: int, view: IndexView) -> list[Finding]:
             return _receipt(record, log_index, view)
         case KeyRevocation():
             return _revocation(record, log_index, view)
+        case Facility():
+            return _moved(record, log_index, view)
         case Extraction():
             return []
         case _:
@@ -407,6 +416,28 @@ def _revocation(record: KeyRevocation, index: int, view: IndexView) -> list[Find
             )
         )
     return found
+
+
+def _moved(record: Facility, index: int, view: IndexView) -> list[Finding]:
+    """A facility does not move: a re-registration in another country is a correction, a
+    border change or a relabelling, and worth a look. Stages before it are still judged at
+    the country registered then (ADR 0016), so it leaves no mass unknown."""
+    before = view.facility_registered(record.id)
+    if before is None or before[1] == record.country:
+        return []
+    previous, country = before
+    return [
+        Finding(
+            code=FACILITY_MOVED,
+            severity=WARNING,
+            message=f"{record.id} was registered in {country} (log index {previous}) and is "
+            f"re-registered in {record.country} from {record.issued_at.date().isoformat()}: its "
+            f"stages dated before then are still judged in {country}",
+            log_index=index,
+            evidence=(previous, index),
+            subject=record.id,
+        )
+    ]
 
 
 def not_received(
