@@ -64,6 +64,7 @@ class VerifyReport:
 def reindex(store: Store, root: TrustRoot, *, progress: Progress | None) -> int:
     """:meth:`ledger.service.Ledger.reindex`: rebuild every derived table from the log."""
     count = 0
+    store.create_missing_tables()
     with store.writer(registrars=root.registrar_keys()) as tx:
         tx.clear_index()
         for entry in tx.entries():

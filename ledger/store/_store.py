@@ -77,6 +77,18 @@ class Store:
             raise ConfigError(f"cannot create ledger in {redact(url)}: {_first_line(e)}") from e
         return store
 
+    def create_missing_tables(self) -> None:
+        """Create the tables this version declares and the database lacks (an index built
+        by an earlier version has no ``facility_registration``); ``bloc reindex`` fills them.
+
+        Raises:
+            ConfigError: the database refused.
+        """
+        try:
+            SQLModel.metadata.create_all(self.engine)
+        except SQLAlchemyError as e:
+            raise ConfigError(f"cannot update {redact(self.url)}: {_first_line(e)}") from e
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -6,8 +6,9 @@ with real signed records, re-registers a facility after its stages, and asks the
 line (``check``, ``trace``, ``graph``, ``evidence``/``verify-bundle``, ``findings``,
 ``reindex``) on both backends. Expected verdicts are written from the clause:
 
-- DFARS 252.225-7052(b)(3) (window B, from 2027-01-01): no covered material "mined,
-  refined, separated, melted, or produced in" a covered nation — the separation happened
+- DFARS 252.225-7052(b)(1)(ii) (from 2027-01-01): no covered material "mined, refined,
+  separated, melted, or produced in any covered country"; for NdFeB magnets the whole chain
+  from mining counts (the built-in policy's window B cites (b)(3)). The separation happened
   where the facility was *then*, so re-registering it later changes nothing.
 - bloc-2026(2) (entity control, 42 U.S.C. 18741(a)(5)): a stage done while the operator
   was 25% or more held by a covered government offends, whoever runs the facility later.
@@ -21,6 +22,7 @@ from typing import Any
 
 from click.testing import CliRunner
 from scenarios import Scenario
+from sqlalchemy import text
 from test_compliance_scenarios import BLOC, DFARS, WINDOW_B, check, japanese_magnet, magnet_sites
 
 from ledger.cli.main import bloc
@@ -288,3 +290,20 @@ def test_evidence_bundle_replays_the_dated_registration(empty_world: World, tmp_
     assert replayed["verdict"]["verdict"] == "fail"
     first = replayed["verdict"]["paths"][0]["steps"][0]
     assert (first["stage"], first["country"]) == ("separation", "CN")
+
+
+def test_reindex_builds_the_history_of_an_index_from_before_it(empty_world: World) -> None:
+    """An index built by an earlier version has no ``facility_registration`` table: ``bloc
+    reindex`` creates and fills it, and the March separation in China FAILS again
+    (252.225-7052(b)(1)(ii))."""
+    s = Scenario(empty_world)
+    magnet_sites(s)
+    magnet = japanese_magnet(s)
+    stages = ["cracking_leaching", "separation", "metal_reduction"]
+    reregister(s, "cnsep-baotou", operator="cnsep", country="VN", stages=stages)
+    with empty_world.ledger.store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE facility_registration"))
+    run(empty_world, "reindex")
+    verdict = check(empty_world, magnet, DFARS, WINDOW_B)
+    assert verdict["verdict"] == "fail"
+    assert steps(verdict)[0] == ("separation", "fac:cnsep-baotou", "CN")
