@@ -16,6 +16,7 @@ line (``check``, ``trace``, ``graph``, ``evidence``/``verify-bundle``, ``finding
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ from typing import Any
 from click.testing import CliRunner
 from scenarios import Scenario
 from sqlalchemy import text
-from test_compliance_scenarios import BLOC, DFARS, WINDOW_B, check, japanese_magnet, magnet_sites
+from test_compliance_scenarios import (
+    BLOC,
+    DFARS,
+    WINDOW_B,
+    assembly_sites,
+    check,
+    japanese_magnet,
+    magnet_sites,
+)
 
 from ledger.cli.main import bloc
 
@@ -283,6 +292,11 @@ def test_evidence_bundle_replays_the_dated_registration(empty_world: World, tmp_
     )
     doc = json.loads(bundle.read_text())
     assert doc["verdict"]["verdict"] == "fail"
+    registrations = [
+        json.loads(base64.b64decode(entry["envelope"]["payload"])) for entry in doc["entries"]
+    ]
+    separator = [r["country"] for r in registrations if r.get("id") == "fac:cnsep-baotou"]
+    assert separator == ["CN", "VN"]  # both registrations travel with the bundle
     root = str(empty_world.home.root_path)
     report = CliRunner().invoke(bloc, ["verify-bundle", str(bundle), "--root", root, "--json"])
     assert report.exit_code == 0, report.output
@@ -307,3 +321,51 @@ def test_reindex_builds_the_history_of_an_index_from_before_it(empty_world: Worl
     verdict = check(empty_world, magnet, DFARS, WINDOW_B)
     assert verdict["verdict"] == "fail"
     assert steps(verdict)[0] == ("separation", "fac:cnsep-baotou", "CN")
+
+
+def test_end_item_assembled_in_china_still_fails_after_reregistration_as_us(
+    empty_world: World,
+) -> None:
+    """A component containing a clean magnet was assembled in March at a plant registered in
+    China: 252.225-7052(b)(1) forbids delivering "any end item, manufactured in any covered
+    country, that contains a covered material" — FAIL. Re-registering the plant as a US one
+    in late May does not move the March assembly: still FAIL."""
+    s = Scenario(empty_world)
+    assembly_sites(s)
+    magnet = japanese_magnet(s, separated_at="ausmine-sep")
+    (component,) = s.make("cnasm-plant", "assembly", [(magnet, 9500)], [("C-1", "component", 9500)])
+    assert check(empty_world, component, DFARS, WINDOW_B)["verdict"] == "fail"
+    reregister(s, "cnasm-plant", operator="cnasm", country="US", stages=["assembly", "machining"])
+    verdict = check(empty_world, component, DFARS, WINDOW_B)
+    assert verdict["verdict"] == "fail"
+    assert verdict["reason"] == "assembled at fac:cnasm-plant (CN)"
+
+
+def test_end_item_assembled_before_its_plant_was_registered_is_not_clean(
+    empty_world: World,
+) -> None:
+    """The same clean magnet assembled in March at a plant first registered in April (as a
+    US plant): where the end item was manufactured is unknown, so the end-item prong of
+    252.225-7052(b)(1) cannot be cleared — INCONCLUSIVE, not PASS."""
+    s = Scenario(empty_world)
+    assembly_sites(s)
+    s._accept(
+        empty_world.register(
+            [
+                facility(
+                    "late-asm",
+                    "usasm",
+                    ["assembly"],
+                    country="US",
+                    issued_at="2026-04-01T00:00:00Z",
+                )
+            ]
+        )
+    )
+    s.facilities["late-asm"] = "usasm"
+    magnet = japanese_magnet(s, separated_at="ausmine-sep")
+    assert check(empty_world, magnet, DFARS, WINDOW_B)["verdict"] == "pass"
+    (component,) = s.make("late-asm", "assembly", [(magnet, 9500)], [("C-1", "component", 9500)])
+    verdict = check(empty_world, component, DFARS, WINDOW_B)
+    assert verdict["verdict"] == "inconclusive"
+    assert "before fac:late-asm was registered" in verdict["reason"]
