@@ -38,6 +38,14 @@ def print_verdict(v: compliance.Verdict) -> None:
         click.echo(f"  unknown    {render.percent(share)}: {why}")
     for part in v.parts:
         click.echo(f"  contains   {part.lot} ({part.material}): {part.verdict} — {part.reason}")
+    print_exceptions(v)
+
+
+def print_exceptions(v: compliance.Verdict) -> None:
+    """The exceptions the verdict judged on a declaration, and those it names unjudged."""
+    for note in v.exceptions:
+        label = "not judged" if note.status == "not_judged" else "exception"
+        click.echo(f"  {label:<10} {note.paragraph}: {note.detail}")
 
 
 @click.command()

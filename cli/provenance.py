@@ -72,8 +72,6 @@ def findings(ctx: click.Context, lot: str | None, as_of: object, as_json: bool) 
 def reindex(ctx: click.Context) -> None:
     """Rebuild the derived index (lots, flows, shipments, findings) from the log."""
     ledger = current_home(ctx).ledger()
-    with ledger.store.reader() as tx:
-        size = tx.tree_size
-    with progress_bar(size, "reindexing") as advance:
+    with progress_bar(ledger.store.tree_size(), "reindexing") as advance:
         count = ledger.reindex(progress=advance)
     click.echo(f"reindexed {count} entries")

@@ -7,15 +7,25 @@ The public face of the package; the work is done in internal modules:
   :class:`Verdict` with its :class:`SourcePath` chains of :class:`Step`;
 - ``_shares``: :class:`Shares` of a lot's mass and their arithmetic;
 - ``_rule_shares``: :class:`RuleShares`, one rule's shares of every lot in one pass;
-- ``_judge``: :func:`judge`, a lot's verdict (components included);
+- ``_judge``: a lot's verdict (components included);
+- ``_exceptions``: :func:`judge`, that verdict with the clause's exceptions applied
+  (declared ones judged, the others named; ADR 0025);
 - ``_document``: :func:`verdict_document`, a verdict as JSON.
 
 ``policy`` parses policy documents.
 """
 
 from ledger.compliance._document import verdict_document
-from ledger.compliance._judge import judge
-from ledger.compliance._model import FacilityFacts, SourcePath, Step, Verdict, worst
+from ledger.compliance._exceptions import judge
+from ledger.compliance._model import (
+    Declaration,
+    ExceptionNote,
+    FacilityFacts,
+    SourcePath,
+    Step,
+    Verdict,
+    worst,
+)
 from ledger.compliance._outcome import (
     EXEMPT,
     EXIT_CODES,
@@ -35,6 +45,8 @@ __all__ = [
     "INCONCLUSIVE",
     "NOT_APPLICABLE",
     "PASS",
+    "Declaration",
+    "ExceptionNote",
     "FacilityFacts",
     "Outcome",
     "RuleShares",

@@ -46,4 +46,22 @@ def verdict_document(v: Verdict) -> dict[str, Any]:
         ],
         "unknown_reasons": [{"reason": why, "share": round(f, 6)} for why, f in v.unknown_reasons],
         "parts": [verdict_document(part) for part in v.parts],
+        "exceptions": [
+            {
+                "id": note.id,
+                "paragraph": note.paragraph,
+                "status": note.status,
+                "detail": note.detail,
+                "declared_by": (
+                    None
+                    if note.declared_by is None
+                    else {
+                        "kind": note.declared_by.kind,
+                        "log_index": note.declared_by.log_index,
+                        "record_id": note.declared_by.record_id,
+                    }
+                ),
+            }
+            for note in v.exceptions
+        ],
     }

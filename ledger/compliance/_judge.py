@@ -3,7 +3,8 @@
 Verdicts follow the policy's combination (taint or threshold); non-compliant beats unknown.
 Each verdict names the rule and paragraph, and the heaviest upstream paths that carry the
 offending (or unknown) mass, as chains of log indexes. A component is judged by the covered
-material in its upstream, each part by its own rule.
+material in its upstream, each part by its own rule; an untraced component counts as a part
+whose covered material is unknown (ADR 0019).
 
 The module is pure: it reads a provenance graph (``ledger.provenance.graph``) and facts about
 facilities, and returns values.
@@ -25,9 +26,10 @@ from ledger.compliance._outcome import (
     PASS,
     Outcome,
 )
-from ledger.compliance._rule_shares import RuleShares, forbidden, step_of
+from ledger.compliance._rule_shares import RuleShares, declared_step, forbidden, step_of
 from ledger.compliance._shares import EPSILON
 from ledger.compliance.policy import MaterialRule, Policy, Window
+from ledger.core.vocabulary import vocabulary
 from ledger.provenance.graph import Graph
 
 
@@ -142,7 +144,10 @@ def _covered(
     for exemption in policy.exemptions:
         if material not in exemption.materials:
             continue
-        if exemption.all_recycled and (shares.recycled < 1.0 - EPSILON or shares.unknown > EPSILON):
+        # Judged as if the rule did not restrict what the exemption does not ask about
+        # (where recycled NdFeB scrap came from: ADR 0018).
+        judged = run.ignoring(exemption.ignores_stages).shares[lot]
+        if exemption.all_recycled and (judged.recycled < 1.0 - EPSILON or judged.unknown > EPSILON):
             continue  # mass of unknown origin is not shown to be recycled
         where = run.stages_upstream(lot, exemption.stages_in)
         if all(
@@ -170,6 +175,7 @@ def _covered(
                 else f"more than the {policy.threshold} allowed"
             ),
         )
+        reason += _declared_note(paths)
     elif u > 0:
         verdict = INCONCLUSIVE if policy.unknown_verdict == "inconclusive" else FAIL
         reason = "unknown mass: " + "; ".join(why for why, _ in reasons[:3])
@@ -217,6 +223,8 @@ def _component(
             if data["kind"] == "lot":
                 between.add(node)
                 todo.extend(graph.predecessors(node))
+            elif _is_component(data["material"]):
+                untraced.append(node)  # contains covered material, by definition
         elif data["kind"] == "untraced":
             untraced.append(node)
         else:
@@ -243,20 +251,11 @@ def _component(
         )
         for p in sorted(covered)
     )
-    parts += tuple(
-        _plain(
-            node,
-            graph.nodes[node]["material"],
-            policy,
-            as_of,
-            INCONCLUSIVE,
-            f"untraced {graph.nodes[node]['material']} at log index "
-            f"{graph.nodes[node]['log_index']}: its origin is unknown",
-            window=window,
-        )
-        for node in sorted(untraced)
-    )
+    parts += tuple(_untraced_part(node, graph, policy, window, as_of) for node in sorted(untraced))
     parts += tuple(_later_phases(lot, graph, policy, window, as_of, facilities, covered, between))
+    parts += tuple(
+        _component_phases(lot, graph, policy, window, as_of, facilities, covered, untraced, between)
+    )
     components = policy.components
     data = graph.nodes[lot]
     if (
@@ -414,3 +413,146 @@ def _parts_upstream(
         elif other in between:
             todo.extend(graph.predecessors(other))
     return sorted(parts)
+
+
+def _is_component(material: str) -> bool:
+    """A part or end item: it contains covered material by definition (the vocabulary)."""
+    return vocabulary().materials[material].family == "component"
+
+
+def _day_used(graph: Graph, node: str) -> date | None:
+    """The day of the transformation an untraced input went into."""
+    for lot in graph.successors(node):
+        return date.fromisoformat(graph.nodes[lot]["date"])
+    return None
+
+
+def _untraced_part(node: str, graph: Graph, policy: Policy, window: Window, as_of: date) -> Verdict:
+    """An untraced part of a component: unknown, or non-compliant by its declared origin.
+
+    An untraced component contains covered material by definition, and what it contains and
+    where that was made are unknown: its content is unknown, not absent (ADR 0019). Untraced
+    covered material declared to come from a forbidden country fails where the rule looks at
+    its origin (the rule restricts a stage its material implies): the submitter's declaration
+    is evidence against them (ADR 0020).
+    """
+    data = graph.nodes[node]
+    material = data["material"]
+    declared = data.get("declared_origin", "")
+    where = f"untraced {material} at log index {data['log_index']}"
+    said = f" (declared {declared}, unverified)" if declared else ""
+    rule = window.rule_for(material)
+    if rule is None:
+        return _plain(
+            node,
+            material,
+            policy,
+            as_of,
+            INCONCLUSIVE,
+            f"{where}{said}: a component contains covered material; what it contains and "
+            "where that was made are unknown",
+            window=window,
+        )
+    day = _day_used(graph, node)
+    if (
+        declared
+        and day is not None
+        and rule.restricted_stages & vocabulary().materials[material].implies
+        and policy.location_forbidden(declared, event_day=day, as_of=as_of)
+    ):
+        return Verdict(
+            lot=node,
+            material=material,
+            policy=policy.name,
+            as_of=as_of,
+            verdict=FAIL,
+            compliant=0.0,
+            non_compliant=1.0,
+            unknown=0.0,
+            window=window.id,
+            rule=rule.label,
+            paragraph=rule.paragraph,
+            citation=rule.citation,
+            paths=(SourcePath(share=1.0, steps=(declared_step(graph, node),)),),
+            reason=f"{where} is declared to come from {declared}, where the rule forbids "
+            "the stages that made it",
+        )
+    return _plain(
+        node,
+        material,
+        policy,
+        as_of,
+        INCONCLUSIVE,
+        f"{where}{said}: its origin is unknown",
+        window=window,
+    )
+
+
+def _component_phases(
+    lot: str,
+    graph: Graph,
+    policy: Policy,
+    window: Window,
+    as_of: date,
+    facilities: Mapping[str, FacilityFacts],
+    covered: Sequence[str],
+    untraced: Sequence[str],
+    between: set[str],
+) -> list[Verdict]:
+    """Components made at forbidden places around a material whose rule covers components.
+
+    A finished or semi-finished component containing tungsten heavy alloy is covered
+    material itself, so every stage that makes one (assembly included) is a phase of its
+    production, whether the component is the end item or nested in another (ADR 0019).
+    Restricted stages the rule names are reported by :func:`_later_phases` for traced parts.
+    """
+    found: list[Verdict] = []
+    parts = [*covered, *untraced]
+    for node in sorted(between, key=lambda n: graph.nodes[n]["log_index"]):
+        data = graph.nodes[node]
+        if not _is_component(data["material"]) or vocabulary().stages[data["stage"]].verb is None:
+            continue
+        day = date.fromisoformat(data["date"])
+        unregistered = facilities[data["facility"]].on(day) is None
+        if not unregistered and not forbidden(policy, facilities[data["facility"]], day, as_of):
+            continue
+        for part in _parts_upstream(node, graph, parts, between):
+            rule = window.rule_for(graph.nodes[part]["material"])
+            if rule is None or not rule.covers_components:
+                continue
+            traced = graph.nodes[part]["kind"] == "lot"
+            if traced and data["stage"] in rule.restricted_stages:
+                continue
+            if unregistered:  # made before its facility was registered: unknown (ADR 0016)
+                found.append(_unregistered_part(node, graph, policy, window, as_of))
+                continue
+            found.append(
+                _component_fail(
+                    lot,
+                    policy,
+                    as_of,
+                    window,
+                    rule=rule.label,
+                    paragraph=rule.paragraph,
+                    citation=rule.citation,
+                    steps=(
+                        step_of(graph, part) if traced else declared_step(graph, part),
+                        step_of(graph, node),
+                    ),
+                    reason=f"{data['stage']} of {node} at {data['facility']} "
+                    f"({data['country']}) makes a component containing {rule.label}, "
+                    "itself covered material: a restricted phase of its production",
+                )
+            )
+    return found
+
+
+def _declared_note(paths: Sequence[SourcePath]) -> str:
+    """The untraced inputs whose declared origin is the source of offending mass (ADR 0020)."""
+    said = [
+        f"untraced {step.material} at log index {step.log_index} declared {step.country}"
+        for path in paths
+        for step in path.steps
+        if step.stage == "untraced"
+    ]
+    return f"; declared by the submitter: {', '.join(dict.fromkeys(said))}" if said else ""

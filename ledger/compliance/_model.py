@@ -79,6 +79,31 @@ class SourcePath:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Declaration:
+    """An ``end_item`` declaration on the transformation output that made a lot (ADR 0025):
+    the submitter's claim, with the record that makes it."""
+
+    kind: str
+    """``cots`` or ``electronic_device``."""
+    mill_product: bool | None
+    log_index: int
+    record_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExceptionNote:
+    """What a verdict says about one exception of the clause (ADR 0025)."""
+
+    id: str
+    paragraph: str
+    status: str
+    """``applies`` (a declaration that holds), ``does_not_apply`` (a declaration that does
+    not) or ``not_judged`` (may apply; the ledger cannot tell)."""
+    detail: str
+    declared_by: Declaration | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
     lot: str
     material: str
@@ -96,6 +121,8 @@ class Verdict:
     unknown_reasons: tuple[tuple[str, float], ...] = ()
     reason: str = ""
     parts: tuple[Verdict, ...] = ()
+    exceptions: tuple[ExceptionNote, ...] = ()
+    """Declared exceptions judged, and those that may apply but are not judged."""
 
     def __post_init__(self) -> None:
         # Fail closed on a misspelt outcome, and hold a member even when given its string.

@@ -5,12 +5,21 @@ families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, o
 (a family the rule does not name, such as the nickel binder of tungsten heavy alloy):
 
 - a lot created by a restricted stage at a forbidden facility (location, or entity
-  control) is wholly non-compliant in its asked mass — commingling, no de minimis;
+  control) is wholly non-compliant in its asked mass — commingling, no de minimis; so is
+  a lot whose making the rule restricts, whatever its stage is called (ADR 0017);
+- a recycled lot is collected at its facility and generated at the origin its extraction
+  records: where the rule restricts ``scrap_collection`` both places are judged, and an
+  origin that is not recorded is unknown (ADR 0018);
 - an untraced input is unknown when its material implies a restricted stage (it is
   compliant otherwise: window A does not ask where NdPr metal was separated);
 - a lot whose material implies a restricted stage the ledger does not record is unknown
   (stages its facility is registered for count as done there, at that location);
-- an integrity finding makes the grams it names unknown;
+- an untraced input declared to come from a forbidden country is non-compliant where the
+  rule looks at its origin (where it would otherwise be unknown): the submitter's own
+  declaration is evidence against them (ADR 0020);
+- an integrity finding makes the grams it names unknown, where the rule looks: only when
+  the lot's material or the stage that made it is one the rule restricts, or the lot
+  carries recycled mass (ADR 0020);
 - a facility is judged by its registration in force on the stage's date (location, operator
   and the stages it may perform); a restricted stage dated before the facility's first
   registration happened somewhere the ledger does not know: unknown (ADR 0016);
@@ -79,6 +88,10 @@ class RuleShares:
         self.facilities = facilities
         self.unknown_grams = unknown_grams
         self.shares: dict[str, Shares] = {}
+        self.declared: dict[int, list[str]] = {}
+        """Log index of a transformation → its untraced inputs whose declared origin is
+        forbidden and asked about (the sources of the offending mass it carries)."""
+        self._variants: dict[frozenset[str], RuleShares] = {}
         lots = [n for n, d in graph.nodes(data=True) if d["kind"] == "lot"]
         for lot in sorted(lots, key=lambda n: (graph.nodes[n]["log_index"], n)):
             self.shares[lot] = self._lot(lot)
@@ -104,40 +117,81 @@ class RuleShares:
         )
         if data["source"]:  # an extraction: the material enters the ledger here
             shares, performed = self._extraction(made)
+            restricted = bool(performed & self.rule.restricted_stages)
+            if restricted and self._origin_forbidden(made):
+                taint(shares, index)
         else:
             shares = self._transformation(lot, made)
-            performed = frozenset({data["stage"]})
-        restricted = performed & self.rule.restricted_stages
+            restricted = data["stage"] in self.rule.restricted_stages or (
+                self.rule.restricts_making(data["material"]) and self._makes(lot, made)
+            )
         if restricted and self.forbidden(data["facility"], made.day):
             taint(shares, index)
         elif restricted and made.facts is None:
             make_unknown(shares, 1.0, _unregistered(data, index))
         unknown = self.unknown_grams.get(lot, 0)
-        if unknown and data["mass_g"]:
+        if unknown and data["mass_g"] and self._finding_asked(made, shares):
             make_unknown(shares, min(1.0, unknown / data["mass_g"]), f"integrity finding on {lot}")
         return shares
 
     def _extraction(self, made: _Made) -> tuple[Shares, frozenset[str]]:
-        """The shares of a lot the ledger first sees at its extraction, and the stages done."""
+        """The shares of a lot the ledger first sees at its extraction, and the stages done
+        at its facility."""
         data = made.data
-        # A mine performs mining, and the other "mined" stages the material implies
-        # (beneficiation) when its facility is registered for them. Scrap arrives with
-        # no history at all: the stages its material implies were not recorded.
-        done: frozenset[str] = frozenset()
         if data["source"] == "mined":
-            done = frozenset({"mining"}) | {
-                s
-                for s in made.implied
-                if vocabulary().stages[s].verb == "mined" and s in made.registered_stages
-            }
-        gap = self._restricted_gap(made.implied - done)
+            # A mine performs mining, and the other stages the material implies (refining
+            # cobalt metal, beneficiating a concentrate) when its facility is registered
+            # for them; any other implied stage was not recorded (ADR 0017).
+            implied = made.implied
+            done = frozenset({"mining"}) | (made.implied & made.registered_stages)
+            performed = done
+        else:
+            # Scrap arrives with no history: the stages its material implies were not
+            # recorded. It was collected here, and generated at the origin the extraction
+            # records, if it records one (ADR 0018).
+            implied = made.implied | {"scrap_collection"}
+            done = frozenset({"scrap_collection"} if data.get("origin") else ())
+            performed = frozenset({"scrap_collection"})
+        gap = self._restricted_gap(implied - done)
         shares = origin(
             self._asked(data["material"]),
             recycled=data["source"] == "recycled",
             unknown=bool(gap),
-            why=f"{', '.join(gap)} not recorded for log index {data['log_index']}",
+            why=_gap_reason(gap, data),
         )
-        return shares, done
+        return shares, performed
+
+    def _origin_forbidden(self, made: _Made) -> bool:
+        """A recycled lot whose recorded origin is a forbidden location (ADR 0018)."""
+        country = made.data.get("origin", "")
+        return bool(country) and self.policy.location_forbidden(
+            country, event_day=made.day, as_of=self.as_of
+        )
+
+    def _makes(self, lot: str, made: _Made) -> bool:
+        """The transformation that created ``lot`` made its material (ADR 0017): its stage
+        confers origin, or one of its inputs is of another material."""
+        if vocabulary().stages[made.data["stage"]].confers_origin:
+            return True
+        material = made.data["material"]
+        return any(
+            self.graph.nodes[p]["material"] != material for p in self.graph.predecessors(lot)
+        )
+
+    def ignoring(self, stages: frozenset[str]) -> RuleShares:
+        """The same rule's shares as if it did not restrict ``stages`` (computed once)."""
+        if not stages & self.rule.restricted_stages:
+            return self
+        if stages not in self._variants:
+            self._variants[stages] = RuleShares(
+                self.graph,
+                policy=self.policy,
+                rule=self.rule.without(stages),
+                as_of=self.as_of,
+                facilities=self.facilities,
+                unknown_grams=self.unknown_grams,
+            )
+        return self._variants[stages]
 
     def _transformation(self, lot: str, made: _Made) -> Shares:
         """The mix of a transformation's inputs, each as it enters it."""
@@ -147,6 +201,8 @@ class RuleShares:
         for source, _, edge in self.graph.in_edges(lot, data=True):
             node = self.graph.nodes[source]
             start = self._start(source, node, index)
+            if node["kind"] == "untraced":
+                start = self._declared(source, node, start, made)
             weight = float(edge.get("consumed", edge["grams"]))
             inputs.append((weight, self._input(start, node["material"], made, forbidden_here)))
         shares = mix(inputs)
@@ -168,6 +224,39 @@ class RuleShares:
             unknown=bool(gap),
             why=f"untraced {node['material']} at log index {index}",
         )
+
+    def _declared(self, source: str, node: NodeData, start: Shares, made: _Made) -> Shares:
+        """An untraced input whose declared origin is forbidden, where the rule looks at its
+        origin (its mass would otherwise be unknown): wholly non-compliant (ADR 0020).
+
+        The declared origin is where the material's last stage happened; a window restricts
+        a stage and every later phase, so a rule that asks about any stage the material
+        implies asks about that one.
+        """
+        declared = node.get("declared_origin", "")
+        if not declared or start.unknown <= EPSILON:
+            return start
+        if not self.policy.location_forbidden(declared, event_day=made.day, as_of=self.as_of):
+            return start
+        index = made.data["log_index"]
+        tainted = start.copy()
+        taint(tainted, index)
+        if source not in self.declared.setdefault(index, []):
+            self.declared[index].append(source)
+        return tainted
+
+    def _finding_asked(self, made: _Made, shares: Shares) -> bool:
+        """Whether the rule looks where a finding on the lot ``made`` leaves mass unknown.
+
+        A finding puts in doubt the lot's history up to the event that made it, as if the
+        lot had been bought untraced: the rule asks about that only when it restricts a
+        stage its material implies or the stage that made it (window A does not ask where
+        an oxide was separated), or when the lot carries recycled mass, whose origin and
+        exemptions depend on the scrap being what it is said to be (ADR 0020).
+        """
+        if shares.recycled > EPSILON:
+            return True
+        return bool(self._restricted_gap(made.implied | {made.data["stage"]}))
 
     def _input(self, shares: Shares, material: str, made: _Made, forbidden_here: bool) -> Shares:
         """One input as it enters the transformation that ``made`` a lot.
@@ -213,7 +302,13 @@ class RuleShares:
                 break
             node = best
             steps.append(step_of(self.graph, node))
-        return tuple(reversed(steps))
+        return self._declared_steps(source_index) + tuple(reversed(steps))
+
+    def _declared_steps(self, source_index: int) -> tuple[Step, ...]:
+        """The untraced inputs whose declared origin makes the transformation at
+        ``source_index`` a source of offending mass, as the first steps of its path."""
+        nodes = self.declared.get(source_index, ())
+        return tuple(declared_step(self.graph, node) for node in nodes)
 
     def _heaviest_carrier(self, node: str, source_index: int) -> str | None:
         """The input of ``node`` that carries the most of the taint from ``source_index``."""
@@ -245,6 +340,21 @@ class RuleShares:
         return found
 
 
+def _gap_reason(gap: list[str], data: NodeData) -> str:
+    """Why an extraction's mass is unknown: the restricted stages it did not record."""
+    index = data["log_index"]
+    reasons = []
+    if "scrap_collection" in gap:
+        reasons.append(
+            f"where the recycled {data['material']} was generated is not recorded "
+            f"(log index {index})"
+        )
+    others = [s for s in gap if s != "scrap_collection"]
+    if others:
+        reasons.append(f"{', '.join(others)} not recorded for log index {index}")
+    return "; ".join(reasons)
+
+
 def forbidden(policy: Policy, facts: FacilityFacts, day: date, as_of: date) -> bool:
     """A stage on ``day`` at this facility breaks the policy's location or control test,
     judged by the facility's registration in force on ``day`` (its country, its operator
@@ -264,6 +374,23 @@ def _unregistered(data: NodeData, index: int) -> str:
     return (
         f"{data['stage']} at log index {index} is dated {data['date']}, before "
         f"{data['facility']} was registered: where it was done is unknown"
+    )
+
+
+def declared_step(graph: Graph, node: str) -> Step:
+    """An untraced input as a path step: its declared origin as the country (no facility),
+    ``untraced`` as the stage (it names no stage the ledger recorded), and the date of the
+    transformation it went into."""
+    data = graph.nodes[node]
+    day = next((graph.nodes[lot].get("date", "") for lot in graph.successors(node)), "")
+    return Step(
+        log_index=data["log_index"],
+        lot=node,
+        material=data["material"],
+        facility="declared origin",
+        country=data.get("declared_origin", ""),
+        stage="untraced",
+        date=day,
     )
 
 

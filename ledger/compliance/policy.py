@@ -12,13 +12,15 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ledger.compliance._exception_rules import DeclaredException, UnjudgedException
+from ledger.compliance._exception_rules import parse as parse_exceptions
 from ledger.core import schema
 from ledger.core.codec import canonical_json, parse_json
 from ledger.core.vocabulary import vocabulary
@@ -59,6 +61,20 @@ class MaterialRule:
     constituents: frozenset[str]
     citation: str
     paragraph: str
+    covers_components: bool = False
+    """Components containing the material are covered material themselves (tungsten heavy
+    alloy: 'any finished or semi-finished component containing' it), so every stage that
+    makes such a component is a restricted phase of production (ADR 0019)."""
+    restricted_products: frozenset[str] = frozenset()
+    """Materials whose making is restricted whatever the stage is called ('*': any), ADR 0017."""
+
+    def restricts_making(self, material: str) -> bool:
+        """Making ``material`` at a forbidden location is restricted (ADR 0017)."""
+        return "*" in self.restricted_products or material in self.restricted_products
+
+    def without(self, stages: frozenset[str]) -> MaterialRule:
+        """This rule as if it did not restrict ``stages`` (an exemption that ignores them)."""
+        return replace(self, restricted_stages=self.restricted_stages - stages)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +103,8 @@ class Exemption:
     paragraph: str
     all_recycled: bool
     stages_in: Mapping[str, frozenset[str]]
+    ignores_stages: frozenset[str] = frozenset()
+    """Restricted stages its condition does not ask about (ADR 0018)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +142,10 @@ class Policy:
     exemptions: tuple[Exemption, ...]
     components: Components | None
     document: Mapping[str, Any]
+    declared_exceptions: tuple[DeclaredException, ...] = ()
+    """Exceptions an end item claims by a declaration on its record (ADR 0025)."""
+    not_judged: tuple[UnjudgedException, ...] = ()
+    """Exceptions that rest on contract facts: verdicts name them, never judge them."""
 
     def window(self, as_of: date) -> Window | None:
         return next((w for w in self.windows if w.covers(as_of)), None)
@@ -220,6 +242,7 @@ def parse_policy(data: bytes) -> Policy:
             raise InputError(f"windows {earlier.id} and {later.id} overlap or are out of order")
     combination = doc["combination"]
     components = doc.get("components")
+    declared, unjudged = parse_exceptions(doc, [w.id for w in windows])
     return Policy(
         name=doc["name"],
         title=doc["title"],
@@ -257,6 +280,10 @@ def parse_policy(data: bytes) -> Policy:
                     _stage(stage, f"exemptions[{i}]"): frozenset(countries)
                     for stage, countries in e.get("stages_in", {}).items()
                 },
+                ignores_stages=frozenset(
+                    _stage(stage, f"exemptions[{i}].ignores_stages")
+                    for stage in e.get("ignores_stages", [])
+                ),
             )
             for i, e in enumerate(doc.get("exemptions", []))
         ),
@@ -273,6 +300,8 @@ def parse_policy(data: bytes) -> Policy:
             else None
         ),
         document=doc,
+        declared_exceptions=declared,
+        not_judged=unjudged,
     )
 
 
@@ -313,6 +342,11 @@ def _window(body: Mapping[str, Any], i: int) -> Window:
             constituents=frozenset(rule["constituents"]),
             citation=rule["citation"],
             paragraph=rule["paragraph"],
+            covers_components=bool(rule.get("covers_components", False)),
+            restricted_products=frozenset(
+                _material(m, f"{where}.restricted_products")
+                for m in rule.get("restricted_products", [])
+            ),
         )
     window = Window(
         id=body["id"],

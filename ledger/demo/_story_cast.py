@@ -77,9 +77,10 @@ _STORY_FACILITIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("baltic-sillamae", "EE", "Sillamäe separation plant", _SEPARATOR),
     ("narva-plant", "EE", "Narva magnet plant", _MAGNET_PLANT),
     ("rhein-hanau", "DE-HE", "Hanau magnet plant", (*_MAGNET_PLANT, "machining_finishing")),
-    ("mesabi-hibbing", "US-MN", "Hibbing iron mine", ("mining",)),
-    ("searles-trona", "US-CA", "Trona borate works", ("mining",)),
-    ("kambalda-mine", "AU-WA", "Kambalda nickel operations", ("mining",)),
+    # Iron, boron and nickel are refined where they are mined (ADR 0017).
+    ("mesabi-hibbing", "US-MN", "Hibbing iron mine", ("mining", "refining")),
+    ("searles-trona", "US-CA", "Trona borate works", ("mining", "refining")),
+    ("kambalda-mine", "AU-WA", "Kambalda nickel operations", ("mining", "refining")),
     ("gatumba-nyakabingo", "RW", "Nyakabingo tungsten mine", _MINE),
     ("gatumba-coltan", "RW", "Gatumba coltan mine", _MINE),
     ("beira-panasqueira", "PT-05", "Panasqueira mine and concentrator", _MINE),

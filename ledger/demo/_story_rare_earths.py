@@ -268,3 +268,42 @@ def _last_estonian_batch(s: _Story) -> None:
         "clean German magnets shipped for defense on 2026-10-12 and never received: "
         "not-received finding as of the check date (the verdicts still pass)"
     )
+
+
+def relabelled_chinese_magnets(s: _Story) -> None:
+    """Magnets sintered in China, flown to the Mexican trader, repacked under a new lot id
+    and delivered for defense with a Mexican certificate of origin: sintering is a
+    restricted phase today (DFARS window A, 252.225-7052(b)(2)(i)(A)), so they fail now
+    and from 2027. Written last, and dated after every other event, so that the rest of
+    the story keeps its log indexes."""
+    b, hl = s.b, s.highlights
+    (sintered,) = b.make(
+        "ningbo-works",
+        "sintering",
+        _d("2026-10-12"),
+        [],
+        [("MAG-C2610", "ndfeb_magnet", 1_200_000)],
+        untraced=[("ndfeb_powder", 1_236_000, "CN")],
+    )
+    b.ship([sintered], "pacifico-manzanillo", _d("2026-10-13"), arrive=_d("2026-10-16"))
+    (relabelled,) = b.make(
+        "pacifico-manzanillo",
+        "repack",
+        _d("2026-10-19"),
+        [sintered],
+        [("PAC-MAG-2610", "ndfeb_magnet", b.remaining(sintered))],
+    )
+    b.ship(
+        [relabelled],
+        "aegis-huntsville",
+        _d("2026-10-21"),
+        arrive=_d("2026-10-28"),
+        end_use="defense",
+        contract=s.contract(),
+        documents=("bill_of_lading", "certificate_of_origin"),
+    )
+    hl[relabelled] = (
+        "relabelled magnets: sintered in Ningbo, China, repacked under a new lot id by the "
+        "Mexican trader and delivered with a Mexican certificate of origin: fails DFARS "
+        "today (window A: sintering in CN) and from 2027, and bloc-2026"
+    )

@@ -34,9 +34,9 @@ _W_REFINERS = {"wref-vn": "VN", "wref-kr": "KR", "wref-cn": "CN"}
 _TA_MINES = {"tamine-au": "AU", "tamine-rw": "RW"}
 _TA_PROCESSORS = {"taproc-de": "DE", "taproc-cn": "CN"}
 _FIXED: Mapping[str, tuple[str, tuple[str, ...], str]] = {
-    "iron-us": ("US", ("mining",), "miner"),
-    "boron-us": ("US", ("mining",), "miner"),
-    "nickel-au": ("AU", ("mining",), "miner"),
+    "iron-us": ("US", ("mining", "refining"), "miner"),  # refined where mined (ADR 0017)
+    "boron-us": ("US", ("mining", "refining"), "miner"),
+    "nickel-au": ("AU", ("mining", "refining"), "miner"),
     "trader-mx": ("MX", _TRADING, "trader"),
     "broker-mx": ("MX", _TRADING, "trader"),
     "wpow-us": ("US", _TUNGSTEN_WORKS[2:], "manufacturer"),

@@ -30,6 +30,8 @@ class LotInfo:
     stage: str
     happened_on: str
     source: str | None  # extraction: mined / recycled; None for transformations
+    origin: str | None = None
+    """A recycled extraction's recorded origin (ADR 0018); None when not recorded."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

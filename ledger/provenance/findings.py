@@ -24,6 +24,7 @@ from typing import Protocol
 from ledger.core import schema
 from ledger.core.codec import format_kg, format_timestamp
 from ledger.core.signing import KeyId
+from ledger.provenance.graph import Graph
 from ledger.records.model import (
     Extraction,
     Facility,
@@ -49,6 +50,7 @@ RECEIVED_MASS = "received-mass"
 NOT_RECEIVED = "not-received"
 REVOKED_KEY = "revoked-key"
 MATERIAL_CHANGED = "material-changed"
+DECLARED_ORIGIN = "declared-origin"
 FACILITY_MOVED = "facility-moved"
 
 CODES: Mapping[str, str] = {
@@ -60,6 +62,8 @@ CODES: Mapping[str, str] = {
     NOT_RECEIVED: "a shipment not received as of a date",
     REVOKED_KEY: "a record signed by a key whose revocation covers its issued_at",
     MATERIAL_CHANGED: "a repack, split or blend whose output is another material",
+    DECLARED_ORIGIN: "a declared origin that contradicts the graph: untraced material declared "
+    "from one country, whose lot the graph places in another by a stage that confers no origin",
     FACILITY_MOVED: "a facility re-registered in another country than its registration before",
 }
 
@@ -462,4 +466,40 @@ def not_received(
                 subject=shipment.id,
             )
         )
+    return found
+
+
+def declared_origins(graph: Graph) -> list[Finding]:
+    """Declared origins that contradict the graph (a query-time finding: it reads the graph).
+
+    An untraced input declared to come from one country, split, blended or repacked into a
+    lot at a facility in another: those stages confer no origin, so the lot's origin is the
+    declared one, while the graph shows the lot made where it was handled — an origin
+    misdeclaration or a transshipment (ADR 0020). The checker reads the declaration itself
+    (a forbidden declared origin fails where the rule looks); this finding only reports.
+    """
+    found: list[Finding] = []
+    for node in sorted(graph.nodes, key=lambda n: (graph.nodes[n]["log_index"], n)):
+        data = graph.nodes[node]
+        declared = data.get("declared_origin", "")
+        if data["kind"] != "untraced" or not declared:
+            continue
+        for lot in sorted(graph.successors(node)):
+            made = graph.nodes[lot]
+            if made.get("stage") not in NO_ORIGIN_STAGES or made.get("country") == declared:
+                continue
+            index = data["log_index"]
+            found.append(
+                Finding(
+                    code=DECLARED_ORIGIN,
+                    severity=WARNING,
+                    message=f"untraced {data['material']} at log index {index} is declared to "
+                    f"come from {declared}, but the graph shows {lot} made by "
+                    f"{made.get('stage')} at {made.get('facility')} ({made.get('country')}), "
+                    "a stage that confers no origin",
+                    log_index=index,
+                    evidence=(index,),
+                    subject=lot,
+                )
+            )
     return found

@@ -94,6 +94,8 @@ class NodeData(TypedDict):
     date: NotRequired[str]
     source: NotRequired[str]
     """``mined`` or ``recycled`` for an extraction; empty for a transformation."""
+    origin: NotRequired[str]
+    """A recycled extraction's recorded origin (ADR 0018); empty when not recorded."""
     hops: NotRequired[list[HopData]]
     """The shipments that moved the lot, when there were any."""
     declared_origin: NotRequired[str]
@@ -132,6 +134,7 @@ def _lot_attributes(info: LotInfo) -> NodeData:
         "stage": info.stage,
         "date": info.happened_on,
         "source": info.source or "",
+        "origin": info.origin or "",
     }
 
 

@@ -136,10 +136,22 @@ class KeyRevocation(_Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EndItemClaim:
+    """A transformation output declared an end item an exception may reach (ADR 0025):
+    ``kind`` is ``cots`` or ``electronic_device``; ``mill_product`` is what a COTS claim
+    says of its form (``None``: not said)."""
+
+    kind: str
+    mill_product: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewLot:
     id: LotId
     material: str
     grams: int
+    end_item: EndItemClaim | None = None
+    """The submitter's declaration, on a transformation output only."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,6 +174,9 @@ class Extraction(_Record):
     extracted_on: date
     source: str
     lots: tuple[NewLot, ...]
+    origin: str | None = None
+    """Recycled only: the country where the scrap was generated or collected (ADR 0018);
+    ``None`` when not recorded (unknown)."""
 
     @property
     def stage(self) -> str:
@@ -262,11 +277,18 @@ def _new_lots(items: list[dict[str, Any]], field: str) -> tuple[NewLot, ...]:
             id=LotId(item["id"]),
             material=_material(item["material"], f"{field}[{i}].material"),
             grams=mass_to_grams(item["mass_kg"], field=f"{field}[{i}].mass_kg"),
+            end_item=_end_item(item.get("end_item")),
         )
         for i, item in enumerate(items)
     )
     _no_repeats((lot.id for lot in lots), field)
     return lots
+
+
+def _end_item(claim: Mapping[str, Any] | None) -> EndItemClaim | None:
+    if claim is None:
+        return None
+    return EndItemClaim(kind=claim["kind"], mill_product=claim.get("mill_product"))
 
 
 def _amounts(items: list[dict[str, Any]], field: str) -> tuple[LotAmount, ...]:
@@ -350,6 +372,7 @@ def _extraction(data: Mapping[str, Any]) -> Extraction:
         extracted_on=parse_day(data["extracted_on"], field="extraction.extracted_on"),
         source=data["source"],
         lots=_new_lots(data["lots"], "extraction.lots"),
+        origin=data.get("origin"),
     )
 
 

@@ -64,9 +64,7 @@ class VerifyReport:
 def reindex(store: Store, root: TrustRoot, *, progress: Progress | None) -> int:
     """:meth:`ledger.service.Ledger.reindex`: rebuild every derived table from the log."""
     count = 0
-    store.create_missing_tables()
-    with store.writer(registrars=root.registrar_keys()) as tx:
-        tx.clear_index()
+    with store.reindexing(registrars=root.registrar_keys()) as tx:
         for entry in tx.entries():
             try:
                 opened = open_envelope(entry.envelope)

@@ -13,7 +13,8 @@ from ledger.compliance.policy import Policy
 from ledger.core.signing import KeyId
 from ledger.provenance import findings as found
 from ledger.provenance import graph
-from ledger.records.model import LotId
+from ledger.records.envelope import parse_envelope
+from ledger.records.model import LotId, Transformation, decode_record
 from ledger.store import Store, Transaction
 
 
@@ -33,14 +34,17 @@ def findings(store: Store, *, as_of: date, lot: str | None) -> list[found.Findin
         if lot is None:
             stored = tx.stored_findings()
             upstream: set[str] | None = None
+            declared = found.declared_origins(graph.build_all(tx))
         else:
-            lots = set(provenance(tx, lot).nodes)
+            traced = provenance(tx, lot)
+            lots = set(traced.nodes)
             stored = tx.stored_findings(lots=[LotId(n) for n in lots])
             upstream = lots
+            declared = found.declared_origins(traced)
     late = found.not_received(shipments, as_of=as_of)
     if upstream is not None:
         late = [f for f in late if _carries(shipments, f.subject, upstream)]
-    return sorted([*stored, *late], key=lambda f: (f.log_index, f.code))
+    return sorted([*stored, *late, *declared], key=lambda f: (f.log_index, f.code))
 
 
 def judge(tx: Transaction, lot: str, *, policy: Policy, as_of: date) -> compliance.Verdict:
@@ -52,7 +56,13 @@ def judge(tx: Transaction, lot: str, *, policy: Policy, as_of: date) -> complian
     upstream = provenance(tx, lot)
     facilities, unknown = facts(tx, upstream)
     return compliance.judge(
-        lot, upstream, policy=policy, as_of=as_of, facilities=facilities, unknown_grams=unknown
+        lot,
+        upstream,
+        policy=policy,
+        as_of=as_of,
+        facilities=facilities,
+        unknown_grams=unknown,
+        declarations=declarations(tx, upstream, policy),
     )
 
 
@@ -67,6 +77,7 @@ def check_all(
             tx, None if end_use is None else tx.upstream_of_shipped(end_use)
         )
         facilities, unknown = facts(tx, everything)
+        declared = declarations(tx, everything, policy)
     targets = sorted(
         node
         for node, data in everything.nodes(data=True)
@@ -83,6 +94,7 @@ def check_all(
             facilities=facilities,
             unknown_grams=unknown,
             rule_shares=rule_shares,
+            declarations=declared,
         )
         for lot in targets
     ]
@@ -104,6 +116,41 @@ def facts(
     facilities = {upstream.nodes[n]["facility"] for n in lots}
     unknown = {str(lot): grams for lot, grams in tx.unknown_grams(lots).items()}
     return tx.facility_facts(facilities), unknown
+
+
+def declarations(
+    tx: Transaction, upstream: graph.Graph, policy: Policy
+) -> dict[str, compliance.Declaration]:
+    """The ``end_item`` declarations on the records that made the lots of ``upstream``
+    that an exception of ``policy`` could reach (components and covered materials), with
+    the declaring record (ADR 0025). None when the policy has no declared exceptions."""
+    if not policy.declared_exceptions:
+        return {}
+    materials = {"component"}.union(*(w.materials for w in policy.windows))
+    made = {
+        data["log_index"]
+        for _, data in upstream.nodes(data=True)
+        if data["kind"] == "lot"
+        and not data["source"]
+        and ("*" in materials or data["material"] in materials)
+    }
+    found: dict[str, compliance.Declaration] = {}
+    for entry in tx.entries_at(made):
+        payload = parse_envelope(entry.envelope).payload
+        if b'"end_item"' not in payload:
+            continue  # the common case: no declaration, no need to decode the record
+        record = decode_record(payload)
+        if not isinstance(record, Transformation):
+            continue
+        for output in record.outputs:
+            if output.end_item is not None:
+                found[output.id] = compliance.Declaration(
+                    kind=output.end_item.kind,
+                    mill_product=output.end_item.mill_product,
+                    log_index=entry.log_index,
+                    record_id=entry.record_id,
+                )
+    return found
 
 
 def _carries(

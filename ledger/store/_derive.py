@@ -207,6 +207,7 @@ class Indexer:
                 "stage": record.stage,
                 "happened_on": happened_on.isoformat(),
                 "source": source,
+                "origin": record.origin if isinstance(record, Extraction) else None,
             },
         )
 

@@ -260,6 +260,7 @@ class GraphReads:
                     EVENT.c.stage,
                     EVENT.c.happened_on,
                     EVENT.c.source,
+                    EVENT.c.origin,
                 )
                 .join(EVENT, EVENT.c.log_index == LOT.c.created_index)
                 .where(condition)
@@ -284,6 +285,7 @@ class GraphReads:
                     stage=row.stage,
                     happened_on=row.happened_on,
                     source=row.source,
+                    origin=row.origin,
                 )
             )
         return infos

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import BigInteger, Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 def _entry_key() -> Any:
@@ -168,6 +168,7 @@ class EventRow(SQLModel, table=True):
     stage: str
     happened_on: str
     source: str | None = None  # extraction: mined / recycled
+    origin: str | None = None  # recycled extraction: where the scrap arose (ADR 0018)
 
 
 class FlowRow(SQLModel, table=True):

@@ -22,7 +22,7 @@ from ledger.core.signing import KeyId, PublicKey
 from ledger.errors import ConfigError, StorageError
 from ledger.log.merkle import Frontier
 from ledger.store._engine import READ_ONLY, backend_of, make_engine, redact
-from ledger.store._rows import SCHEMA_VERSION, Meta, TreeHead
+from ledger.store._rows import DERIVED_TABLES, SCHEMA_VERSION, Meta, TreeHead
 from ledger.store._transaction import Transaction
 
 _HEAD_ID = 1
@@ -37,6 +37,9 @@ class Store:
         self.backend = backend_of(url)
         self.partial = partial
         """A partial replay (an evidence bundle): references outside it are skipped."""
+        self.stale_index: str | None = None
+        """The schema version of an index built by an older bloc (None when current): its
+        derived tables lack what this bloc reads, so only :meth:`reindexing` may open it."""
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -53,7 +56,33 @@ class Store:
             raise ConfigError(f"cannot open database {redact(url)}: {_first_line(e)}") from e
         if "meta" not in tables or "tree_head" not in tables:
             raise ConfigError(f"database {redact(url)} holds no ledger (run 'bloc init')")
+        version = store._schema_version()
+        if version != SCHEMA_VERSION:
+            if not version.isdigit() or int(version) > int(SCHEMA_VERSION):
+                raise ConfigError(
+                    f"database {redact(url)} was indexed by a newer bloc (schema version "
+                    f"{version}; this bloc reads {SCHEMA_VERSION}): upgrade bloc"
+                )
+            store.stale_index = version
         return store
+
+    def tree_size(self) -> int:
+        """The log's size, from its tree head (readable while the index is stale)."""
+        with self._session(read_only=True) as session:
+            return session.exec(select(TreeHead.tree_size).where(TreeHead.id == _HEAD_ID)).one()
+
+    def _schema_version(self) -> str:
+        with self._session(read_only=True) as session:
+            row = session.get(Meta, "schema_version")
+        return row.value if row is not None else "0"
+
+    def _refuse_stale(self) -> None:
+        if self.stale_index is not None:
+            raise ConfigError(
+                f"database {redact(self.url)} was indexed by an older bloc (schema version "
+                f"{self.stale_index}; this bloc reads {SCHEMA_VERSION}): run 'bloc reindex' to "
+                "rebuild the index from the log"
+            )
 
     @classmethod
     def create(cls, url: str) -> Store:
@@ -77,18 +106,6 @@ class Store:
             raise ConfigError(f"cannot create ledger in {redact(url)}: {_first_line(e)}") from e
         return store
 
-    def create_missing_tables(self) -> None:
-        """Create the tables this version declares and the database lacks (an index built
-        by an earlier version has no ``facility_registration``); ``bloc reindex`` fills them.
-
-        Raises:
-            ConfigError: the database refused.
-        """
-        try:
-            SQLModel.metadata.create_all(self.engine)
-        except SQLAlchemyError as e:
-            raise ConfigError(f"cannot update {redact(self.url)}: {_first_line(e)}") from e
-
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -111,7 +128,12 @@ class Store:
 
     @contextmanager
     def writer(self, *, registrars: Mapping[KeyId, PublicKey]) -> Iterator[Transaction]:
-        """A write transaction holding the append lock; commits when the block ends cleanly."""
+        """A write transaction holding the append lock; commits when the block ends cleanly.
+
+        Raises:
+            ConfigError: the index was built by an older bloc (see :meth:`reindexing`).
+        """
+        self._refuse_stale()
         with self._session(read_only=False) as session:
             head = session.exec(
                 select(TreeHead).where(TreeHead.id == _HEAD_ID).with_for_update()
@@ -125,11 +147,42 @@ class Store:
     def reader(
         self, *, registrars: Mapping[KeyId, PublicKey] | None = None
     ) -> Iterator[Transaction]:
-        """A read-only transaction (ended without commit when the block ends)."""
+        """A read-only transaction (ended without commit when the block ends).
+
+        Raises:
+            ConfigError: the index was built by an older bloc (see :meth:`reindexing`).
+        """
+        self._refuse_stale()
         with self._session(read_only=True) as session:
             head = session.exec(select(TreeHead).where(TreeHead.id == _HEAD_ID)).one()
             # Closing the session ends the transaction without expiring loaded rows.
             yield Transaction(session, head, registrars=registrars or MappingProxyType({}))
+
+    @contextmanager
+    def reindexing(self, *, registrars: Mapping[KeyId, PublicKey]) -> Iterator[Transaction]:
+        """A writer whose index starts empty, for replaying the whole log into it.
+
+        An index built by an older bloc has its derived tables made anew first (the log,
+        its tree and checkpoints are kept); the current schema version is recorded only when
+        the block ends cleanly, so a failed replay leaves the index still marked stale.
+        """
+        if self.stale_index is not None:
+            tables = [table.__table__ for table in DERIVED_TABLES]  # type: ignore[attr-defined]
+            try:
+                SQLModel.metadata.drop_all(self.engine, tables=tables)
+                SQLModel.metadata.create_all(self.engine, tables=tables)
+            except SQLAlchemyError as e:
+                raise StorageError(f"cannot rebuild the index: {_first_line(e)}") from e
+        stale, self.stale_index = self.stale_index, None
+        try:
+            with self.writer(registrars=registrars) as tx:
+                tx.clear_index()
+                yield tx
+                if stale is not None:
+                    tx.session.merge(Meta(key="schema_version", value=SCHEMA_VERSION))
+        except BaseException:
+            self.stale_index = stale
+            raise
 
     def _bind(self, *, read_only: bool) -> Engine:
         if not read_only:

@@ -386,8 +386,9 @@ def extraction_performed(world: World, node: str) -> frozenset[str]:
     data = world.graph.nodes[node]
     registered = world.facilities[data["facility"]].stages
     if data["source"] == "mined":
-        mined = {s for s in implies(data["material"]) if vocabulary().stages[s].verb == "mined"}
-        return frozenset({"mining"} | (mined & registered))
+        # Every implied stage the site is registered for, not only the mined ones: an
+        # extraction of a refined material needs its refining (issue 11 item 6, ADR 0017).
+        return frozenset({"mining"} | (implies(data["material"]) & registered))
     return frozenset()
 
 
@@ -458,6 +459,12 @@ def classify(world: World, path: tuple[str, ...]) -> str:
     tainted = False
     if source["kind"] == "untraced":
         unknown = bool(implies(source["material"]) & world.restricted)
+        # Issue 11 item 5 (ADR 0020): a forbidden declared origin is non-compliant where the
+        # rule looks at the input's origin (where it would otherwise be unknown).
+        declared = source["declared_origin"]
+        day = graph.nodes[path[1]]["date"]
+        if unknown and declared and forbidden_in(world, declared, day):
+            tainted, unknown = True, False
     else:
         done = extraction_performed(world, path[0])
         unknown = bool((implies(source["material"]) - done) & world.restricted)

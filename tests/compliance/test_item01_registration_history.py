@@ -307,16 +307,19 @@ def test_evidence_bundle_replays_the_dated_registration(empty_world: World, tmp_
 
 
 def test_reindex_builds_the_history_of_an_index_from_before_it(empty_world: World) -> None:
-    """An index built by an earlier version has no ``facility_registration`` table: ``bloc
-    reindex`` creates and fills it, and the March separation in China FAILS again
-    (252.225-7052(b)(1)(ii))."""
+    """An index built by bloc with schema version 3 has no ``facility_registration`` table:
+    it is refused until ``bloc reindex`` (ADR 0026) creates and fills it, and the March
+    separation in China FAILS again (252.225-7052(b)(1)(ii))."""
     s = Scenario(empty_world)
     magnet_sites(s)
     magnet = japanese_magnet(s)
     stages = ["cracking_leaching", "separation", "metal_reduction"]
     reregister(s, "cnsep-baotou", operator="cnsep", country="VN", stages=stages)
+    empty_world.ledger.store.dispose()
     with empty_world.ledger.store.engine.begin() as connection:
         connection.execute(text("DROP TABLE facility_registration"))
+        connection.execute(text("UPDATE meta SET value = '3' WHERE key = 'schema_version'"))
+    empty_world.ledger.store.dispose()
     run(empty_world, "reindex")
     verdict = check(empty_world, magnet, DFARS, WINDOW_B)
     assert verdict["verdict"] == "fail"

@@ -320,7 +320,7 @@ def test_country_set_references_exist(name: str) -> None:
 def test_an_untraced_input_of_a_judged_material_is_never_clean(name: str) -> None:
     """Fail closed: each judged material implies a restricted stage, so untraced mass is unknown.
 
-    Only scrap implies nothing: a recycled lineage starts at scrap collection.
+    Scrap is skipped: it implies only its collection, which window A does not restrict.
     """
     for window_id, material, rule in rules(policy(name)):
         judged = [material] if material != "*" else list(MATERIALS)
@@ -470,6 +470,8 @@ def test_dfars_recycled_ndfeb_exemption() -> None:
         "paragraph": "252.225-7052(c)(1)(iv)",
         "all_recycled": True,
         "stages_in": {"powder_formation": ["US"], "sintering": ["US"]},
+        # (c)(1)(iv) sets no condition on where the scrap came from (issue 11 item 3).
+        "ignores_stages": ["scrap_collection"],
     }
     assert "10 U.S.C. 4872(c)(3)(C)" in exemption["citation"]
 
@@ -789,7 +791,9 @@ def test_implied_stages_exist_and_confer_origin(material: str) -> None:
 
 @pytest.mark.parametrize("material", sorted(MATERIALS))
 def test_only_scrap_implies_nothing(material: str) -> None:
-    assert (MATERIALS[material]["implies"] == []) is (MATERIALS[material]["family"] == "scrap")
+    """Scrap implies only its collection, where its origin is judged (issue 11 item 3)."""
+    implied = MATERIALS[material]["implies"]
+    assert (implied == ["scrap_collection"]) is (MATERIALS[material]["family"] == "scrap")
 
 
 # Each pair is (made from, made): what made the input also made the output.
@@ -806,12 +810,12 @@ CHAINS = [
     ("samarium_oxide", "samarium_metal"),
     ("ndpr_metal", "ndfeb_alloy"),
     ("dy_metal", "ndfeb_alloy"),
-    ("iron", "ndfeb_alloy"),
-    ("ferroboron", "ndfeb_alloy"),
+    # Iron, ferroboron and cobalt metal are refined in their own chains (issue 11 item 6):
+    # what an alloy implies is its rare-earth chain, and the checker carries implied stages
+    # within a family only, so they are not pairs here.
     ("ndfeb_alloy", "ndfeb_powder"),
     ("ndfeb_powder", "ndfeb_magnet"),
     ("samarium_metal", "smco_alloy"),
-    ("cobalt_metal", "smco_alloy"),
     ("smco_alloy", "smco_powder"),
     ("smco_powder", "smco_magnet"),
     ("iron_ore", "iron"),

@@ -90,7 +90,9 @@ STAGE_VERBS: dict[str, str | None] = {
     "machining": "produced",
     "mill_processing": "produced",
     "assembly": "produced",
-    "scrap_collection": None,
+    # Where recycled feed arises is 'production of ... feedstock, including recycled
+    # material' (252.225-7052(b)(2)-(5) window B; issue 11 item 3, ADR 0018).
+    "scrap_collection": "produced",
     "split": None,
     "blend": None,
     "repack": None,

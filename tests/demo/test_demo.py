@@ -51,6 +51,7 @@ TUNGSTEN_VIETNAM = "lot:hanbit/WPD-T2508"
 STOLEN_KEY = "lot:hanbit/WHA-T2608"
 TANTALUM_CLEAN = "lot:harz/TAP-TA2505"
 TANTALUM_RWANDA = "lot:harz/TAM-TA2601"
+RELABELLED = "lot:pacifico/PAC-MAG-2610"  # issue 11: fails today's window A as well
 
 EXPECTED = {
     # lot: (DFARS verdict, bloc-2026 verdict, the finding about it or upstream)
@@ -66,6 +67,7 @@ EXPECTED = {
     STOLEN_KEY: ("inconclusive", "inconclusive", "revoked-key"),
     TANTALUM_CLEAN: ("pass", "pass", None),
     TANTALUM_RWANDA: ("pass", "fail", None),
+    RELABELLED: ("fail", "fail", None),
 }
 
 

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scenarios import ISSUED, Scenario
-from test_compliance_scenarios import japanese_magnet, magnet_sites
+from scenarios import ISSUED, Scenario, japanese_magnet, magnet_sites
 
 from ledger import evidence
 from ledger.compliance import verdict_document

@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from scenarios import Scenario
-from test_compliance_scenarios import japanese_magnet, magnet_sites
+from scenarios import Scenario, japanese_magnet, magnet_sites
 
 from ledger.cli.main import bloc
 from ledger.compliance import Verdict
