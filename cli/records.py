@@ -148,7 +148,9 @@ def _report(
     for item, result in zip(items, results, strict=True):
         if as_json:
             emit_json(
-                {"log_index": result.log_index} if result.accepted else {"error": result.error}
+                ({"log_index": result.log_index} | _warned(result))
+                if result.accepted
+                else {"error": result.error}
             )
         elif not result.accepted:
             click.echo(f"{item.label}: rejected: {result.error}")
@@ -159,7 +161,14 @@ def _report(
                 f"{item.label}: accepted at log index {result.log_index} "
                 f"({result.kind} {result.record_id})"
             )
+            for warning in result.warnings:
+                click.echo(f"{item.label}: warning: {warning}")
     rejected = sum(not r.accepted for r in results)
     if rejected and final:
         click.echo(f"bloc: {rejected} of {len(results)} envelopes rejected", err=True)
         raise click.exceptions.Exit(EXIT_REJECTED)
+
+
+def _warned(result: SubmitResult) -> dict[str, list[str]]:
+    """``{"warnings": [...]}`` when the accepted record raised any (ADR 0022)."""
+    return {"warnings": list(result.warnings)} if result.warnings else {}

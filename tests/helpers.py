@@ -256,7 +256,12 @@ class World:
             participant("shinetsu", country="JP"),
             participant("mallory", country="CN"),
             facility("lynas-mt-weld", "lynas", ["mining", "beneficiation"], country="AU"),
-            facility("lynas-kuantan", "lynas", ["separation", "repack", "split"], country="MY"),
+            facility(
+                "lynas-kuantan",
+                "lynas",
+                ["cracking_leaching", "separation", "repack", "split"],
+                country="MY",
+            ),
             facility("shinetsu-takefu", "shinetsu", ["alloy_melting", "sintering"], country="JP"),
             facility("mallory-works", "mallory", ["separation", "mining"], country="CN"),
         ]

@@ -87,8 +87,11 @@ class Scenario:
         for lot, _ in inputs:
             self.ship(lot, site)
         ids = [(f"lot:{operator}/{name}", material, kg) for name, material, kg in outputs]
+        # Signed no earlier than the day it reports: an event dated after its issued_at is
+        # rejected (issue 11 item 9, ADR 0021).
+        issued = max(ISSUED, f"{on}T12:00:00Z")
         record = transformation(
-            operator, site, stage, inputs, ids, untraced=untraced, issued_at=ISSUED
+            operator, site, stage, inputs, ids, untraced=untraced, issued_at=issued
         )
         record["performed_on"] = on
         self._submit(record, operator)

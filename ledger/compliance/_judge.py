@@ -252,6 +252,8 @@ def _component(
         for p in sorted(covered)
     )
     parts += tuple(_untraced_part(node, graph, policy, window, as_of) for node in sorted(untraced))
+    parts += _not_yet(graph, policy, window, as_of, between)
+    between = {n for n in between if date.fromisoformat(graph.nodes[n]["date"]) <= as_of}
     parts += tuple(_later_phases(lot, graph, policy, window, as_of, facilities, covered, between))
     parts += tuple(
         _component_phases(lot, graph, policy, window, as_of, facilities, covered, untraced, between)
@@ -260,6 +262,7 @@ def _component(
     data = graph.nodes[lot]
     if (
         components is not None
+        and lot in between
         and components.end_item_prong
         and data["stage"] in components.assembly_stages
         and facilities[data["facility"]].on(date.fromisoformat(data["date"])) is None
@@ -303,6 +306,28 @@ def _component(
         unknown_reasons=worst.unknown_reasons,
         reason=f"{worst.lot} ({worst.material}): {worst.reason}",
         parts=parts,
+    )
+
+
+def _not_yet(
+    graph: Graph, policy: Policy, window: Window, as_of: date, between: set[str]
+) -> tuple[Verdict, ...]:
+    """Assemblies (and other stages between a component and its covered parts) dated after
+    the as-of date had not happened yet: the component cannot pass on them (ADR 0021)."""
+    return tuple(
+        _plain(
+            node,
+            graph.nodes[node]["material"],
+            policy,
+            as_of,
+            INCONCLUSIVE,
+            f"{graph.nodes[node]['stage']} at log index {graph.nodes[node]['log_index']} is "
+            f"dated {graph.nodes[node]['date']}, after the as-of date {as_of.isoformat()}: "
+            "it had not happened yet",
+            window=window,
+        )
+        for node in sorted(between, key=lambda n: graph.nodes[n]["log_index"])
+        if date.fromisoformat(graph.nodes[node]["date"]) > as_of
     )
 
 

@@ -24,7 +24,9 @@ families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, o
   and the stages it may perform); a restricted stage dated before the facility's first
   registration happened somewhere the ledger does not know: unknown (ADR 0016);
 - a transformation's outputs take the mass-weighted mix of its inputs; shipments change
-  nothing.
+  nothing;
+- a lot made after the as-of date did not exist yet: its stage counts neither way and its
+  compliant mass is unknown (ADR 0021).
 
 Lots are visited in log order, which is topological because records arrive in causal
 order: one pass computes every lot (``check --all`` is linear) and one lot costs only its
@@ -118,13 +120,15 @@ class RuleShares:
         if data["source"]:  # an extraction: the material enters the ledger here
             shares, performed = self._extraction(made)
             restricted = bool(performed & self.rule.restricted_stages)
-            if restricted and self._origin_forbidden(made):
-                taint(shares, index)
         else:
             shares = self._transformation(lot, made)
             restricted = data["stage"] in self.rule.restricted_stages or (
                 self.rule.restricts_making(data["material"]) and self._makes(lot, made)
             )
+        if made.day > self.as_of:
+            return self._not_yet(shares, made)
+        if restricted and data["source"] and self._origin_forbidden(made):
+            taint(shares, index)
         if restricted and self.forbidden(data["facility"], made.day):
             taint(shares, index)
         elif restricted and made.facts is None:
@@ -132,6 +136,20 @@ class RuleShares:
         unknown = self.unknown_grams.get(lot, 0)
         if unknown and data["mass_g"] and self._finding_asked(made, shares):
             make_unknown(shares, min(1.0, unknown / data["mass_g"]), f"integrity finding on {lot}")
+        return shares
+
+    def _not_yet(self, shares: Shares, made: _Made) -> Shares:
+        """A lot made after the as-of date did not exist yet (ADR 0021): its own stage
+        neither taints nor clears anything, and its compliant mass is unknown. Mass already
+        non-compliant upstream, before the as-of date, stays non-compliant. Findings
+        recorded against it are about events that had not happened either."""
+        data = made.data
+        make_unknown(
+            shares,
+            shares.compliant,
+            f"{data['stage']} at log index {data['log_index']} is dated {data['date']}, "
+            f"after the as-of date {self.as_of.isoformat()}: it had not happened yet",
+        )
         return shares
 
     def _extraction(self, made: _Made) -> tuple[Shares, frozenset[str]]:
@@ -195,7 +213,8 @@ class RuleShares:
 
     def _transformation(self, lot: str, made: _Made) -> Shares:
         """The mix of a transformation's inputs, each as it enters it."""
-        forbidden_here = self.forbidden(made.data["facility"], made.day)
+        # A stage after the as-of date taints nothing (it had not happened): _not_yet.
+        forbidden_here = made.day <= self.as_of and self.forbidden(made.data["facility"], made.day)
         index = made.data["log_index"]
         inputs: list[tuple[float, Shares]] = []
         for source, _, edge in self.graph.in_edges(lot, data=True):

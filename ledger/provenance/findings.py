@@ -3,10 +3,11 @@
 Submission rejects what cannot be interpreted (ADR 0003); what can be interpreted but is
 implausible — more mass out than in, a lot spent twice, a facility acting on a lot it does
 not hold, dates out of order, a receipt that does not match its shipment, a record signed
-by a key later found compromised, a repack that changes the material — is kept as evidence
-and reported here. Each finding has a stable code, a severity, a one-line message naming
-the values, the log indexes that prove it, and the grams of each lot whose origin it leaves
-unknown (which the compliance checker reads).
+by a key later found compromised, a repack that changes the material, an output whose
+material implies a stage nobody is recorded doing — is kept as evidence and reported here.
+Each finding has a stable code, a severity, a one-line message naming the values, the log
+indexes that prove it, and the grams of each lot whose origin it leaves unknown (which the
+compliance checker reads).
 
 :func:`detect` is pure: it takes the record being appended, its log index, and a read-only
 :class:`IndexView` of the ledger *before* the append.
@@ -24,7 +25,9 @@ from typing import Protocol
 from ledger.core import schema
 from ledger.core.codec import format_kg, format_timestamp
 from ledger.core.signing import KeyId
+from ledger.core.vocabulary import vocabulary
 from ledger.provenance.graph import Graph
+from ledger.records.admission import FacilityState
 from ledger.records.model import (
     Extraction,
     Facility,
@@ -51,6 +54,7 @@ NOT_RECEIVED = "not-received"
 REVOKED_KEY = "revoked-key"
 MATERIAL_CHANGED = "material-changed"
 DECLARED_ORIGIN = "declared-origin"
+STAGE_GAP = "stage-gap"
 FACILITY_MOVED = "facility-moved"
 
 CODES: Mapping[str, str] = {
@@ -64,6 +68,8 @@ CODES: Mapping[str, str] = {
     MATERIAL_CHANGED: "a repack, split or blend whose output is another material",
     DECLARED_ORIGIN: "a declared origin that contradicts the graph: untraced material declared "
     "from one country, whose lot the graph places in another by a stage that confers no origin",
+    STAGE_GAP: "an output whose material implies a stage that is not recorded and that its "
+    "facility is not registered for",
     FACILITY_MOVED: "a facility re-registered in another country than its registration before",
 }
 
@@ -112,6 +118,10 @@ class IndexView(Protocol):
 
     def signed_by(self, keyid: KeyId) -> Sequence[tuple[int, datetime]]:
         """(log index, issued_at) of every entry the key signed."""
+        ...
+
+    def facility(self, facility: FacilityId) -> FacilityState | None:
+        """The facility as registered before the append (its stages)."""
         ...
 
     def facility_registered(self, facility: FacilityId) -> tuple[int, str] | None:
@@ -176,7 +186,7 @@ def detect(record: Record, log_index: int, view: IndexView) -> list[Finding]:
         case Facility():
             return _moved(record, log_index, view)
         case Extraction():
-            return []
+            return stage_gaps(record, log_index, view)
         case _:
             return []
 
@@ -223,6 +233,7 @@ def _transformation(record: Transformation, index: int, view: IndexView) -> list
                 effects=spread(excess),
             )
         )
+    found.extend(stage_gaps(record, index, view))
     if record.stage in NO_ORIGIN_STAGES:
         changed = sorted({lot.material for lot in record.outputs} - materials)
         if changed:
@@ -241,6 +252,93 @@ def _transformation(record: Transformation, index: int, view: IndexView) -> list
                 )
             )
     return found
+
+
+def stage_gaps(record: Transformation | Extraction, index: int, view: IndexView) -> list[Finding]:
+    """Stages an output's material implies that neither its inputs' materials carry nor
+    its facility is registered for: nobody is recorded doing them (ADR 0022).
+
+    The checker reads the same gaps, rule by rule, as unknown mass where a rule restricts
+    the stage; this finding tells the submitter at the door, and leaves no grams unknown
+    itself (the rule decides whether the stage matters). Mirrors the checker: only inputs
+    of the output's own family carry its chain (iron melted into NdFeB alloy was never
+    separated, scrap has no history to miss), a mine does ``mining`` and the other stages
+    its material implies that it is registered for, and scrap collection has no chain.
+    (The checker also forgives a gap in a wholly recycled input's chain; the finding still
+    names it.) Repacks, splits and blends that change the material are ``material-changed``
+    instead.
+    """
+    state = view.facility(record.facility)
+    if state is None:  # admission guarantees it exists
+        return []
+    missing: dict[LotId, tuple[str, frozenset[str]]] = {}
+    if isinstance(record, Extraction):
+        if record.source != "mined":
+            return []
+        for lot in record.lots:
+            gap = _extraction_gap(lot.material, state)
+            if gap:
+                missing[lot.id] = (f"extracted {lot.material} {lot.id}", gap)
+    elif record.stage not in NO_ORIGIN_STAGES:
+        sources = [
+            (f"{state_of.material} {amount.lot}", state_of.material)
+            for amount in record.inputs
+            if (state_of := view.lot_state(amount.lot)) is not None
+        ] + [(f"untraced {u.material}", u.material) for u in record.untraced_inputs]
+        for new in record.outputs:
+            found = _transformation_gap(new.material, record.stage, sources, state)
+            if found is not None:
+                missing[new.id] = (f"made {new.material} {new.id} from {found[0]}", found[1])
+    return [
+        _stage_gap(record, index, lot, what, gap, state) for lot, (what, gap) in missing.items()
+    ]
+
+
+def _extraction_gap(material: str, state: FacilityState) -> frozenset[str]:
+    # A mine does mining and every stage the material implies that its site is registered
+    # for (refining cobalt metal, beneficiating a concentrate), as the checker counts it
+    # (ADR 0017).
+    done = {"mining"} | state.stages
+    return frozenset(vocabulary().materials[material].implies - done)
+
+
+def _transformation_gap(
+    material: str, stage: str, sources: Sequence[tuple[str, str]], state: FacilityState
+) -> tuple[str, frozenset[str]] | None:
+    """The inputs whose chain to ``material`` has a gap here, and the stages missing."""
+    materials = vocabulary().materials
+    made = materials[material]
+    names: list[str] = []
+    missing: set[str] = set()
+    for name, source in sources:
+        if materials[source].family != made.family:
+            continue
+        gap = made.implies - materials[source].implies - {stage} - state.stages
+        if gap:
+            names.append(name)
+            missing |= gap
+    return (", ".join(names), frozenset(missing)) if missing else None
+
+
+def _stage_gap(
+    record: Transformation | Extraction,
+    index: int,
+    lot: LotId,
+    what: str,
+    gap: frozenset[str],
+    state: FacilityState,
+) -> Finding:
+    names = ", ".join(sorted(gap))
+    return Finding(
+        code=STAGE_GAP,
+        severity=WARNING,
+        message=f"{record.stage} at log index {index} {what} without {names} on record: "
+        f"record the {names} where it was done, or register {state.id} for it (registered "
+        f"for {', '.join(sorted(state.stages))})",
+        log_index=index,
+        evidence=(index,),
+        subject=lot,
+    )
 
 
 def _input_findings(

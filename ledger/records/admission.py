@@ -7,7 +7,8 @@ current time (steps 3–6). Both are pure; each returns or raises
 The checks run in this order:
 
 1. ``envelope``   shape, payload type, base64, size, distinct key ids;
-2. ``payload``    strict JSON, schema, vocabulary, masses, dates, record invariants;
+2. ``payload``    strict JSON, schema, vocabulary, masses, dates, record invariants; an
+                  ``issued_at`` not in the future, and an event not dated after it;
 3. ``signature``  every signature verifies with a key registered and valid at
                   ``issued_at`` (registry records: a registrar key of the trust root), and
                   one of them belongs to the record's signer;
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from ledger.core.codec import format_timestamp
 from ledger.core.signing import KeyId, PublicKey
@@ -76,8 +77,10 @@ __all__ = [
     "ShipmentState",
     "admit",
     "check_consistency",
+    "check_event_date",
     "check_signatures",
     "check_signed_tail_entry",
+    "event_date",
     "open_envelope",
     "revoked_key",
     "rotated_keys",
@@ -85,6 +88,11 @@ __all__ = [
 
 CLOCK_SKEW = timedelta(minutes=10)
 """How far in the future an ``issued_at`` may lie before the record is rejected."""
+
+LATEST_UTC_OFFSET = timedelta(hours=14)
+"""The easternmost time zone (UTC+14): an event's calendar day is local to where it
+happened, so at the instant ``issued_at`` it can be at most ``(issued_at + 14 h)``'s UTC
+date (ADR 0021)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,8 +138,46 @@ def admit(opened: Opened, view: LedgerView, *, now: datetime) -> None:
             f"{record.kind}.issued_at {format_timestamp(record.issued_at)} is in the future "
             f"(now {format_timestamp(now)})",
         )
+    check_event_date(record)
     check_signatures(opened.envelope, record, view, verified=opened.verified)
     check_consistency(opened, view)
+
+
+def event_date(record: Record) -> tuple[str, date] | None:
+    """The field and day of the event a supply-chain record reports (None for registry
+    records, which report no event)."""
+    match record:
+        case Extraction():
+            return "extracted_on", record.extracted_on
+        case Transformation():
+            return "performed_on", record.performed_on
+        case Shipment():
+            return "shipped_on", record.shipped_on
+        case Receipt():
+            return "received_on", record.received_on
+        case Participant() | Facility() | KeyRevocation():
+            return None
+
+
+def check_event_date(record: Record) -> None:
+    """An event dated after its own signing time claims to record what had not happened
+    when it was signed (ADR 0021).
+
+    Raises:
+        RecordRejected: ``payload`` naming the event's date and ``issued_at``.
+    """
+    found = event_date(record)
+    if found is None:
+        return
+    field, day = found
+    latest = (record.issued_at + LATEST_UTC_OFFSET).date()
+    if day > latest:
+        raise RecordRejected(
+            "payload",
+            f"{record.kind}.{field} {day.isoformat()} is after its issued_at "
+            f"{format_timestamp(record.issued_at)}: a record cannot report an event that "
+            "had not happened when it was signed",
+        )
 
 
 def check_consistency(opened: Opened, view: LedgerView) -> None:
@@ -407,13 +453,15 @@ def _check_new_participant(record: Participant, view: LedgerView) -> None:
 
 
 def check_signed_tail_entry(opened: Opened, registry: Registry) -> None:
-    """What can be re-checked of an entry without the index: signatures (as the replayed
-    registry allows), authority over its facility and stage, and its namespaces.
+    """What can be re-checked of an entry without the index: its event date against its
+    ``issued_at``, signatures (as the replayed registry allows), authority over its facility
+    and stage, and its namespaces.
 
     Raises:
         RecordRejected: the first check that fails.
     """
     record = opened.record
+    check_event_date(record)
     check_signatures(opened.envelope, record, registry, verified=opened.verified)
     _check_authority(record, registry)
     _check_namespaces(record)

@@ -22,6 +22,7 @@ from ledger.records.admission import (
     Opened,
     Registry,
     check_consistency,
+    check_event_date,
     check_signatures,
     open_envelope,
 )
@@ -267,6 +268,7 @@ def _verify_record(
         ):
             if getattr(entry, column) != value:
                 raise VerificationError(f"the stored {column} column does not match the record")
+        check_event_date(record)
         check_signatures(opened.envelope, opened.record, registry, verified=opened.verified)
     except LedgerError as e:
         problems.append(Problem(log_index=index, message=f"log index {index}: {e}"))

@@ -15,7 +15,9 @@ from datetime import datetime
 
 from ledger.core.signing import KeyId, PublicKey, Signer
 from ledger.errors import RecordRejected, StorageError, VerificationError
+from ledger.provenance import findings
 from ledger.records.admission import Opened, admit
+from ledger.records.model import Extraction, Transformation
 from ledger.records.trust import TrustRoot
 from ledger.service import _parallel as parallel
 from ledger.service._checkpoints import publish, publish_checkpoint
@@ -35,6 +37,9 @@ class SubmitResult:
     record_id: str | None = None
     storage_failure: bool = False
     """True when the envelope was not judged at all because the database failed."""
+    warnings: tuple[str, ...] = ()
+    """Findings the accepted record raised that its submitter should act on now (a
+    ``stage-gap``: ADR 0022), as ``<code>: <message>`` lines."""
 
     @property
     def accepted(self) -> bool:
@@ -150,15 +155,32 @@ def _rejected(position: int, item: Opened, error: RecordRejected) -> SubmitResul
 
 def _admit_append(tx: Transaction, position: int, item: Opened, now: datetime) -> SubmitResult:
     existing = tx.find_leaf(item.leaf_hash)
-    if existing is None:
-        admit(item, tx, now=now)
+    if existing is not None:
+        return SubmitResult(
+            position=position,
+            kind=item.record.kind,
+            record_id=item.record_id,
+            log_index=existing,
+            duplicate=True,
+        )
+    admit(item, tx, now=now)
+    index = tx.append(item, appended_at=now)
     return SubmitResult(
         position=position,
         kind=item.record.kind,
         record_id=item.record_id,
-        log_index=existing if existing is not None else tx.append(item, appended_at=now),
-        duplicate=existing is not None,
+        log_index=index,
+        warnings=_warnings(item, index, tx),
     )
+
+
+def _warnings(item: Opened, index: int, tx: Transaction) -> tuple[str, ...]:
+    """The stage gaps the appended record leaves (what the index stored at ``index``; the
+    inputs' materials and the facility's stages did not change by appending it)."""
+    record = item.record
+    if not isinstance(record, Transformation | Extraction):
+        return ()
+    return tuple(f"{f.code}: {f.message}" for f in findings.stage_gaps(record, index, tx))
 
 
 def _submit_one(

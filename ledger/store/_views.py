@@ -132,6 +132,9 @@ class FindingsIndex:
                 )
         return [shipment.record() for shipment in shipments.values()]
 
+    def facility(self, facility: FacilityId) -> FacilityState | None:
+        return self._unit.work.facility(facility)
+
     def signed_by(self, keyid: KeyId) -> list[tuple[int, datetime]]:
         rows = (
             self._unit.read()

@@ -17,7 +17,8 @@ grams into the node), and classifies it:
   extraction whose material implies a restricted stage it did not record, or the path
   enters a transformation whose output implies a restricted stage that this input's
   material does not and that the facility is not registered for (a gap for this input,
-  unless the input is wholly recycled);
+  unless the input is wholly recycled), or some lot on the path is dated after the as-of
+  date (it had not happened yet: its own stage taints nothing; issue 11 item 9, ADR 0021);
 - *compliant* otherwise.
 
 The brute force computes in exact fractions; the one pass in floats (within 1e-9).
@@ -415,10 +416,17 @@ def step(world: World, pred: str, node: str) -> tuple[bool, bool]:
     return explicit or assumed, gap
 
 
-def taints(world: World, node: str) -> bool:
-    """The lot's own creating stage is restricted and happened at a forbidden facility."""
+def not_yet(world: World, node: str) -> bool:
+    """A lot dated after the as-of date: it had not happened yet (issue 11 item 9)."""
     data = world.graph.nodes[node]
-    if data["kind"] != "lot":
+    return data["kind"] == "lot" and date.fromisoformat(data["date"]) > AS_OF
+
+
+def taints(world: World, node: str) -> bool:
+    """The lot's own creating stage is restricted and happened at a forbidden facility
+    (on or before the as-of date)."""
+    data = world.graph.nodes[node]
+    if data["kind"] != "lot" or not_yet(world, node):
         return False
     done = extraction_performed(world, node) if data["source"] else frozenset({data["stage"]})
     return bool(done & world.restricted) and forbidden(world, data["facility"], data["date"])
@@ -471,8 +479,12 @@ def classify(world: World, path: tuple[str, ...]) -> str:
         tainted = bool(done & world.restricted) and forbidden(
             world, source["facility"], source["date"]
         )
+        if not_yet(world, path[0]):
+            tainted, unknown = False, True
     for pred, node in itertools.pairwise(path):
         taints, gap = step(world, pred, node)
+        if not_yet(world, node):
+            taints, gap = False, True
         tainted = tainted or taints
         unknown = unknown or gap
     if tainted:

@@ -96,7 +96,18 @@ def test_phantom_mass(world: World) -> None:
             f"sintering at log index {index}: outputs 6,000 kg exceed inputs 5,199.8 kg plus "
             "untraced 0 kg by 800.2 kg (15.39%, tolerance 0.50%)",
             [index],
-        )
+        ),
+        # Sintering oxide into a magnet skips stages nobody recorded (issue 11 item 10).
+        (
+            index,
+            findings.STAGE_GAP,
+            "warning",
+            f"sintering at log index {index} made ndfeb_magnet lot:shinetsu/BIG-1 from "
+            "ndpr_oxide lot:lynas/NDPR-1 without metal_reduction, powder_formation on record: "
+            "record the metal_reduction, powder_formation where it was done, or register "
+            "fac:shinetsu-takefu for it (registered for alloy_melting, sintering)",
+            [index],
+        ),
     ]
     assert effects(world) == {"lot:shinetsu/BIG-1": 800_200}
 
@@ -164,7 +175,16 @@ def test_event_dated_before_its_input(world: World) -> None:
             f"transformation at log index {index} performed 2026-01-01 before its input "
             "lot:lynas/NDPR-1 was created (2026-03-02, log index 8)",
             [8, index],
-        )
+        ),
+        # Melting oxide into alloy skips metal reduction (issue 11 item 10).
+        (
+            findings.STAGE_GAP,
+            f"alloy_melting at log index {index} made ndfeb_alloy lot:shinetsu/ALLOY-1 from "
+            "ndpr_oxide lot:lynas/NDPR-1 without metal_reduction on record: record the "
+            "metal_reduction where it was done, or register fac:shinetsu-takefu for it "
+            "(registered for alloy_melting, sintering)",
+            [index],
+        ),
     ]
 
 

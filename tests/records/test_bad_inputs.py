@@ -822,7 +822,9 @@ CASES = [
         id="another participant's key (mallory signs a lynas record)",
     ),
     pytest.param(
-        signed(new_receipt(received_on="2026-04-03"), LYNAS),
+        # issued_at moves with received_on: an event dated after its signing is rejected
+        # first (issue 11 item 9, ADR 0021).
+        signed(new_receipt(received_on="2026-04-03", issued_at="2026-04-04T07:30:00Z"), LYNAS),
         "signature: receipt.signer org:shinetsu: no signature by a key of org:shinetsu",
         id="signed by the lynas key with signer org:shinetsu",
     ),
@@ -870,7 +872,9 @@ CASES = [
     pytest.param(
         signed(new_oxide(stage="sintering")),
         "authority: transformation.stage 'sintering' is not a stage facility fac:lynas-kuantan "
-        "is registered for (repack, separation, split)",
+        # Kuantan cracks and separates (the world registers cracking_leaching: issue 11
+        # item 10, ADR 0022).
+        "is registered for (cracking_leaching, repack, separation, split)",
         id="stage the facility may not perform",
     ),
     pytest.param(
@@ -1124,7 +1128,9 @@ JSON_CASES = [
     pytest.param(
         signed(new_oxide(stage="sintering")),
         "authority: transformation.stage 'sintering' is not a stage facility fac:lynas-kuantan "
-        "is registered for (repack, separation, split)",
+        # Kuantan cracks and separates (the world registers cracking_leaching: issue 11
+        # item 10, ADR 0022).
+        "is registered for (cracking_leaching, repack, separation, split)",
         id="stage the facility may not perform",
     ),
 ]
