@@ -310,12 +310,19 @@ def _component(
     parts += tuple(
         _component_phases(lot, graph, policy, window, as_of, facilities, covered, untraced, between)
     )
-    worst = max(parts, key=lambda v: v.verdict.severity)
     components = policy.components
     data = graph.nodes[lot]
     if (
         components is not None
         and lot in between
+        and components.end_item_prong
+        and data["stage"] in components.assembly_stages
+        and facilities[data["facility"]].on(date.fromisoformat(data["date"])) is None
+    ):
+        parts += (_unregistered_part(lot, graph, policy, window, as_of),)
+    worst = max(parts, key=lambda v: v.verdict.severity)
+    if (
+        components is not None
         and components.end_item_prong
         and data["stage"] in components.assembly_stages
         and policy.location_forbidden(
@@ -437,6 +444,9 @@ def _later_phases(
             if rule is None or data["stage"] not in rule.restricted_stages:
                 continue
             day = date.fromisoformat(data["date"])
+            if facilities[data["facility"]].on(day) is None:
+                found.append(_unregistered_part(node, graph, policy, window, as_of))
+                continue
             if not forbidden(policy, facilities[data["facility"]], day, as_of):
                 continue
             found.append(
@@ -460,6 +470,24 @@ def _later_phases(
                 )
             )
     return found
+
+
+def _unregistered_part(
+    lot: str, graph: Graph, policy: Policy, window: Window, as_of: date
+) -> Verdict:
+    """A stage the component rule looks at, dated before its facility's first registration:
+    where it was done is unknown (ADR 0016)."""
+    data = graph.nodes[lot]
+    return _plain(
+        lot,
+        data["material"],
+        policy,
+        as_of,
+        INCONCLUSIVE,
+        f"{data['stage']} at log index {data['log_index']} is dated {data['date']}, before "
+        f"{data['facility']} was registered: where it was done is unknown",
+        window=window,
+    )
 
 
 def _parts_upstream(
@@ -588,7 +616,8 @@ def _component_phases(
         if not _is_component(data["material"]) or vocabulary().stages[data["stage"]].verb is None:
             continue
         day = date.fromisoformat(data["date"])
-        if not forbidden(policy, facilities[data["facility"]], day, as_of):
+        unregistered = facilities[data["facility"]].on(day) is None
+        if not unregistered and not forbidden(policy, facilities[data["facility"]], day, as_of):
             continue
         for part in _parts_upstream(node, graph, parts, between):
             rule = window.rule_for(graph.nodes[part]["material"])
@@ -596,6 +625,9 @@ def _component_phases(
                 continue
             traced = graph.nodes[part]["kind"] == "lot"
             if traced and data["stage"] in rule.restricted_stages:
+                continue
+            if unregistered:  # made before its facility was registered: unknown (ADR 0016)
+                found.append(_unregistered_part(node, graph, policy, window, as_of))
                 continue
             found.append(
                 _component_fail(

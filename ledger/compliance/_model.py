@@ -14,6 +14,10 @@ from ledger.records.model import Control
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FacilityFacts:
+    """One registration of a facility (its latest, as the store gives it), with the
+    facility's earlier registrations: a stage is judged by the one in force on its date
+    (:meth:`on`, ADR 0016)."""
+
     id: str
     country: str
     operator: str
@@ -22,6 +26,25 @@ class FacilityFacts:
     """The operator's holders now."""
     history: tuple[tuple[date, tuple[Control, ...]], ...] = ()
     """Every registration's holders, oldest first, with the date it took effect."""
+    since: date | None = None
+    """The day this registration took effect: its ``issued_at`` day, never before an
+    earlier registration's. ``None``: undated, in force on every day."""
+    log_index: int | None = None
+    """The log index of this registration, when known."""
+    earlier: tuple[FacilityFacts, ...] = ()
+    """The facility's earlier registrations, oldest first (each with its own operator)."""
+
+    def on(self, day: date) -> FacilityFacts | None:
+        """The registration in force on ``day``: the latest one logged that took effect by
+        then. ``None`` for a day before the facility's first registration: where it was
+        and who ran it then is not on the ledger (unknown, never clean)."""
+        if self.since is None:
+            return self
+        current: FacilityFacts | None = None
+        for registration in (*self.earlier, self):
+            if registration.since is not None and registration.since <= day:
+                current = registration
+        return current
 
     def control_on(self, day: date) -> tuple[Control, ...]:
         """The holders on ``day``: the latest registration in effect by then (the first

@@ -20,6 +20,9 @@ families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, o
 - an integrity finding makes the grams it names unknown, where the rule looks: only when
   the lot's material or the stage that made it is one the rule restricts, or the lot
   carries recycled mass (ADR 0020);
+- a facility is judged by its registration in force on the stage's date (location, operator
+  and the stages it may perform); a restricted stage dated before the facility's first
+  registration happened somewhere the ledger does not know: unknown (ADR 0016);
 - a transformation's outputs take the mass-weighted mix of its inputs; shipments change
   nothing;
 - a lot made after the as-of date did not exist yet: its stage counts neither way and its
@@ -53,13 +56,19 @@ from ledger.provenance.graph import Graph, NodeData
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Made:
-    """The event that made the lot being computed: its node, its facility's facts, the
-    stages its material implies, and its day."""
+    """The event that made the lot being computed: its node, its facility's registration
+    in force on its day (``None`` before the first), the stages its material implies, and
+    its day."""
 
     data: NodeData
-    facts: FacilityFacts
+    facts: FacilityFacts | None
     implied: frozenset[str]
     day: date
+
+    @property
+    def registered_stages(self) -> frozenset[str]:
+        """The stages the facility was registered for on the day (none if unregistered)."""
+        return frozenset() if self.facts is None else self.facts.stages
 
 
 class RuleShares:
@@ -106,11 +115,12 @@ class RuleShares:
     def _lot(self, lot: str) -> Shares:
         data = self.graph.nodes[lot]
         index = data["log_index"]
+        day = date.fromisoformat(data["date"])
         made = _Made(
             data=data,
-            facts=self.facilities[data["facility"]],
+            facts=self.facilities[data["facility"]].on(day),
             implied=vocabulary().materials[data["material"]].implies,
-            day=date.fromisoformat(data["date"]),
+            day=day,
         )
         if data["source"]:  # an extraction: the material enters the ledger here
             shares, performed = self._extraction(made)
@@ -130,6 +140,8 @@ class RuleShares:
             earlier = self.causes.get(index) if data["source"] else None
             cause = self._cause(made)
             self.causes[index] = f"{earlier}; and {cause}" if earlier else cause
+        elif restricted and made.facts is None:
+            make_unknown(shares, Fraction(1), _unregistered(data, index))
         unknown = self.unknown_grams.get(lot, 0)
         if unknown and data["mass_g"] and self._finding_asked(made, shares):
             fraction = min(Fraction(1), Fraction(unknown, data["mass_g"]))
@@ -159,7 +171,7 @@ class RuleShares:
             # cobalt metal, beneficiating a concentrate) when its facility is registered
             # for them; any other implied stage was not recorded (ADR 0017).
             implied = made.implied
-            done = frozenset({"mining"}) | (made.implied & made.facts.stages)
+            done = frozenset({"mining"}) | (made.implied & made.registered_stages)
             performed = done
         else:
             # Scrap arrives with no history: the stages its material implies were not
@@ -292,7 +304,7 @@ class RuleShares:
         needed = made.implied - materials[material].implies - {made.data["stage"]}
         if not needed:
             return shares
-        done_here = needed & made.facts.stages
+        done_here = needed & made.registered_stages
         gap = self._restricted_gap(needed - done_here)
         adjusted = shares.copy()
         index = made.data["log_index"]
@@ -303,7 +315,7 @@ class RuleShares:
                 implied_here(
                     sorted(done_here & self.rule.restricted_stages),
                     made.data["material"],
-                    made.facts.id,
+                    made.data["facility"],
                     self._cause(made),
                 ),
             )
@@ -311,15 +323,18 @@ class RuleShares:
             make_unknown(
                 adjusted,
                 adjusted.compliant,
-                f"{', '.join(gap)} not recorded before log index {index}",
+                f"{', '.join(gap)} not recorded before log index {index}"
+                if made.facts is not None
+                else _unregistered(made.data, index),
             )
         return adjusted
 
     def _cause(self, made: _Made) -> str:
         """Why a stage of ``made`` offends (ADR 0024): it was found forbidden, so some test
         fails; the fallback names the facility if the two ever disagree."""
-        return offence(self.policy, made.facts, made.day, self.as_of) or (
-            f"the policy forbids restricted stages at {made.facts.id} on {made.day.isoformat()}"
+        facility = made.data["facility"]
+        return offence(self.policy, self.facilities[facility], made.day, self.as_of) or (
+            f"the policy forbids restricted stages at {facility} on {made.day.isoformat()}"
         )
 
     def _origin_cause(self, made: _Made) -> str:
@@ -408,10 +423,25 @@ def _gap_reason(gap: list[str], data: NodeData) -> str:
 
 
 def forbidden(policy: Policy, facts: FacilityFacts, day: date, as_of: date) -> bool:
-    """A stage on ``day`` at this facility breaks the policy's location or control test."""
-    return policy.location_forbidden(
-        facts.country, event_day=day, as_of=as_of
-    ) or policy.controlled(facts.control_on(day), event_day=day, as_of=as_of)
+    """A stage on ``day`` at this facility breaks the policy's location or control test,
+    judged by the facility's registration in force on ``day`` (its country, its operator
+    and that operator's holders then).
+
+    False also when no registration was in force on ``day``: callers must ask
+    ``facts.on(day) is None`` and count the stage unknown (ADR 0016).
+    """
+    here = facts.on(day)
+    if here is None:
+        return False
+    located = policy.location_forbidden(here.country, event_day=day, as_of=as_of)
+    return located or policy.controlled(here.control_on(day), event_day=day, as_of=as_of)
+
+
+def _unregistered(data: NodeData, index: int) -> str:
+    return (
+        f"{data['stage']} at log index {index} is dated {data['date']}, before "
+        f"{data['facility']} was registered: where it was done is unknown"
+    )
 
 
 def declared_step(graph: Graph, node: str) -> Step:

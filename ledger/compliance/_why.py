@@ -18,12 +18,17 @@ from ledger.compliance.policy import Policy
 
 def offence(policy: Policy, facts: FacilityFacts, day: date, as_of: date) -> str | None:
     """Why a stage on ``day`` at the facility ``facts`` describes breaks ``policy`` as of
-    ``as_of`` (each failed test, joined), or None when it breaks nothing."""
+    ``as_of`` (each failed test, joined), or None when it breaks nothing. The facility is
+    judged by its registration in force on ``day``, as :func:`forbidden` judges it (ADR
+    0016); before its first registration nothing is known to offend."""
+    here = facts.on(day)
+    if here is None:
+        return None
     found = [
         text
         for text in (
-            place_offence(policy, facts.country, day, as_of),
-            _control(policy, facts, day, as_of),
+            place_offence(policy, here.country, day, as_of),
+            _control(policy, here, day, as_of),
         )
         if text
     ]

@@ -9,6 +9,10 @@ from typing import Protocol
 
 from ledger.records.model import LotId
 
+UNREGISTERED = "unregistered"
+"""The country and operator of a lot made (or a shipment's destination) on a day before its
+facility's first registration: not on the ledger (ADR 0016)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotInfo:
@@ -20,6 +24,8 @@ class LotInfo:
     created_index: int
     facility: str
     country: str
+    """The facility's, by its registration in force on ``happened_on`` (or
+    :data:`UNREGISTERED`); likewise ``operator``."""
     operator: str
     stage: str
     happened_on: str
@@ -54,6 +60,7 @@ class Hop:
     from_facility: str
     to_facility: str
     to_country: str
+    """The destination's, by its registration in force on ``shipped_on``."""
     shipped_on: str
     shipped_index: int
     received_index: int | None

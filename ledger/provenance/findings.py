@@ -30,6 +30,7 @@ from ledger.provenance.graph import Graph
 from ledger.records.admission import FacilityState
 from ledger.records.model import (
     Extraction,
+    Facility,
     FacilityId,
     KeyRevocation,
     LotAmount,
@@ -54,6 +55,7 @@ REVOKED_KEY = "revoked-key"
 MATERIAL_CHANGED = "material-changed"
 DECLARED_ORIGIN = "declared-origin"
 STAGE_GAP = "stage-gap"
+FACILITY_MOVED = "facility-moved"
 
 CODES: Mapping[str, str] = {
     MASS_BALANCE: "outputs exceed inputs plus untraced inputs beyond the stage's tolerance",
@@ -68,6 +70,7 @@ CODES: Mapping[str, str] = {
     "from one country, whose lot the graph places in another by a stage that confers no origin",
     STAGE_GAP: "an output whose material implies a stage that is not recorded and that its "
     "facility is not registered for",
+    FACILITY_MOVED: "a facility re-registered in another country than its registration before",
 }
 
 NO_ORIGIN_STAGES = frozenset({"split", "blend", "repack"})
@@ -119,6 +122,10 @@ class IndexView(Protocol):
 
     def facility(self, facility: FacilityId) -> FacilityState | None:
         """The facility as registered before the append (its stages)."""
+        ...
+
+    def facility_registered(self, facility: FacilityId) -> tuple[int, str] | None:
+        """(log index, country) of the facility's latest registration, if it has one."""
         ...
 
 
@@ -176,6 +183,8 @@ def detect(record: Record, log_index: int, view: IndexView) -> list[Finding]:
             return _receipt(record, log_index, view)
         case KeyRevocation():
             return _revocation(record, log_index, view)
+        case Facility():
+            return _moved(record, log_index, view)
         case Extraction():
             return stage_gaps(record, log_index, view)
         case _:
@@ -509,6 +518,28 @@ def _revocation(record: KeyRevocation, index: int, view: IndexView) -> list[Find
             )
         )
     return found
+
+
+def _moved(record: Facility, index: int, view: IndexView) -> list[Finding]:
+    """A facility does not move: a re-registration in another country is a correction, a
+    border change or a relabelling, and worth a look. Stages before it are still judged at
+    the country registered then (ADR 0016), so it leaves no mass unknown."""
+    before = view.facility_registered(record.id)
+    if before is None or before[1] == record.country:
+        return []
+    previous, country = before
+    return [
+        Finding(
+            code=FACILITY_MOVED,
+            severity=WARNING,
+            message=f"{record.id} was registered in {country} (log index {previous}) and is "
+            f"re-registered in {record.country} from {record.issued_at.date().isoformat()}: its "
+            f"stages dated before then are still judged in {country}",
+            log_index=index,
+            evidence=(previous, index),
+            subject=record.id,
+        )
+    ]
 
 
 def not_received(

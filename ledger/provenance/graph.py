@@ -24,11 +24,19 @@ import networkx as nx
 
 from ledger.core.codec import format_kg
 from ledger.errors import InputError
-from ledger.provenance._source import Flow, Hop, LotInfo, ProvenanceSource, Untraced
+from ledger.provenance._source import (
+    UNREGISTERED,
+    Flow,
+    Hop,
+    LotInfo,
+    ProvenanceSource,
+    Untraced,
+)
 from ledger.records.model import LotId
 
 __all__ = [
     "RENDERERS",
+    "UNREGISTERED",
     "EdgeData",
     "Flow",
     "Graph",
@@ -79,6 +87,8 @@ class NodeData(TypedDict):
     facility: NotRequired[str]
     """A lot's; likewise ``country``, ``operator``, ``stage``, ``date``, ``source``, ``hops``."""
     country: NotRequired[str]
+    """The facility's country by its registration in force on ``date`` (ADR 0016), or
+    ``unregistered`` for a day before its first registration; likewise ``operator``."""
     operator: NotRequired[str]
     stage: NotRequired[str]
     date: NotRequired[str]

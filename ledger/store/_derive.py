@@ -33,6 +33,7 @@ from ledger.records.model import (
 from ledger.store._rows import (
     DERIVED_TABLES,
     ControlRow,
+    FacilityRegistrationRow,
     FacilityRow,
     ParticipantKeyRow,
     ParticipantRow,
@@ -244,6 +245,18 @@ class Indexer:
                         region=record.region,
                         stages=json.dumps(list(record.stages)),
                         log_index=index,
+                    )
+                )
+                # Every registration is kept, dated: history is not rewritten (ADR 0016).
+                self._unit.write_session.add(
+                    FacilityRegistrationRow(
+                        facility=record.id,
+                        log_index=index,
+                        effective_from=stamp(record.issued_at),
+                        operator=record.operator,
+                        country=record.country,
+                        region=record.region,
+                        stages=json.dumps(list(record.stages)),
                     )
                 )
             case KeyRevocation():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -20,8 +21,8 @@ from sqlmodel import col, select
 from ledger.compliance import FacilityFacts
 from ledger.provenance import graph
 from ledger.records.model import Control, LotId
-from ledger.store._rows import ControlRow, FacilityRow, ParticipantRow
-from ledger.store._sql import EVENT, FACILITY, FLOW, LOT, SHIPMENT, SHIPMENT_LOT, UNTRACED, chunks
+from ledger.store._rows import ControlRow, FacilityRegistrationRow, ParticipantRow
+from ledger.store._sql import EVENT, FLOW, LOT, SHIPMENT, SHIPMENT_LOT, UNTRACED, chunks
 from ledger.store._stamps import unstamp
 from ledger.store._unit import Unit
 
@@ -95,32 +96,36 @@ class GraphReads:
 
     def hops(self, lots: Iterable[LotId]) -> dict[LotId, list[graph.Hop]]:
         found: dict[LotId, list[graph.Hop]] = {}
-        line, shipment, destination = SHIPMENT_LOT, SHIPMENT, FACILITY
+        line, shipment = SHIPMENT_LOT, SHIPMENT
         for chunk in chunks(lots):
-            rows = self._unit.read().connection.execute(
-                core_select(
-                    line.c.lot,
-                    shipment.c.id,
-                    shipment.c.from_facility,
-                    shipment.c.to_facility,
-                    destination.c.country,
-                    shipment.c.shipped_on,
-                    shipment.c.created_index,
-                    shipment.c.received_index,
-                    shipment.c.end_use,
+            rows = (
+                self._unit.read()
+                .connection.execute(
+                    core_select(
+                        line.c.lot,
+                        shipment.c.id,
+                        shipment.c.from_facility,
+                        shipment.c.to_facility,
+                        shipment.c.shipped_on,
+                        shipment.c.created_index,
+                        shipment.c.received_index,
+                        shipment.c.end_use,
+                    )
+                    .join(shipment, shipment.c.id == line.c.shipment)
+                    .where(line.c.lot.in_(chunk))
+                    .order_by(shipment.c.created_index)
                 )
-                .join(shipment, shipment.c.id == line.c.shipment)
-                .join(destination, destination.c.id == shipment.c.to_facility)
-                .where(line.c.lot.in_(chunk))
-                .order_by(shipment.c.created_index)
+                .all()
             )
+            # The destination's country on the day it was shipped there (ADR 0016).
+            registered = self._registrations({row.to_facility for row in rows})
             for row in rows:
                 found.setdefault(LotId(row.lot), []).append(
                     graph.Hop(
                         shipment=row.id,
                         from_facility=row.from_facility,
                         to_facility=row.to_facility,
-                        to_country=row.country,
+                        to_country=_in_force(registered, row.to_facility, row.shipped_on)[0],
                         shipped_on=row.shipped_on,
                         shipped_index=int(row.created_index),
                         received_index=None
@@ -132,28 +137,71 @@ class GraphReads:
         return found
 
     def facility_facts(self, ids: Iterable[str]) -> dict[str, FacilityFacts]:
-        """Country, operator, stages and the operator's controlling holders per facility."""
+        """Every registration of each facility, dated (country, operator, stages, and the
+        operator's controlling holders, now and by date): the latest, with the earlier
+        ones in :attr:`FacilityFacts.earlier` (ADR 0016)."""
+        registered = self._registrations(ids)
+        operators = {facts.operator for latest in registered.values() for facts in _all(latest)}
+        holders = self._holders_now(operators)
+        history = self._control_history(operators)
         found: dict[str, FacilityFacts] = {}
+        for facility, latest in registered.items():
+            if latest.operator not in holders:
+                continue  # pragma: no cover - admission registers the operator first
+            chain: list[FacilityFacts] = []
+            for facts in _all(latest):
+                chain.append(
+                    replace(
+                        facts,
+                        control=holders.get(facts.operator, ()),
+                        history=history.get(facts.operator, ()),
+                        earlier=tuple(chain),
+                    )
+                )
+            found[facility] = chain[-1]
+        return found
+
+    def _registrations(self, ids: Iterable[str]) -> dict[str, FacilityFacts]:
+        """Every registration of each facility, dated, without the operators' holders."""
+        rows: dict[str, list[FacilityRegistrationRow]] = {}
         for chunk in chunks(ids):
-            rows = (
-                self._unit.read()
-                .session.exec(
-                    select(FacilityRow, ParticipantRow)
-                    .join(ParticipantRow, col(ParticipantRow.id) == col(FacilityRow.operator))
-                    .where(col(FacilityRow.id).in_(chunk))
+            for row in self._unit.read().session.exec(
+                select(FacilityRegistrationRow)
+                .where(col(FacilityRegistrationRow.facility).in_(chunk))
+                .order_by(col(FacilityRegistrationRow.log_index))
+            ):
+                rows.setdefault(row.facility, []).append(row)
+        found: dict[str, FacilityFacts] = {}
+        for facility, registrations in rows.items():
+            chain: list[FacilityFacts] = []
+            since: date | None = None
+            for row in registrations:
+                # A registration never takes effect before one logged earlier did: the
+                # log's order decides which is in force, and none reaches back past another.
+                day = unstamp(row.effective_from).date()
+                since = day if since is None else max(since, day)
+                chain.append(
+                    FacilityFacts(
+                        id=facility,
+                        country=row.country,
+                        operator=row.operator,
+                        stages=frozenset(json.loads(row.stages)),
+                        control=(),
+                        since=since,
+                        log_index=row.log_index,
+                        earlier=tuple(chain),
+                    )
                 )
-                .all()
-            )
-            history = self._control_history({operator.id for _, operator in rows})
-            for facility, operator in rows:
-                found[facility.id] = FacilityFacts(
-                    id=facility.id,
-                    country=facility.country,
-                    operator=facility.operator,
-                    stages=frozenset(json.loads(facility.stages)),
-                    control=_holders(operator.control),
-                    history=history.get(operator.id, ()),
-                )
+            found[facility] = chain[-1]
+        return found
+
+    def _holders_now(self, participants: Iterable[str]) -> dict[str, tuple[Control, ...]]:
+        found: dict[str, tuple[Control, ...]] = {}
+        for chunk in chunks(participants):
+            for row in self._unit.read().session.exec(
+                select(ParticipantRow).where(col(ParticipantRow.id).in_(chunk))
+            ):
+                found[row.id] = _holders(row.control)
         return found
 
     def _control_history(
@@ -200,41 +248,61 @@ class GraphReads:
 
     def _lot_infos(self, condition: Any) -> list[graph.LotInfo]:
         """Lots with their creating event and its facility."""
-        rows = self._unit.read().connection.execute(
-            core_select(
-                LOT.c.id,
-                LOT.c.material,
-                LOT.c.mass_g,
-                LOT.c.created_index,
-                EVENT.c.facility,
-                FACILITY.c.country,
-                FACILITY.c.operator,
-                EVENT.c.stage,
-                EVENT.c.happened_on,
-                EVENT.c.source,
-                EVENT.c.origin,
+        rows = (
+            self._unit.read()
+            .connection.execute(
+                core_select(
+                    LOT.c.id,
+                    LOT.c.material,
+                    LOT.c.mass_g,
+                    LOT.c.created_index,
+                    EVENT.c.facility,
+                    EVENT.c.stage,
+                    EVENT.c.happened_on,
+                    EVENT.c.source,
+                    EVENT.c.origin,
+                )
+                .join(EVENT, EVENT.c.log_index == LOT.c.created_index)
+                .where(condition)
+                .order_by(LOT.c.id)
             )
-            .join(EVENT, EVENT.c.log_index == LOT.c.created_index)
-            .join(FACILITY, FACILITY.c.id == EVENT.c.facility)
-            .where(condition)
-            .order_by(LOT.c.id)
+            .all()
         )
-        return [
-            graph.LotInfo(
-                id=LotId(row.id),
-                material=row.material,
-                mass_g=int(row.mass_g),
-                created_index=int(row.created_index),
-                facility=row.facility,
-                country=row.country,
-                operator=row.operator,
-                stage=row.stage,
-                happened_on=row.happened_on,
-                source=row.source,
-                origin=row.origin,
+        # Where the facility was, and who ran it, on the event's day (ADR 0016).
+        registered = self._registrations({row.facility for row in rows})
+        infos: list[graph.LotInfo] = []
+        for row in rows:
+            country, operator = _in_force(registered, row.facility, row.happened_on)
+            infos.append(
+                graph.LotInfo(
+                    id=LotId(row.id),
+                    material=row.material,
+                    mass_g=int(row.mass_g),
+                    created_index=int(row.created_index),
+                    facility=row.facility,
+                    country=country,
+                    operator=operator,
+                    stage=row.stage,
+                    happened_on=row.happened_on,
+                    source=row.source,
+                    origin=row.origin,
+                )
             )
-            for row in rows
-        ]
+        return infos
+
+
+def _all(latest: FacilityFacts) -> tuple[FacilityFacts, ...]:
+    """Every registration of a facility, oldest first."""
+    return (*latest.earlier, latest)
+
+
+def _in_force(registered: dict[str, FacilityFacts], facility: str, day: str) -> tuple[str, str]:
+    """(country, operator) of ``facility`` by its registration in force on ``day``."""
+    latest = registered.get(facility)
+    facts = None if latest is None else latest.on(date.fromisoformat(day))
+    if facts is None:
+        return graph.UNREGISTERED, graph.UNREGISTERED
+    return facts.country, facts.operator
 
 
 def _holders(stored: str) -> tuple[Control, ...]:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import BigInteger, Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 def _entry_key() -> Any:
@@ -125,6 +125,20 @@ class FacilityRow(SQLModel, table=True):
     region: str | None = None
     stages: str  # JSON list
     log_index: int = Field(sa_type=BigInteger)
+
+
+class FacilityRegistrationRow(SQLModel, table=True):
+    """Every registration of a facility, as it said (a stage is judged by the one in force
+    on its date, ADR 0016); ``facility`` holds the latest."""
+
+    __tablename__ = "facility_registration"
+    facility: str = Field(primary_key=True)
+    log_index: int = _entry_key()
+    effective_from: str  # the registration's issued_at, stamped
+    operator: str
+    country: str
+    region: str | None = None
+    stages: str  # JSON list
 
 
 class LotRow(SQLModel, table=True):
@@ -242,6 +256,7 @@ DERIVED_TABLES: tuple[type[SQLModel], ...] = (
     ControlRow,
     ParticipantKeyRow,
     FacilityRow,
+    FacilityRegistrationRow,
     LotRow,
     EventRow,
     FlowRow,

@@ -222,6 +222,9 @@ class Transaction:
     def signed_by(self, keyid: KeyId) -> list[tuple[int, datetime]]:
         return self._index.signed_by(keyid)
 
+    def facility_registered(self, facility: FacilityId) -> tuple[int, str] | None:
+        return self._index.facility_registered(facility)
+
     def records_about(self, lots: Iterable[LotId]) -> set[int]:
         """Log indexes of every record that created, consumed, shipped or received a lot."""
         return self._index.records_about(lots)

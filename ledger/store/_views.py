@@ -26,6 +26,7 @@ from ledger.records.admission import FacilityState, KeyState, ShipmentState
 from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.store._rows import (
     DERIVED_TABLES,
+    FacilityRow,
     FindingEffectRow,
     FindingRow,
     FlowRow,
@@ -100,6 +101,10 @@ class FindingsIndex:
 
     def __init__(self, unit: Unit) -> None:
         self._unit = unit
+
+    def facility_registered(self, facility: FacilityId) -> tuple[int, str] | None:
+        row = self._unit.read().session.get(FacilityRow, facility)
+        return None if row is None else (row.log_index, row.country)
 
     def lot_state(self, lot: LotId) -> findings.LotState | None:
         found = self._unit.work.lot(lot)

@@ -183,6 +183,8 @@ _READS: list[tuple[str, _Read]] = [
     ("participant_exists", lambda tx, ids: [tx.participant_exists(p) for p in ids.participants]),
     ("facility", lambda tx, ids: [tx.facility(f) for f in ids.facilities]),
     ("facility_facts", lambda tx, ids: tx.facility_facts(ids.facilities)),
+    # issue 11 item 1: the facility's latest registration, as findings read it
+    ("facility_registered", lambda tx, ids: [tx.facility_registered(f) for f in ids.facilities]),
 ]
 
 _NOT_READ_HERE = {
