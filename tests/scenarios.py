@@ -8,8 +8,13 @@ The compliance scenarios then judge lots through the command line.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from click.testing import CliRunner
+
+from ledger.cli.main import bloc
 
 from helpers import (
     World,
@@ -177,3 +182,36 @@ def japanese_magnet(
         "jpmag-takefu", "sintering", [(powder, 9700)], [("MAG-1", "ndfeb_magnet", 9500)]
     )
     return magnet
+
+
+DFARS = "dfars-252.225-7052"
+BLOC = "bloc-2026"
+WINDOW_A = "2026-11-15"
+WINDOW_B = "2027-02-01"
+EXIT = {"pass": 0, "exempt": 0, "not_applicable": 0, "fail": 1, "inconclusive": 4}
+"""What ``bloc check`` exits with for each verdict (README, Exit codes)."""
+
+
+def check(world: World, lot: str, policy: str, as_of: str) -> dict[str, Any]:
+    """``bloc check LOT --policy P --as-of D --json`` through the CLI, its exit code checked
+    against the verdict it prints."""
+    result = CliRunner().invoke(
+        bloc,
+        [
+            *("--home", str(world.home.path), "check", lot),
+            *("--policy", policy, "--as-of", as_of, "--json"),
+        ],
+    )
+    assert "Traceback" not in result.output
+    verdict: dict[str, Any] = json.loads(result.stdout)
+    assert result.exit_code == EXIT[verdict["verdict"]], result.output
+    return verdict
+
+
+def assembly_sites(s: Scenario) -> None:
+    magnet_sites(s)
+    s.site("ausmine-sep", "ausmine", "AU", ["cracking_leaching", "separation"])
+    s.org("cnasm", "CN")
+    s.site("cnasm-plant", "cnasm", "CN", ["assembly", "machining"])
+    s.org("usasm", "US")
+    s.site("usasm-plant", "usasm", "US", ["assembly"])

@@ -8,42 +8,24 @@ code, the shares, the rule and the offending path.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from scenarios import Scenario, japanese_magnet, magnet_sites
+from scenarios import (
+    BLOC,
+    DFARS,
+    WINDOW_A,
+    WINDOW_B,
+    Scenario,
+    assembly_sites,
+    check,
+    japanese_magnet,
+    magnet_sites,
+)
 
 from ledger.cli.main import bloc
 
 from helpers import World
-
-DFARS = "dfars-252.225-7052"
-BLOC = "bloc-2026"
-WINDOW_A = "2026-11-15"
-WINDOW_B = "2027-02-01"
-EXIT = {"pass": 0, "exempt": 0, "not_applicable": 0, "fail": 1, "inconclusive": 4}
-
-
-def check(world: World, lot: str, policy: str, as_of: str) -> dict[str, Any]:
-    result = CliRunner().invoke(
-        bloc,
-        [
-            "--home",
-            str(world.home.path),
-            "check",
-            lot,
-            "--policy",
-            policy,
-            "--as-of",
-            as_of,
-            "--json",
-        ],
-    )
-    assert "Traceback" not in result.output
-    verdict: dict[str, Any] = json.loads(result.stdout)
-    assert result.exit_code == EXIT[verdict["verdict"]], result.output
-    return verdict
 
 
 def test_separated_in_china_finished_in_japan(empty_world: World) -> None:
@@ -290,15 +272,6 @@ def test_check_all_defense_exits_with_the_worst(empty_world: World) -> None:
     assert verdicts[clean] == "pass"
     assert set(verdicts.values()) == {"pass"}
     assert everything.exit_code == 0
-
-
-def assembly_sites(s: Scenario) -> None:
-    magnet_sites(s)
-    s.site("ausmine-sep", "ausmine", "AU", ["cracking_leaching", "separation"])
-    s.org("cnasm", "CN")
-    s.site("cnasm-plant", "cnasm", "CN", ["assembly", "machining"])
-    s.org("usasm", "US")
-    s.site("usasm-plant", "usasm", "US", ["assembly"])
 
 
 def test_heavy_alloy_penetrator_machined_in_china(empty_world: World) -> None:

@@ -22,17 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from scenarios import Scenario
-from sqlalchemy import text
-from test_compliance_scenarios import (
+from scenarios import (
     BLOC,
     DFARS,
     WINDOW_B,
+    Scenario,
     assembly_sites,
     check,
     japanese_magnet,
     magnet_sites,
 )
+from sqlalchemy import text
 
 from ledger.cli.main import bloc
 

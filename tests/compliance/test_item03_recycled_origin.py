@@ -13,36 +13,9 @@ those paragraphs.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from click.testing import CliRunner
-from scenarios import Scenario
-
-from ledger.cli.main import bloc
+from scenarios import BLOC, DFARS, WINDOW_A, WINDOW_B, Scenario, check
 
 from helpers import World, envelope_bytes, extraction, key_for
-
-DFARS = "dfars-252.225-7052"
-BLOC = "bloc-2026"
-WINDOW_A = "2026-11-15"
-WINDOW_B = "2027-02-01"
-EXIT = {"pass": 0, "exempt": 0, "not_applicable": 0, "fail": 1, "inconclusive": 4}
-
-
-def check(world: World, lot: str, policy: str, as_of: str) -> dict[str, Any]:
-    """``bloc check LOT --policy P --as-of D --json``, with its exit code checked."""
-    result = CliRunner().invoke(
-        bloc,
-        [
-            *("--home", str(world.home.path), "check", lot),
-            *("--policy", policy, "--as-of", as_of, "--json"),
-        ],
-    )
-    assert "Traceback" not in result.output
-    verdict: dict[str, Any] = json.loads(result.stdout)
-    assert result.exit_code == EXIT[verdict["verdict"]], result.output
-    return verdict
 
 
 def recyclers(s: Scenario) -> None:

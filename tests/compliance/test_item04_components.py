@@ -12,12 +12,12 @@ carries covered material of unknown origin: unknown, not absent.
 
 from __future__ import annotations
 
-from scenarios import Scenario
-from test_compliance_scenarios import (
+from scenarios import (
     BLOC,
     DFARS,
     WINDOW_A,
     WINDOW_B,
+    Scenario,
     assembly_sites,
     check,
     japanese_magnet,

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from scenarios import Scenario
-from test_compliance_scenarios import DFARS, WINDOW_A, WINDOW_B, check
+from scenarios import DFARS, WINDOW_A, WINDOW_B, Scenario, check
 
 from ledger.cli.main import bloc
 

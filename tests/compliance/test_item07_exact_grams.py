@@ -21,8 +21,7 @@ import networkx as nx
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scenarios import Scenario
-from test_compliance_scenarios import DFARS, WINDOW_A, WINDOW_B, check
+from scenarios import DFARS, WINDOW_A, WINDOW_B, Scenario, check
 
 from ledger import render
 from ledger.cli.compliance import print_verdict

@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from scenarios import Scenario
+from scenarios import DFARS, WINDOW_A, WINDOW_B, Scenario, check, magnet_sites
 from test_compliance_properties import AS_OF, examples, implies, worlds
-from test_compliance_scenarios import DFARS, WINDOW_A, WINDOW_B, check, magnet_sites
 
 from ledger.compliance import RuleShares
 

@@ -26,10 +26,9 @@ from typing import Any
 import networkx as nx
 from hypothesis import given, note
 from hypothesis import strategies as st
-from scenarios import Scenario
+from scenarios import DFARS, Scenario, check, japanese_magnet, magnet_sites
 from test_compliance_properties import AS_OF, describe, examples, facility_facts, worlds
 from test_compliance_properties import World as PropertyWorld
-from test_compliance_scenarios import DFARS, check, japanese_magnet, magnet_sites
 
 from ledger.compliance import EXEMPT, PASS, RuleShares
 from ledger.compliance.policy import load

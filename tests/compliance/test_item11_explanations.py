@@ -15,10 +15,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from hypothesis import given, note
-from scenarios import Scenario
+from scenarios import BLOC, DFARS, WINDOW_B, Scenario, check, japanese_magnet, magnet_sites
 from test_compliance_properties import World as Graphs
 from test_compliance_properties import describe, examples, worlds
-from test_compliance_scenarios import BLOC, DFARS, WINDOW_B, check, japanese_magnet, magnet_sites
 
 from ledger.cli.main import bloc
 from ledger.compliance import RuleShares

@@ -23,14 +23,13 @@ paragraph and naming the declaring record, never ``pass``.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from scenarios import ISSUED, Scenario
+from scenarios import ISSUED, Scenario, check
 
 from ledger import evidence
 from ledger.cli.main import bloc
@@ -44,7 +43,6 @@ DFARS = "dfars-252.225-7052"
 BLOC = "bloc-2026"
 WINDOW_A = "2026-12-06"  # today: 252.225-7052(b)(1)(i)
 WINDOW_B = "2027-02-01"  # 252.225-7052(b)(1)(ii)
-EXIT = {"pass": 0, "exempt": 0, "not_applicable": 0, "fail": 1, "inconclusive": 4}
 NOT_JUDGED = {"nonavailability-or-waiver", "use-outside-us", "below-sat"}
 
 
@@ -74,20 +72,6 @@ class Declaring(Scenario):
         for lot_id, _, kg in ids:
             self.holder[lot_id], self.mass[lot_id] = site, kg
         return [lot_id for lot_id, _, _ in ids]
-
-
-def check(world: World, lot: str, policy: str, as_of: str) -> dict[str, Any]:
-    result = CliRunner().invoke(
-        bloc,
-        [
-            *("--home", str(world.home.path), "check", lot),
-            *("--policy", policy, "--as-of", as_of, "--json"),
-        ],
-    )
-    assert "Traceback" not in result.output
-    verdict: dict[str, Any] = json.loads(result.stdout)
-    assert result.exit_code == EXIT[verdict["verdict"]], result.output
-    return verdict
 
 
 def check_text(world: World, lot: str, policy: str, as_of: str) -> str:
