@@ -226,8 +226,8 @@ def _pass_reason(policy: Policy, rule: MaterialRule, judged: Fraction) -> str:
     control = policy.entity_control
     if control is not None:
         where += (
-            f" or at a facility whose operator {control.government_of} governments hold "
-            f"{percent_text(control.min_percent)}% or more of"
+            f" or at a facility whose operator was held "
+            f"{percent_text(control.min_percent)}% or more by {control.government_of} governments"
         )
     return (
         f"all {mass_text(judged)} of {content} is compliant: every restricted stage it went "

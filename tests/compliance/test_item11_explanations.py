@@ -156,8 +156,8 @@ def test_pass_reason_is_plain_words(empty_world: World) -> None:
     assert under_bloc["verdict"] == "pass"
     assert under_bloc["reason"] == (
         "all 9,500 kg of it is compliant: every restricted stage it went through is recorded, "
-        "and none was done outside the 'bloc' set or at a facility whose operator covered "
-        "governments hold 25% or more of"
+        "and none was done outside the 'bloc' set or at a facility whose operator was held "
+        "25% or more by covered governments"
     )
 
 
