@@ -31,6 +31,16 @@ LOG_KEY = "log"
 _KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
+PUBLIC_KEY_SUFFIX = ".pub.json"
+"""``NAME.pub.json`` beside ``NAME.pem``: the public half, for the registrar."""
+
+
+def check_key_name(name: str) -> None:
+    """Raises InputError unless ``name`` is a safe file name for a key."""
+    if not _KEY_NAME.fullmatch(name):
+        raise InputError(f"key name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
+
+
 class NoHomeError(ConfigError):
     """No ``bloc.toml`` where the home was looked for."""
 
@@ -46,10 +56,7 @@ class Home:
         return self.path / ROOT_FILE
 
     def key_path(self, name: str) -> Path:
-        if not _KEY_NAME.fullmatch(name):
-            raise InputError(
-                f"key name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)"
-            )
+        check_key_name(name)
         return self.path / KEYS_DIR / f"{name}.pem"
 
     def root(self) -> TrustRoot:
@@ -204,3 +211,39 @@ def read_signer(path: Path, *, passphrase: bytes | None = None) -> Signer:
     except OSError as e:
         raise ConfigError(f"cannot read key {path}: {e.strerror}") from e
     return Signer.from_pem(pem, passphrase=passphrase, source=str(path))
+
+
+def write_key_pair(
+    directory: Path, name: str, signer: Signer, *, passphrase: bytes | None = None
+) -> tuple[Path, Path]:
+    """Write ``NAME.pem`` (mode 0600) and ``NAME.pub.json`` (mode 0644) into ``directory``.
+
+    Needs no home: a participant makes its key on its own machine and sends only
+    ``NAME.pub.json`` to the registrar. The public file holds ``keyid`` and ``public_key``,
+    the two fields of a participant record's ``keys[]`` entry the key itself decides (the
+    registrar adds ``valid_from``). Neither file is ever overwritten; on any error nothing is
+    left behind (a directory created here is removed again; its parent must exist).
+
+    Raises:
+        InputError: a bad key name.
+        ConfigError: either file exists, or the directory cannot be created or written.
+    """
+    check_key_name(name)
+    private, public = directory / f"{name}.pem", directory / f"{name}{PUBLIC_KEY_SUFFIX}"
+    for path in (private, public):
+        if path.exists() or path.is_symlink():
+            raise ConfigError(f"{path} exists; refusing to overwrite it")
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"cannot write keys into {directory}: not a directory")
+    pem = signer.to_pem(passphrase=passphrase)
+    entry = {"keyid": signer.keyid, "public_key": signer.public_key.to_base64()}
+    with _undo_on_failure(directory) as created:
+        try:
+            directory.mkdir(exist_ok=True, mode=0o700)
+        except OSError as e:
+            raise ConfigError(f"cannot create {directory}: {e.strerror}") from e
+        _write_new(private, pem, 0o600)
+        created.append(private)
+        _write_new(public, (json.dumps(entry, indent=2) + "\n").encode(), 0o644)
+        created.append(public)
+    return private, public
