@@ -10,11 +10,11 @@ run() { echo; echo "\$ $*"; "$@"; }
 
 run bloc init "$BLOC_HOME" --origin example.org/bloc-quickstart
 
-# A miner's key, kept in the home's keys/ directory.
-echo; echo "\$ bloc keys generate lynas --json"
-bloc keys generate lynas --json | tee "$dir/lynas.key.json"
-keyid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyid"])' "$dir/lynas.key.json")
-public=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$dir/lynas.key.json")
+# A miner's key, made on the miner's own machine (no home needed); only lynas.pub.json
+# goes to the registrar.
+run bloc keys generate lynas --out "$dir/lynas"
+keyid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyid"])' "$dir/lynas/lynas.pub.json")
+public=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$dir/lynas/lynas.pub.json")
 
 # The registrar registers the participant and its two facilities (JSON Lines).
 cat > "$dir/registrations.jsonl" <<JSON
@@ -32,14 +32,14 @@ cat > "$dir/records.jsonl" <<'JSON'
 {"kind": "receipt", "schema_version": 1, "signer": "org:lynas", "shipment": "ship:lynas/S-1000", "facility": "fac:lynas-kuantan", "received_on": "2026-02-20", "lots": [{"lot": "lot:lynas/MW-2026-001", "mass_kg": 25000}]}
 {"kind": "transformation", "schema_version": 1, "signer": "org:lynas", "facility": "fac:lynas-kuantan", "stage": "separation", "performed_on": "2026-03-02", "inputs": [{"lot": "lot:lynas/MW-2026-001", "mass_kg": 25000}], "untraced_inputs": [], "outputs": [{"id": "lot:lynas/KU-NDPR-001", "material": "ndpr_oxide", "mass_kg": 5200.5}]}
 JSON
-run bloc sign "$dir/records.jsonl" --key "$BLOC_HOME/keys/lynas.pem" -o "$dir/records.dsse.jsonl"
+run bloc sign "$dir/records.jsonl" --key "$dir/lynas/lynas.pem" -o "$dir/records.dsse.jsonl"
 run bloc submit "$dir/records.dsse.jsonl"
 
 # Submitting again is harmless; a record that breaks a rule is rejected (exit 5).
 run bloc submit "$dir/records.dsse.jsonl"
 echo; echo "\$ bloc sign bad.json ...   # a mass finer than one gram is refused before signing"
 sed 's/KU-NDPR-001/KU-NDPR-002/; s/"mass_kg": 25000}\]/"mass_kg": 25000.0001}]/' "$dir/records.jsonl" | tail -n 1 > "$dir/bad.json"
-bloc sign "$dir/bad.json" --key "$BLOC_HOME/keys/lynas.pem" -o "$dir/bad.dsse.json" 2>&1 || echo "(exit $?)"
+bloc sign "$dir/bad.json" --key "$dir/lynas/lynas.pem" -o "$dir/bad.dsse.json" 2>&1 || echo "(exit $?)"
 echo; echo "\$ bloc submit other.dsse.json   # lynas signs a lot into another participant's namespace"
 python3 - "$dir" <<'PY'
 import json, sys
@@ -48,7 +48,7 @@ rec = {"kind": "extraction", "schema_version": 1, "signer": "org:lynas", "facili
        "lots": [{"id": "lot:mp-materials/X-1", "material": "rare_earth_ore", "mass_kg": 10}]}
 open(f"{sys.argv[1]}/other.json", "w").write(json.dumps(rec))
 PY
-bloc sign "$dir/other.json" --key "$BLOC_HOME/keys/lynas.pem" -o "$dir/other.dsse.json"
+bloc sign "$dir/other.json" --key "$dir/lynas/lynas.pem" -o "$dir/other.dsse.json"
 bloc submit "$dir/other.dsse.json" 2>&1 || echo "(exit $?)"
 
 # Anyone holding root.json can check the log.
@@ -59,10 +59,9 @@ run bloc log consistency 3 7
 
 # A Japanese magnet maker buys the oxide and makes NdFeB magnets, with iron and boron
 # bought outside the ledger (untraced).
-echo; echo "\$ bloc keys generate shinetsu --json"
-bloc keys generate shinetsu --json | tee "$dir/shinetsu.key.json"
-keyid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyid"])' "$dir/shinetsu.key.json")
-public=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$dir/shinetsu.key.json")
+run bloc keys generate shinetsu --out "$dir/shinetsu"
+keyid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyid"])' "$dir/shinetsu/shinetsu.pub.json")
+public=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$dir/shinetsu/shinetsu.pub.json")
 cat > "$dir/shinetsu.jsonl" <<JSON
 {"kind": "participant", "schema_version": 1, "id": "org:shinetsu", "name": "Shin-Etsu Chemical", "country": "JP", "roles": ["processor"], "control": [], "keys": [{"keyid": "$keyid", "public_key": "$public", "valid_from": "2026-01-01T00:00:00Z"}]}
 {"kind": "facility", "schema_version": 1, "id": "fac:shinetsu-takefu", "operator": "org:shinetsu", "name": "Takefu magnet plant", "country": "JP", "stages": ["metal_reduction", "alloy_melting", "powder_formation", "sintering"]}
@@ -78,8 +77,8 @@ cat > "$dir/magnets.jsonl" <<'JSON'
 {"kind": "transformation", "schema_version": 1, "signer": "org:shinetsu", "facility": "fac:shinetsu-takefu", "stage": "powder_formation", "performed_on": "2026-04-22", "inputs": [{"lot": "lot:shinetsu/ALLOY-77", "mass_kg": 14200}], "untraced_inputs": [], "outputs": [{"id": "lot:shinetsu/POWDER-77", "material": "ndfeb_powder", "mass_kg": 14100}]}
 {"kind": "transformation", "schema_version": 1, "signer": "org:shinetsu", "facility": "fac:shinetsu-takefu", "stage": "sintering", "performed_on": "2026-04-25", "inputs": [{"lot": "lot:shinetsu/POWDER-77", "mass_kg": 14100}], "untraced_inputs": [], "outputs": [{"id": "lot:shinetsu/MAGNET-77", "material": "ndfeb_magnet", "mass_kg": 13800}]}
 JSON
-bloc sign "$dir/ship.json" --key "$BLOC_HOME/keys/lynas.pem" -o "$dir/ship.dsse.json"
-bloc sign "$dir/magnets.jsonl" --key "$BLOC_HOME/keys/shinetsu.pem" -o "$dir/magnets.dsse.jsonl"
+bloc sign "$dir/ship.json" --key "$dir/lynas/lynas.pem" -o "$dir/ship.dsse.json"
+bloc sign "$dir/magnets.jsonl" --key "$dir/shinetsu/shinetsu.pem" -o "$dir/magnets.dsse.jsonl"
 run bloc submit "$dir/ship.dsse.json" "$dir/magnets.dsse.jsonl"
 
 # Where did the magnets come from, and may they be delivered under a defense contract?
