@@ -18,9 +18,9 @@ public=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public
 
 # The registrar registers the participant and its two facilities (JSON Lines).
 cat > "$dir/registrations.jsonl" <<JSON
-{"kind": "participant", "schema_version": 1, "id": "org:lynas", "name": "Lynas Rare Earths Ltd", "country": "AU", "roles": ["miner", "processor"], "control": [{"holder": "Public shareholders", "country": "AU", "percent": 100, "government": false}], "keys": [{"keyid": "$keyid", "public_key": "$public", "valid_from": "2026-01-01T00:00:00Z"}]}
-{"kind": "facility", "schema_version": 1, "id": "fac:lynas-mt-weld", "operator": "org:lynas", "name": "Mt Weld mine and concentrator", "country": "AU", "region": "AU-WA", "stages": ["mining", "beneficiation"]}
-{"kind": "facility", "schema_version": 1, "id": "fac:lynas-kuantan", "operator": "org:lynas", "name": "Kuantan separation plant", "country": "MY", "stages": ["cracking_leaching", "separation"]}
+{"kind": "participant", "schema_version": 1, "issued_at": "2026-01-01T00:00:00Z", "id": "org:lynas", "name": "Lynas Rare Earths Ltd", "country": "AU", "roles": ["miner", "processor"], "control": [{"holder": "Public shareholders", "country": "AU", "percent": 100, "government": false}], "keys": [{"keyid": "$keyid", "public_key": "$public", "valid_from": "2026-01-01T00:00:00Z"}]}
+{"kind": "facility", "schema_version": 1, "issued_at": "2026-01-01T00:00:00Z", "id": "fac:lynas-mt-weld", "operator": "org:lynas", "name": "Mt Weld mine and concentrator", "country": "AU", "region": "AU-WA", "stages": ["mining", "beneficiation"]}
+{"kind": "facility", "schema_version": 1, "issued_at": "2026-01-01T00:00:00Z", "id": "fac:lynas-kuantan", "operator": "org:lynas", "name": "Kuantan separation plant", "country": "MY", "stages": ["cracking_leaching", "separation"]}
 JSON
 run bloc register "$dir/registrations.jsonl"
 
@@ -63,8 +63,8 @@ run bloc keys generate shinetsu --out "$dir/shinetsu"
 keyid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyid"])' "$dir/shinetsu/shinetsu.pub.json")
 public=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$dir/shinetsu/shinetsu.pub.json")
 cat > "$dir/shinetsu.jsonl" <<JSON
-{"kind": "participant", "schema_version": 1, "id": "org:shinetsu", "name": "Shin-Etsu Chemical", "country": "JP", "roles": ["processor"], "control": [], "keys": [{"keyid": "$keyid", "public_key": "$public", "valid_from": "2026-01-01T00:00:00Z"}]}
-{"kind": "facility", "schema_version": 1, "id": "fac:shinetsu-takefu", "operator": "org:shinetsu", "name": "Takefu magnet plant", "country": "JP", "stages": ["metal_reduction", "alloy_melting", "powder_formation", "sintering"]}
+{"kind": "participant", "schema_version": 1, "issued_at": "2026-01-01T00:00:00Z", "id": "org:shinetsu", "name": "Shin-Etsu Chemical", "country": "JP", "roles": ["processor"], "control": [], "keys": [{"keyid": "$keyid", "public_key": "$public", "valid_from": "2026-01-01T00:00:00Z"}]}
+{"kind": "facility", "schema_version": 1, "issued_at": "2026-01-01T00:00:00Z", "id": "fac:shinetsu-takefu", "operator": "org:shinetsu", "name": "Takefu magnet plant", "country": "JP", "stages": ["metal_reduction", "alloy_melting", "powder_formation", "sintering"]}
 JSON
 run bloc register "$dir/shinetsu.jsonl"
 cat > "$dir/ship.json" <<'JSON'
