@@ -32,7 +32,7 @@ from typing import Any
 import ledger
 from ledger import demo
 from ledger.records.model import REGISTRY_KINDS
-from ledger.service.home import REGISTRAR_KEY, init_home
+from ledger.service.home import REGISTRAR_KEY, find_home, init_home
 from ledger.store import Store, resolve_db_url
 
 CACHE_ENV = "BLOC_BENCH_CACHE"
@@ -298,5 +298,7 @@ def make_home(directory: Path, corpus: Corpus, db_url: str) -> Path:
         f"# Bloc Ledger home (benchmark)\n"
         f"db = {json.dumps(db_url)}\norigin = {json.dumps(ORIGIN)}\n"
     )
-    Store.create(resolve_db_url(db_url, directory)).dispose()
+    # The database records whose ledger it is (ADR 0027): this home's origin and root.json.
+    identity = find_home(directory, None, directory).identity()
+    Store.create(resolve_db_url(db_url, directory), identity=identity).dispose()
     return directory

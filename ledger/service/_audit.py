@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ledger.errors import LedgerError, RecordRejected, VerificationError
+from ledger.errors import ConfigError, LedgerError, RecordRejected, VerificationError
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.merkle import Frontier, hash_leaf
 from ledger.records.admission import (
@@ -63,7 +63,15 @@ class VerifyReport:
 
 
 def reindex(store: Store, root: TrustRoot, *, progress: Progress | None) -> int:
-    """:meth:`ledger.service.Ledger.reindex`: rebuild every derived table from the log."""
+    """:meth:`ledger.service.Ledger.reindex`: rebuild every derived table from the log.
+
+    A database created before databases recorded their ledger (ADR 0027) is first checked
+    against ``root``: its log must verify (every checkpoint signed by this root's log key,
+    every record admitted under its registrars) and hold at least one such checkpoint;
+    only then is it bound to this home, in the reindex's transaction.
+    """
+    if store.unbound is not None:
+        _check_before_binding(store, root)
     count = 0
     with store.reindexing(registrars=root.registrar_keys()) as tx:
         for entry in tx.entries():
@@ -80,8 +88,28 @@ def reindex(store: Store, root: TrustRoot, *, progress: Progress | None) -> int:
     return count
 
 
-def verify(store: Store, root: TrustRoot, *, progress: Progress | None) -> VerifyReport:
-    """:meth:`ledger.service.Ledger.verify`: recompute everything, collect the problems."""
+def _check_before_binding(store: Store, root: TrustRoot) -> None:
+    with store.auditing():
+        report = verify(store, root, progress=None, index=False)
+    where = store.label()
+    if report.problems:
+        raise ConfigError(
+            f"{where} records no ledger identity and its log does not verify under this "
+            f"home's root.json ({report.problems[0].message}): run 'bloc reindex' from the "
+            "home that created it"
+        )
+    if report.checkpoints == 0:
+        raise ConfigError(
+            f"{where} records no ledger identity and holds no checkpoint signed by this "
+            "home's log key, so nothing shows it is this home's: create it anew with 'bloc init'"
+        )
+
+
+def verify(
+    store: Store, root: TrustRoot, *, progress: Progress | None, index: bool = True
+) -> VerifyReport:
+    """:meth:`ledger.service.Ledger.verify`: recompute everything, collect the problems
+    (without ``index``, the log only: the derived tables are left unread)."""
     report = VerifyReport()
     with store.reader() as tx, Store.scratch() as scratch:
         report.tree_size = tx.tree_size
@@ -89,7 +117,7 @@ def verify(store: Store, root: TrustRoot, *, progress: Progress | None) -> Verif
         with scratch.writer(registrars=root.registrar_keys()) as replay:
             frontier = _verify_entries(tx, root, report, checkpoints, progress, replay)
         _verify_head(tx, report, frontier, checkpoints)
-        if report.clean:
+        if report.clean and index:
             with scratch.reader() as rebuilt:
                 _verify_index(tx, rebuilt, report)
     # The first line a user reads should be the earliest entry that is wrong: a root

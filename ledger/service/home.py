@@ -7,6 +7,7 @@ never overwritten; creating a home that fails half-way removes what it wrote.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from ledger.core.signing import Signer
 from ledger.errors import ConfigError, InputError
 from ledger.records.trust import TrustRoot
 from ledger.service import Ledger
-from ledger.store import Store, resolve_db_url, sqlite_files
+from ledger.store import LedgerIdentity, Store, resolve_db_url, sqlite_files
 
 CONFIG_FILE = "bloc.toml"
 ROOT_FILE = "root.json"
@@ -59,11 +60,19 @@ class Home:
         check_key_name(name)
         return self.path / KEYS_DIR / f"{name}.pem"
 
-    def root(self) -> TrustRoot:
+    def _root_bytes(self) -> bytes:
         try:
-            data = self.root_path.read_bytes()
+            return self.root_path.read_bytes()
         except OSError as e:
             raise ConfigError(f"cannot read {self.root_path}: {e.strerror}") from e
+
+    def identity(self) -> LedgerIdentity:
+        """Which ledger this home is: its origin and the SHA-256 of its ``root.json`` bytes
+        (ADR 0027); its database must record the same."""
+        return LedgerIdentity(self.origin, hashlib.sha256(self._root_bytes()).hexdigest())
+
+    def root(self) -> TrustRoot:
+        data = self._root_bytes()
         try:
             root = TrustRoot.from_bytes(data)
         except InputError as e:
@@ -81,7 +90,7 @@ class Home:
     def ledger(self, *, writer: bool = True) -> Ledger:
         """Open this home's ledger; a writer also loads the log key to sign checkpoints."""
         root = self.root()
-        store = Store.open(self.db_url)
+        store = Store.open(self.db_url, identity=self.identity())
         log_signer = self.signer(LOG_KEY) if writer else None
         try:
             return Ledger(store, root, log_signer=log_signer)
@@ -157,7 +166,7 @@ def _create_home(path: Path, config_url: str, origin: str) -> Home:
         root = TrustRoot(origin=origin, registrars=(registrar.public_key,), log_key=log.public_key)
         _write_new(home.root_path, (json.dumps(root.to_dict(), indent=2) + "\n").encode(), 0o644)
         created.append(home.root_path)
-        Store.create(home.db_url).dispose()
+        Store.create(home.db_url, identity=home.identity()).dispose()
         created.extend(sqlite_files(home.db_url))
         config = (
             f"# Bloc Ledger home\ndb = {json.dumps(config_url)}\norigin = {json.dumps(origin)}\n"

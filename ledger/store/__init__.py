@@ -16,11 +16,12 @@ The public face is re-exported here; the modules behind it are internal, one per
 from ledger.store._engine import resolve_db_url, sqlite_files
 from ledger.store._rows import CheckpointRow, LogEntry, StoredEntry
 from ledger.store._stamps import stamp, unstamp
-from ledger.store._store import Store
+from ledger.store._store import LedgerIdentity, Store
 from ledger.store._transaction import Transaction
 
 __all__ = [
     "CheckpointRow",
+    "LedgerIdentity",
     "LogEntry",
     "Store",
     "StoredEntry",

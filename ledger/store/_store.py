@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
@@ -26,6 +27,21 @@ from ledger.store._rows import DERIVED_TABLES, SCHEMA_VERSION, Meta, TreeHead
 from ledger.store._transaction import Transaction
 
 _HEAD_ID = 1
+_ORIGIN_KEY = "log_origin"
+_ROOT_KEY = "root_sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerIdentity:
+    """Which ledger a database belongs to: its log origin and the SHA-256 of its home's
+    ``root.json`` (ADR 0027), recorded in ``meta`` when the database is created."""
+
+    origin: str
+    root_sha256: str
+    """Lower-case hex."""
+
+    def describe(self) -> str:
+        return f"{self.origin} (root {self.root_sha256[:16]})"
 
 
 class Store:
@@ -37,16 +53,22 @@ class Store:
         self.backend = backend_of(url)
         self.partial = partial
         """A partial replay (an evidence bundle): references outside it are skipped."""
+        self.unbound: LedgerIdentity | None = None
+        """The identity of the home that opened a database created before databases recorded
+        theirs (ADR 0027): until ``bloc reindex`` from that home has checked the log against
+        its ``root.json`` and recorded it, every reader and writer refuses."""
+        self._auditing = False
         self.stale_index: str | None = None
         """The schema version of an index built by an older bloc (None when current): its
         derived tables lack what this bloc reads, so only :meth:`reindexing` may open it."""
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Open an existing ledger database.
+    def open(cls, url: str, *, identity: LedgerIdentity | None = None) -> Store:
+        """Open an existing ledger database; with ``identity``, only as that ledger's.
 
         Raises:
-            ConfigError: the database is unreachable or holds no ledger.
+            ConfigError: the database is unreachable, holds no ledger, or (before anything
+                but its identity is read) belongs to a ledger other than ``identity``.
         """
         store = cls(make_engine(url), url=url)
         try:
@@ -56,6 +78,8 @@ class Store:
             raise ConfigError(f"cannot open database {redact(url)}: {_first_line(e)}") from e
         if "meta" not in tables or "tree_head" not in tables:
             raise ConfigError(f"database {redact(url)} holds no ledger (run 'bloc init')")
+        if identity is not None:
+            store._check_identity(identity)
         version = store._schema_version()
         if version != SCHEMA_VERSION:
             if not version.isdigit() or int(version) > int(SCHEMA_VERSION):
@@ -76,8 +100,48 @@ class Store:
             row = session.get(Meta, "schema_version")
         return row.value if row is not None else "0"
 
+    def label(self) -> str:
+        """``database URL`` for messages, with any password redacted."""
+        return f"database {redact(self.url)}"
+
+    def identity(self) -> LedgerIdentity | None:
+        """The identity recorded in the database (None for one created by an older bloc)."""
+        with self._session(read_only=True) as session:
+            origin = session.get(Meta, _ORIGIN_KEY)
+            digest = session.get(Meta, _ROOT_KEY)
+        if origin is None or digest is None:
+            return None
+        return LedgerIdentity(origin.value, digest.value)
+
+    def _check_identity(self, expected: LedgerIdentity) -> None:
+        recorded = self.identity()
+        if recorded is None:
+            self.unbound = expected
+        elif recorded != expected:
+            raise ConfigError(
+                f"database {redact(self.url)} belongs to ledger {recorded.describe()}, "
+                f"not this home's {expected.describe()}"
+            )
+
+    @contextmanager
+    def auditing(self) -> Iterator[None]:
+        """Let readers open the log of a database not yet bound to its home (ADR 0027), so
+        ``bloc reindex`` can check it against the home's ``root.json`` before binding it.
+        A stale index (ADR 0026) is let through too: only the log may be read then."""
+        self._auditing = True
+        try:
+            yield
+        finally:
+            self._auditing = False
+
     def _refuse_stale(self) -> None:
-        if self.stale_index is not None:
+        if self.unbound is not None and not self._auditing:
+            raise ConfigError(
+                f"database {redact(self.url)} records no ledger identity (created by an older "
+                "bloc): run 'bloc reindex' from its own home to check its log against that "
+                "home's root.json and record it"
+            )
+        if self.stale_index is not None and not self._auditing:
             raise ConfigError(
                 f"database {redact(self.url)} was indexed by an older bloc (schema version "
                 f"{self.stale_index}; this bloc reads {SCHEMA_VERSION}): run 'bloc reindex' to "
@@ -85,8 +149,9 @@ class Store:
             )
 
     @classmethod
-    def create(cls, url: str) -> Store:
-        """Create the tables of a new, empty ledger.
+    def create(cls, url: str, *, identity: LedgerIdentity | None = None) -> Store:
+        """Create the tables of a new, empty ledger (``identity``: whose it is; scratch
+        replays have none and are never opened again).
 
         Raises:
             ConfigError: the database is unreachable or already holds a ledger.
@@ -99,6 +164,9 @@ class Store:
             SQLModel.metadata.create_all(store.engine)
             with Session(store.engine) as session:
                 session.add(Meta(key="schema_version", value=SCHEMA_VERSION))
+                if identity is not None:
+                    session.add(Meta(key=_ORIGIN_KEY, value=identity.origin))
+                    session.add(Meta(key=_ROOT_KEY, value=identity.root_sha256))
                 empty = Frontier.empty()
                 session.add(TreeHead(id=_HEAD_ID, tree_size=0, frontier=empty.to_bytes()))
                 session.commit()
@@ -164,7 +232,9 @@ class Store:
 
         An index built by an older bloc has its derived tables made anew first (the log,
         its tree and checkpoints are kept); the current schema version is recorded only when
-        the block ends cleanly, so a failed replay leaves the index still marked stale.
+        the block ends cleanly, so a failed replay leaves the index still marked stale. A
+        database not yet bound to its home (:attr:`unbound`) is bound in the same transaction:
+        the caller must have checked its log against the home's ``root.json`` first.
         """
         if self.stale_index is not None:
             tables = [table.__table__ for table in DERIVED_TABLES]  # type: ignore[attr-defined]
@@ -174,14 +244,18 @@ class Store:
             except SQLAlchemyError as e:
                 raise StorageError(f"cannot rebuild the index: {_first_line(e)}") from e
         stale, self.stale_index = self.stale_index, None
+        unbound, self.unbound = self.unbound, None
         try:
             with self.writer(registrars=registrars) as tx:
                 tx.clear_index()
                 yield tx
                 if stale is not None:
                     tx.session.merge(Meta(key="schema_version", value=SCHEMA_VERSION))
+                if unbound is not None:
+                    tx.session.merge(Meta(key=_ORIGIN_KEY, value=unbound.origin))
+                    tx.session.merge(Meta(key=_ROOT_KEY, value=unbound.root_sha256))
         except BaseException:
-            self.stale_index = stale
+            self.stale_index, self.unbound = stale, unbound
             raise
 
     def _bind(self, *, read_only: bool) -> Engine:

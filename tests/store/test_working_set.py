@@ -27,7 +27,7 @@ from ledger.records.admission import Opened, admit, open_envelope
 from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.service import Ledger
 from ledger.service.home import LOG_KEY, REGISTRAR_KEY, Home, init_home
-from ledger.store import Transaction, stamp, unstamp
+from ledger.store import Store, Transaction, sqlite_files, stamp, unstamp
 from ledger.store._rows import DERIVED_TABLES, LogEntry, MerkleNode
 
 
@@ -64,6 +64,10 @@ def homes(tmp_path: Path, db_url: str) -> tuple[Home, Home]:
     for name in (REGISTRAR_KEY, LOG_KEY):
         shutil.copyfile(one.key_path(name), other.key_path(name))
     shutil.copyfile(one.root_path, other.root_path)
+    # Its database recorded the root.json it was made with (ADR 0027): make it anew for this one.
+    for path in sqlite_files(other.db_url):
+        path.unlink(missing_ok=True)
+    Store.create(other.db_url, identity=other.identity()).dispose()
     return one, other
 
 
