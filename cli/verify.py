@@ -34,10 +34,9 @@ def verify(ctx: click.Context, as_json: bool) -> None:
             }
         )
     elif report.clean:
-        click.echo(
-            f"ok: {report.entries} entries, {report.checkpoints} checkpoints, every signature, "
-            "leaf, node and root verified"
-        )
+        entries = f"{report.entries} entr{'y' if report.entries == 1 else 'ies'}"
+        checkpoints = f"{report.checkpoints} checkpoint{'' if report.checkpoints == 1 else 's'}"
+        click.echo(f"ok: {entries}, {checkpoints}, every signature, leaf, node and root verified")
     else:
         for problem in report.problems:
             click.echo(problem.message)

@@ -237,7 +237,7 @@ def elsewhere(tmp_path: Path) -> Path:
 
 def test_bloc_home_variable_names_the_home(work: Path, elsewhere: Path) -> None:
     env = base_env(BLOC_HOME=str(work / "home"))
-    assert ok("verify", cwd=elsewhere, env=env).startswith("ok: 2 entries, 1 checkpoints")
+    assert ok("verify", cwd=elsewhere, env=env).startswith("ok: 2 entries, 1 checkpoint,")
     checkpoint = json.loads(ok("log", "checkpoint", "--json", cwd=elsewhere, env=env))
     assert checkpoint["tree_size"] == 2
 
