@@ -393,6 +393,42 @@ def _not_yet(
     )
 
 
+def _phase_fail(
+    lot: str,
+    graph: Graph,
+    policy: Policy,
+    as_of: date,
+    window: Window,
+    facilities: Mapping[str, FacilityFacts],
+    *,
+    rule: MaterialRule,
+    source: Step,
+    node: str,
+    reason: str,
+) -> Verdict:
+    """A component fails because ``node``, a restricted phase of producing the material of
+    ``source``, was done at a forbidden place: the path runs from ``source`` to ``node``,
+    which says why it offends (ADR 0024)."""
+    data = graph.nodes[node]
+    day = date.fromisoformat(data["date"])
+    return _component_fail(
+        lot,
+        policy,
+        as_of,
+        window,
+        rule=rule.label,
+        paragraph=rule.paragraph,
+        citation=rule.citation,
+        steps=(
+            source,
+            replace(
+                step_of(graph, node), why=offence(policy, facilities[data["facility"]], day, as_of)
+            ),
+        ),
+        reason=reason,
+    )
+
+
 def _component_fail(
     lot: str,
     policy: Policy,
@@ -450,21 +486,16 @@ def _later_phases(
             if not forbidden(policy, facilities[data["facility"]], day, as_of):
                 continue
             found.append(
-                _component_fail(
+                _phase_fail(
                     lot,
+                    graph,
                     policy,
                     as_of,
                     window,
-                    rule=rule.label,
-                    paragraph=rule.paragraph,
-                    citation=rule.citation,
-                    steps=(
-                        step_of(graph, part),
-                        replace(
-                            step_of(graph, node),
-                            why=offence(policy, facilities[data["facility"]], day, as_of),
-                        ),
-                    ),
+                    facilities,
+                    rule=rule,
+                    source=step_of(graph, part),
+                    node=node,
                     reason=f"{data['stage']} of {part} at {data['facility']} "
                     f"({data['country']}) is a restricted phase of its production",
                 )
@@ -630,21 +661,16 @@ def _component_phases(
                 found.append(_unregistered_part(node, graph, policy, window, as_of))
                 continue
             found.append(
-                _component_fail(
+                _phase_fail(
                     lot,
+                    graph,
                     policy,
                     as_of,
                     window,
-                    rule=rule.label,
-                    paragraph=rule.paragraph,
-                    citation=rule.citation,
-                    steps=(
-                        step_of(graph, part) if traced else declared_step(graph, part),
-                        replace(
-                            step_of(graph, node),
-                            why=offence(policy, facilities[data["facility"]], day, as_of),
-                        ),
-                    ),
+                    facilities,
+                    rule=rule,
+                    source=step_of(graph, part) if traced else declared_step(graph, part),
+                    node=node,
                     reason=f"{data['stage']} of {node} at {data['facility']} "
                     f"({data['country']}) makes a component containing {rule.label}, "
                     "itself covered material: a restricted phase of its production",
