@@ -215,3 +215,36 @@ def assembly_sites(s: Scenario) -> None:
     s.site("cnasm-plant", "cnasm", "CN", ["assembly", "machining"])
     s.org("usasm", "US")
     s.site("usasm-plant", "usasm", "US", ["assembly"])
+
+
+def wha_chain(s: Scenario) -> str:
+    """A tungsten heavy alloy made wholly in the United States."""
+    s.org("uswha", "US")
+    s.site(
+        "uswha-plant",
+        "uswha",
+        "US",
+        [
+            "mining",
+            "beneficiation",
+            "apt_refining",
+            "calcination",
+            "reduction_to_powder",
+            "consolidation_sintering",
+        ],
+    )
+    conc = s.mine("uswha-plant", "W-1", "tungsten_concentrate", 5000)
+    (apt,) = s.make("uswha-plant", "apt_refining", [(conc, 5000)], [("APT-1", "apt", 3000)])
+    (oxide,) = s.make(
+        "uswha-plant", "calcination", [(apt, 3000)], [("WO3", "tungsten_oxide", 2500)]
+    )
+    (powder,) = s.make(
+        "uswha-plant", "reduction_to_powder", [(oxide, 2500)], [("WP", "tungsten_powder", 1900)]
+    )
+    (alloy,) = s.make(
+        "uswha-plant",
+        "consolidation_sintering",
+        [(powder, 1900)],
+        [("WHA", "tungsten_heavy_alloy", 1800)],
+    )
+    return alloy

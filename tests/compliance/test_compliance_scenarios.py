@@ -21,6 +21,7 @@ from scenarios import (
     check,
     japanese_magnet,
     magnet_sites,
+    wha_chain,
 )
 
 from ledger.cli.main import bloc
@@ -278,36 +279,9 @@ def test_heavy_alloy_penetrator_machined_in_china(empty_world: World) -> None:
     """A component containing tungsten heavy alloy is covered material itself: machining it
     in China is a restricted later phase of production, in both windows."""
     s = Scenario(empty_world)
-    s.org("uswha", "US")
-    s.site(
-        "uswha-plant",
-        "uswha",
-        "US",
-        [
-            "mining",
-            "beneficiation",
-            "apt_refining",
-            "calcination",
-            "reduction_to_powder",
-            "consolidation_sintering",
-        ],
-    )
+    alloy = wha_chain(s)
     s.org("cnasm", "CN")
     s.site("cnasm-plant", "cnasm", "CN", ["machining"])
-    conc = s.mine("uswha-plant", "W-1", "tungsten_concentrate", 5000)
-    (apt,) = s.make("uswha-plant", "apt_refining", [(conc, 5000)], [("APT-1", "apt", 3000)])
-    (oxide,) = s.make(
-        "uswha-plant", "calcination", [(apt, 3000)], [("WO3", "tungsten_oxide", 2500)]
-    )
-    (powder,) = s.make(
-        "uswha-plant", "reduction_to_powder", [(oxide, 2500)], [("WP", "tungsten_powder", 1900)]
-    )
-    (alloy,) = s.make(
-        "uswha-plant",
-        "consolidation_sintering",
-        [(powder, 1900)],
-        [("WHA", "tungsten_heavy_alloy", 1800)],
-    )
     assert check(empty_world, alloy, DFARS, WINDOW_B)["verdict"] == "pass"
     (penetrator,) = s.make(
         "cnasm-plant", "machining", [(alloy, 1800)], [("PEN", "component", 1500)]

@@ -21,6 +21,7 @@ from scenarios import (
     assembly_sites,
     check,
     japanese_magnet,
+    wha_chain,
 )
 
 from helpers import World
@@ -72,39 +73,6 @@ def test_traced_magnet_plus_untraced_component_declared_chinese_is_not_a_pass(
         verdicts = sorted(part["verdict"] for part in verdict["parts"])
         assert verdicts == ["inconclusive", "pass"]
         assert "(declared CN, unverified)" in verdict["reason"]
-
-
-def wha_chain(s: Scenario) -> str:
-    """A tungsten heavy alloy made wholly in the United States."""
-    s.org("uswha", "US")
-    s.site(
-        "uswha-plant",
-        "uswha",
-        "US",
-        [
-            "mining",
-            "beneficiation",
-            "apt_refining",
-            "calcination",
-            "reduction_to_powder",
-            "consolidation_sintering",
-        ],
-    )
-    conc = s.mine("uswha-plant", "W-1", "tungsten_concentrate", 5000)
-    (apt,) = s.make("uswha-plant", "apt_refining", [(conc, 5000)], [("APT-1", "apt", 3000)])
-    (oxide,) = s.make(
-        "uswha-plant", "calcination", [(apt, 3000)], [("WO3", "tungsten_oxide", 2500)]
-    )
-    (powder,) = s.make(
-        "uswha-plant", "reduction_to_powder", [(oxide, 2500)], [("WP", "tungsten_powder", 1900)]
-    )
-    (alloy,) = s.make(
-        "uswha-plant",
-        "consolidation_sintering",
-        [(powder, 1900)],
-        [("WHA", "tungsten_heavy_alloy", 1800)],
-    )
-    return alloy
 
 
 def test_chinese_wha_cartridge_nested_in_a_us_munition_still_fails(empty_world: World) -> None:
