@@ -26,7 +26,9 @@ families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, o
 - a transformation's outputs take the mass-weighted mix of its inputs; shipments change
   nothing;
 - a lot made after the as-of date did not exist yet: its stage counts neither way and its
-  compliant mass is unknown (ADR 0021).
+  compliant mass is unknown; consumed by a stage on or before that date (the dates
+  contradict each other), all of its mass that is not non-compliant is unknown, whatever
+  its family (ADR 0021).
 
 Lots are visited in log order, which is topological because records arrive in causal
 order: one pass computes every lot (``check --all`` is linear) and one lot costs only its
@@ -45,6 +47,7 @@ from ledger.compliance._shares import (
     Shares,
     make_unknown,
     mix,
+    not_existing,
     origin,
     taint,
 )
@@ -232,6 +235,8 @@ class RuleShares:
             start = self._start(source, node, index)
             if node["kind"] == "untraced":
                 start = self._declared(source, node, start, made)
+            elif made.day <= self.as_of < date.fromisoformat(node["date"]):
+                start = not_existing(start, self._future_input(source, node, index))
             weight = int(edge.get("consumed", edge["grams"]))
             inputs.append((weight, self._input(start, node["material"], made, forbidden_here)))
         shares = mix(inputs)
@@ -241,6 +246,12 @@ class RuleShares:
         ):
             shares = origin(True, recycled=False, unknown=True, why=f"no inputs at {index}")
         return shares
+
+    def _future_input(self, source: str, node: NodeData, index: int) -> str:
+        return (
+            f"{source}, an input at log index {index}, is dated {node['date']}, after the "
+            f"as-of date {self.as_of.isoformat()}: it did not exist yet"
+        )
 
     def _start(self, source: str, node: NodeData, index: int) -> Shares:
         """An input's shares before it enters the transformation at ``index``."""

@@ -119,6 +119,21 @@ def make_unknown(shares: Shares, fraction: Fraction, why: str) -> None:
     shares.unknown_from = _top(shares.unknown_from)
 
 
+def not_existing(shares: Shares, why: str) -> Shares:
+    """An input that did not exist yet on the date it is judged at (ADR 0021): nothing said
+    about it can be relied on, so its compliant mass and its mass of families the rule does
+    not ask about become unknown; mass already non-compliant stays non-compliant."""
+    moved = shares.compliant + shares.other
+    adjusted = shares.copy()
+    if moved <= 0:
+        return adjusted
+    adjusted.compliant = adjusted.other = ZERO
+    adjusted.unknown += moved
+    adjusted.unknown_from[why] = adjusted.unknown_from.get(why, ZERO) + moved
+    adjusted.unknown_from = _top(adjusted.unknown_from)
+    return adjusted
+
+
 def as_float(share: Fraction) -> float:
     """The float nearest ``share``, except that a non-zero share is never 0.0 and a share
     short of 1 is never 1.0 (ADR 0023): what a verdict shows must not round a gram away."""

@@ -21,16 +21,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import networkx as nx
 from hypothesis import given, note
 from hypothesis import strategies as st
 from scenarios import DFARS, Scenario, check, japanese_magnet, magnet_sites
-from test_compliance_properties import AS_OF, describe, examples, facility_facts, worlds
+from test_compliance_properties import (
+    ALL_FAMILIES,
+    AS_OF,
+    describe,
+    examples,
+    facility_facts,
+    lot_attributes,
+    make_policy,
+    worlds,
+)
 from test_compliance_properties import World as PropertyWorld
 
-from ledger.compliance import EXEMPT, PASS, RuleShares
+from ledger.compliance import EXEMPT, INCONCLUSIVE, PASS, RuleShares
 from ledger.compliance.policy import load
 from ledger.evidence import to_bytes
 from ledger.service import SubmitResult, verify_bundle
@@ -188,6 +198,54 @@ def not_yet(world: PropertyWorld, lot: str) -> bool:
 def fed_by_the_future(world: PropertyWorld, lot: str) -> bool:
     upstream = nx.ancestors(world.graph, lot) | {lot}
     return any(world.graph.nodes[n]["kind"] == "lot" and not_yet(world, n) for n in upstream)
+
+
+def test_an_input_dated_after_the_as_of_date_is_unknown_whatever_its_family() -> None:
+    """The shrunk counterexample CI found: concentrate beneficiated in 2023 from untraced ore
+    and from magnet scrap collected the day after the as-of date (the dates contradict each
+    other). The rule does not ask about scrap, so the scrap half was "not asked" and the ore
+    half compliant: PASS. Mass that did not exist yet is unknown whatever its family."""
+    families = ALL_FAMILIES - {"scrap"}
+    site = facility_facts("fac-0", "CN", frozenset())
+    graph = nx.DiGraph(root=None, direction="up")
+    day_after = (AS_OF + timedelta(days=1)).isoformat()
+    for name, material, index, stage, day, source in (
+        ("lot:00", "magnet_scrap", 1, "scrap_collection", day_after, "recycled"),
+        ("lot:01", "rare_earth_concentrate", 2, "beneficiation", "2023-01-01", ""),
+    ):
+        attributes = lot_attributes(
+            material=material,
+            mass_g=1,
+            index=index,
+            facility=site,
+            stage=stage,
+            day=day,
+            source=source,
+        )
+        graph.add_node(name, **attributes)
+    graph.add_node(
+        "untraced:2/0",
+        kind="untraced",
+        material="rare_earth_ore",
+        mass_g=1,
+        log_index=2,
+        declared_origin="",
+    )
+    graph.add_edge("lot:00", "lot:01", grams=1, log_index=2)
+    graph.add_edge("untraced:2/0", "lot:01", grams=1, log_index=2)
+    world = PropertyWorld(
+        graph=graph,
+        facilities={site.id: site},
+        policy=make_policy(frozenset({"beneficiation"}), families, inside=False, on_event=False),
+        restricted=frozenset({"beneficiation"}),
+        constituents=families,
+        inside=False,
+        on_event=False,
+    )
+    verdict = world.judge("lot:01")
+    assert verdict.verdict == INCONCLUSIVE, verdict
+    assert verdict.grams.unknown == Fraction(1, 2)
+    assert any("lot:00, an input at log index 2" in why for why, _ in verdict.unknown_reasons)
 
 
 @examples(300)
