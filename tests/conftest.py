@@ -4,6 +4,11 @@ Storage tests take the ``db_url`` fixture, parametrised over both backends. Post
 cases run when ``BLOC_TEST_POSTGRES_URL`` is set (each test in a fresh schema, dropped
 afterwards) and are skipped with a visible reason otherwise; ``.ci/run`` sets it together
 with ``BLOC_TEST_REQUIRE_POSTGRES``, which turns such a skip into a failure.
+
+Property tests explore new random examples on every local run; ``.ci/run`` sets
+``BLOC_TEST_HYPOTHESIS=ci``, which derandomizes them, so that CI fails for a change and not
+for a draw (ADR 0029). ``BLOC_TEST_EXAMPLES_FACTOR=N`` multiplies the examples of the
+checker's property tests for a deep local run.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings
 from memory_view import MemoryWorld
 from sqlalchemy import create_engine, text
 
 from ledger.service.home import REGISTRAR_KEY, Home, init_home
 
 from helpers import World
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("BLOC_TEST_HYPOTHESIS", "default"))
 
 POSTGRES_URL = os.environ.get("BLOC_TEST_POSTGRES_URL")
 POSTGRES_SKIP = "PostgreSQL not configured: set BLOC_TEST_POSTGRES_URL to run these cases"
