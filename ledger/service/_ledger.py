@@ -48,13 +48,17 @@ class Ledger:
         *,
         now: datetime,
         atomic: bool = False,
+        group: bool = False,
         progress: Progress | None = None,
     ) -> list[SubmitResult]:
         """Admit and append each envelope; publish a checkpoint if the log grew.
 
         Without ``atomic`` every valid envelope is kept whatever happens to the others; with
         it, one rejection keeps the whole batch out (and the others are reported as not
-        stored). Storage failures raise; rejections are results. A batch of
+        stored). Each envelope is committed in a transaction of its own, unless ``group``
+        (or ``atomic``) commits the accepted ones in one transaction, signing the
+        checkpoint under the same lock: nothing is stored if the database fails.
+        Storage failures raise; rejections are results. A batch of
         :data:`~ledger.service._parallel.PARALLEL_FROM` envelopes or more is opened by worker
         processes, which import the calling script again: guard its entry point with
         ``if __name__ == "__main__":``.
@@ -72,6 +76,7 @@ class Ledger:
             log_signer=self._log_signer,
             now=now,
             atomic=atomic,
+            group=group,
             progress=progress,
         )
 

@@ -74,6 +74,7 @@ def submit(
     log_signer: Signer | None,
     now: datetime,
     atomic: bool,
+    group: bool = False,
     progress: Progress | None,
 ) -> list[SubmitResult]:
     """:meth:`ledger.service.Ledger.submit`: admit and append each envelope, then publish a
@@ -88,17 +89,18 @@ def submit(
         else item
         for position, item in enumerate(parallel.open_many(items, keys))
     )
-    if atomic:
+    if atomic or group:
         # The first chunks open before the append lock is taken, so that starting the
         # workers does not hold up other submitters.
         head = list(itertools.islice(opened, PREFETCH))
-        results = _submit_atomic(
+        results = _submit_together(
             store,
             root,
             itertools.chain(head, opened),
             log_signer=log_signer,
             now=now,
             progress=progress,
+            all_or_nothing=atomic,
         )
     else:
         results = _submit_each(store, root, opened, now=now, progress=progress)
@@ -207,7 +209,7 @@ def _submit_one(
             progress(1)
 
 
-def _submit_atomic(
+def _submit_together(
     store: Store,
     root: TrustRoot,
     opened: Iterable[Opened | SubmitResult],
@@ -215,8 +217,12 @@ def _submit_atomic(
     log_signer: Signer | None,
     now: datetime,
     progress: Progress | None,
+    all_or_nothing: bool,
 ) -> list[SubmitResult]:
-    """One transaction for the batch; chunks are admitted as the workers open them."""
+    """One transaction for the batch; chunks are admitted as the workers open them. Each
+    envelope is judged on its own against the log as the ones before it left it (a
+    rejection appends nothing); ``all_or_nothing`` rolls the batch back on any rejection,
+    otherwise the accepted ones are committed together (group commit)."""
     results: list[SubmitResult] = []
     start = 0
     try:
@@ -232,7 +238,7 @@ def _submit_atomic(
                         results.append(_rejected(position, item, e))
                 if progress is not None:
                     progress(1)
-            if any(not r.accepted for r in results):
+            if all_or_nothing and any(not r.accepted for r in results):
                 raise _BatchRejectedError
             if log_signer is not None and tx.tree_size > start:
                 # Signed under the same lock as the appends, so the fresh entries need

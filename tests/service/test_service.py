@@ -11,7 +11,7 @@ from ledger.log import merkle
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.service import _parallel as parallel
 
-from helpers import NOW, World, envelope_bytes, extraction, key_for, shipment
+from helpers import NOW, World, envelope_bytes, extraction, key_for, shipment, transformation
 
 
 def test_clean_chain_is_accepted_in_order(world: World) -> None:
@@ -266,3 +266,49 @@ def test_verify_through_the_workers_finds_an_edited_entry(world: World) -> None:
     report = world.ledger.verify()
     assert not report.clean
     assert report.problems[0].log_index == 150
+
+
+# --- group commit: judged one by one, committed together -------------------------------------
+
+
+def test_group_commit_keeps_the_good_records_of_a_batch_with_a_bad_one(world: World) -> None:
+    """A group (the server's commit of concurrent submissions) is not atomic: the rejected
+    record stores nothing, the others are stored in one transaction, in order, with one
+    checkpoint covering them; a record may depend on an earlier one of the same group."""
+    start = world.state()[0]
+    ore = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-2", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    reuse = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-1", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    uses_ore = envelope_bytes(
+        transformation(
+            "lynas",
+            "lynas-mt-weld",
+            "beneficiation",
+            [("lot:lynas/ORE-2", 10)],
+            [("lot:lynas/CONC-2", "rare_earth_concentrate", 9)],
+        ),
+        world.lynas,
+    )
+    results = world.ledger.submit([ore, reuse, ore, uses_ore], now=NOW, group=True)
+    assert [r.log_index for r in results] == [start, None, start, start + 1]
+    assert [r.duplicate for r in results] == [False, False, True, False]
+    assert results[1].error == "identity: extraction.lots[0].id lot:lynas/ORE-1 already exists"
+    checkpoint, _ = world.ledger.latest_checkpoint()
+    assert checkpoint.tree_size == start + 2
+    assert world.ledger.verify().clean
+
+
+def test_group_commit_of_only_rejected_records_changes_nothing(world: World) -> None:
+    before = world.state()
+    reuse = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-1", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    results = world.ledger.submit([reuse, b"{not json"], now=NOW, group=True)
+    assert [r.accepted for r in results] == [False, False]
+    assert world.state() == before
