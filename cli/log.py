@@ -40,20 +40,12 @@ def checkpoint(ctx: click.Context, as_json: bool) -> None:
 def prove(ctx: click.Context, index: int, size: int | None, as_json: bool) -> None:
     """An inclusion proof of the entry at INDEX."""
     proof = current_home(ctx).ledger(writer=False).prove_inclusion(index, tree_size=size)
-    body = {
-        "log_index": proof.log_index,
-        "tree_size": proof.tree_size,
-        "leaf_hash": proof.leaf_hash.hex(),
-        "root_hash": proof.root_hash.hex(),
-        "inclusion_proof": [h.hex() for h in proof.inclusion_proof],
-        "checkpoint": proof.checkpoint,
-    }
     if as_json:
-        emit_json(body)
+        emit_json(proof.document())
         return
     click.echo(f"log index {proof.log_index} in tree size {proof.tree_size}")
-    click.echo(f"leaf hash {body['leaf_hash']}")
-    click.echo(f"root hash {body['root_hash']}")
+    click.echo(f"leaf hash {proof.leaf_hash.hex()}")
+    click.echo(f"root hash {proof.root_hash.hex()}")
     for i, digest in enumerate(proof.inclusion_proof):
         click.echo(f"  {i:2d} {digest.hex()}")
 
@@ -66,18 +58,11 @@ def prove(ctx: click.Context, index: int, size: int | None, as_json: bool) -> No
 def consistency(ctx: click.Context, old: int, new: int, as_json: bool) -> None:
     """A consistency proof that the tree of size NEW extends the tree of size OLD."""
     proof = current_home(ctx).ledger(writer=False).prove_consistency(old, new)
-    body = {
-        "old_size": proof.old_size,
-        "new_size": proof.new_size,
-        "old_root": proof.old_root.hex(),
-        "new_root": proof.new_root.hex(),
-        "consistency_proof": [h.hex() for h in proof.consistency_proof],
-    }
     if as_json:
-        emit_json(body)
+        emit_json(proof.document())
         return
     click.echo(f"tree size {proof.old_size} -> {proof.new_size}")
-    click.echo(f"old root {body['old_root']}")
-    click.echo(f"new root {body['new_root']}")
+    click.echo(f"old root {proof.old_root.hex()}")
+    click.echo(f"new root {proof.new_root.hex()}")
     for i, digest in enumerate(proof.consistency_proof):
         click.echo(f"  {i:2d} {digest.hex()}")

@@ -20,6 +20,7 @@ from . import (
     picture,
     provenance,
     records,
+    server,
     setup,
     verify,
 )
@@ -111,6 +112,7 @@ bloc.add_command(compliance.policy)
 bloc.add_command(evidence.evidence)
 bloc.add_command(evidence.verify_bundle_command)
 bloc.add_command(demo.demo_command)
+bloc.add_command(server.serve_command)
 
 
 def main() -> None:

@@ -47,17 +47,7 @@ def findings(ctx: click.Context, lot: str | None, as_of: object, as_json: bool) 
     found = current_home(ctx).ledger(writer=False).findings(as_of=day, lot=lot)
     if as_json:
         for f in found:
-            emit_json(
-                {
-                    "code": f.code,
-                    "severity": f.severity,
-                    "message": f.message,
-                    "log_index": f.log_index,
-                    "evidence": list(f.evidence),
-                    "subject": f.subject,
-                    "unknown_g": dict(f.effects),
-                }
-            )
+            emit_json(f.document())
         return
     if not found:
         click.echo("no findings")

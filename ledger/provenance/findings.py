@@ -140,6 +140,19 @@ class Finding:
     effects: Mapping[LotId, int] = field(default_factory=dict)
     """Lot → grams of it whose origin this finding leaves unknown."""
 
+    def document(self) -> dict[str, object]:
+        """What ``bloc findings --json`` prints (one object per line) and the server
+        answers."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "log_index": self.log_index,
+            "evidence": list(self.evidence),
+            "subject": self.subject,
+            "unknown_g": dict(self.effects),
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tolerances:

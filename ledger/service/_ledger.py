@@ -19,10 +19,11 @@ from ledger import evidence as bundles
 from ledger.compliance.policy import Policy
 from ledger.core.signing import KeyId, Signer
 from ledger.errors import InputError
+from ledger.log import tiles
 from ledger.log.checkpoint import Checkpoint
 from ledger.provenance import findings, graph
 from ledger.records.trust import TrustRoot
-from ledger.service import _audit, _checkpoints, _evidence, _proofs, _queries, _submit
+from ledger.service import _audit, _checkpoints, _evidence, _proofs, _queries, _submit, _tiles
 from ledger.service._audit import VerifyReport
 from ledger.service._common import Progress
 from ledger.service._proofs import ConsistencyProof, InclusionProof
@@ -108,6 +109,14 @@ class Ledger:
     def prove_consistency(self, old_size: int, new_size: int) -> ConsistencyProof:
         """A consistency proof between two tree sizes, checked before it is returned."""
         return _proofs.prove_consistency(self.store, self.root, old_size, new_size)
+
+    def hash_tile(self, ref: tiles.TileRef) -> bytes | None:
+        """The C2SP hash tile ``ref`` of the published tree, or ``None`` if it has none."""
+        return _tiles.hash_tile(self.store, ref)
+
+    def entry_bundle(self, ref: tiles.TileRef) -> bytes | None:
+        """The C2SP entry bundle ``ref`` of the published tree, or ``None`` if it has none."""
+        return _tiles.entry_bundle(self.store, ref)
 
     def key_owner(self, keyid: KeyId) -> str | None:
         """The participant a key is registered to, if any."""

@@ -25,6 +25,17 @@ class InclusionProof:
     inclusion_proof: tuple[bytes, ...]
     checkpoint: str | None
 
+    def document(self) -> dict[str, object]:
+        """What ``bloc log prove --json`` prints and the server answers."""
+        return {
+            "log_index": self.log_index,
+            "tree_size": self.tree_size,
+            "leaf_hash": self.leaf_hash.hex(),
+            "root_hash": self.root_hash.hex(),
+            "inclusion_proof": [h.hex() for h in self.inclusion_proof],
+            "checkpoint": self.checkpoint,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsistencyProof:
@@ -33,6 +44,16 @@ class ConsistencyProof:
     old_root: bytes
     new_root: bytes
     consistency_proof: tuple[bytes, ...]
+
+    def document(self) -> dict[str, object]:
+        """What ``bloc log consistency --json`` prints and the server answers."""
+        return {
+            "old_size": self.old_size,
+            "new_size": self.new_size,
+            "old_root": self.old_root.hex(),
+            "new_root": self.new_root.hex(),
+            "consistency_proof": [h.hex() for h in self.consistency_proof],
+        }
 
 
 def prove_inclusion(

@@ -37,6 +37,8 @@ class SubmitResult:
     record_id: str | None = None
     storage_failure: bool = False
     """True when the envelope was not judged at all because the database failed."""
+    leaf_hash: bytes | None = None
+    """The RFC 6962 leaf hash of the logged envelope (accepted or duplicate)."""
     warnings: tuple[str, ...] = ()
     """Findings the accepted record raised that its submitter should act on now (a
     ``stage-gap``: ADR 0022), as ``<code>: <message>`` lines."""
@@ -44,6 +46,29 @@ class SubmitResult:
     @property
     def accepted(self) -> bool:
         return self.error is None
+
+    @property
+    def status(self) -> str:
+        """``accepted``, ``duplicate`` or ``rejected``."""
+        if self.error is not None:
+            return "rejected"
+        return "duplicate" if self.duplicate else "accepted"
+
+    def document(self) -> dict[str, object]:
+        """One record's result as the server answers it (and ``submit --json`` prints it)."""
+        body: dict[str, object] = {"status": self.status}
+        if self.error is not None:
+            body["reason"] = self.error
+        else:
+            body["log_index"] = self.log_index
+            body["leaf_hash"] = self.leaf_hash.hex() if self.leaf_hash else None
+        if self.record_id is not None:
+            body["record_id"] = self.record_id
+        if self.kind is not None:
+            body["kind"] = self.kind
+        if self.warnings:
+            body["warnings"] = list(self.warnings)
+        return body
 
 
 class CheckpointRefused(VerificationError):
@@ -164,6 +189,7 @@ def _admit_append(tx: Transaction, position: int, item: Opened, now: datetime) -
             record_id=item.record_id,
             log_index=existing,
             duplicate=True,
+            leaf_hash=item.leaf_hash,
         )
     admit(item, tx, now=now)
     index = tx.append(item, appended_at=now)
@@ -172,6 +198,7 @@ def _admit_append(tx: Transaction, position: int, item: Opened, now: datetime) -
         kind=item.record.kind,
         record_id=item.record_id,
         log_index=index,
+        leaf_hash=item.leaf_hash,
         warnings=_warnings(item, index, tx),
     )
 

@@ -195,6 +195,9 @@ class Transaction:
     def participant_exists(self, participant: ParticipantId) -> bool:
         return self._registry.participant_exists(participant)
 
+    def participant_roles(self, participant: ParticipantId) -> tuple[str, ...] | None:
+        return self._registry.participant_roles(participant)
+
     def facility(self, facility: FacilityId) -> FacilityState | None:
         return self._registry.facility(facility)
 

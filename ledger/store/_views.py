@@ -33,6 +33,7 @@ from ledger.store._rows import (
     LogEntry,
     LotRow,
     ParticipantKeyRow,
+    ParticipantRow,
     ShipmentLotRow,
     ShipmentRow,
     SignatureRow,
@@ -87,6 +88,15 @@ class RegistryReads:
 
     def facility(self, facility: FacilityId) -> FacilityState | None:
         return self._unit.work.facility(facility)
+
+    def participant_roles(self, participant: ParticipantId) -> tuple[str, ...] | None:
+        """The roles of a registered participant by its latest registration, or ``None``."""
+        roles = (
+            self._unit.read()
+            .session.exec(select(ParticipantRow.roles).where(ParticipantRow.id == participant))
+            .one_or_none()
+        )
+        return None if roles is None else tuple(json.loads(roles))
 
     def lot_exists(self, lot: LotId) -> bool:
         return self._unit.work.lot(lot) is not None

@@ -1,0 +1,13 @@
+"""The ledger over HTTP: the server (``bloc serve``) and its client (remote homes).
+
+:func:`create_app` is the ASGI application (FastAPI) over one :class:`~ledger.service.Ledger`;
+:func:`serve` runs it on uvicorn. Writes are pooled into group commits
+(:mod:`._committer`); reads are signed (RFC 9421) and authorised per lot (:mod:`._auth`).
+ADR 0030 and 0031.
+"""
+
+from ledger.net._app import create_app
+from ledger.net._limits import Limits
+from ledger.net._serve import DEFAULT_LISTEN, Listen, serve
+
+__all__ = ["DEFAULT_LISTEN", "Limits", "Listen", "create_app", "serve"]

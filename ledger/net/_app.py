@@ -1,0 +1,378 @@
+"""The shared ledger's HTTP interface (``../shared/DESIGN.md`` §11, ADR 0030, ADR 0031).
+
+Public: ``GET /healthz``, ``GET /checkpoint`` (the signed note), hash tiles ``GET
+/tile/<L>/<N>[.p/<W>]`` (C2SP tlog-tiles) and ``GET /openapi.json``. Writes: ``POST
+/v1/records`` (records authenticate themselves by their signatures), answered after the
+group commit that made them durable. Every other read is signed (RFC 9421) by a registered,
+unrevoked key, and sees only what its reader may (:mod:`ledger.service._readers`).
+
+Every answer that is not a success is ``{"error": "<one line>"}`` with a fitting status;
+no input yields a 500, and an unexpected failure is logged and answered without its trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger import compliance
+from ledger.compliance import policy as policies
+from ledger.errors import InputError, LedgerError, StorageError, VerificationError
+from ledger.evidence import to_bytes
+from ledger.log import tiles
+from ledger.net._auth import Denied, authenticate
+from ledger.net._committer import Committer
+from ledger.net._limits import Limits, RateLimiter, TooMany, read_body, split_records
+from ledger.provenance.graph import RENDERERS
+from ledger.service import Ledger, SubmitResult
+from ledger.service._readers import Reader, may_read_lot
+
+log = logging.getLogger("bloc.server")
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""Cache-Control of a full tile: its bytes never change (tlog-tiles)."""
+FRESH = "no-cache"
+
+
+@dataclass(slots=True)
+class Problem(Exception):
+    """An answer that is not a success: an HTTP status and one line."""
+
+    status: int
+    message: str
+    headers: dict[str, str] | None = None
+
+
+def create_app(
+    ledger: Ledger, *, clock: Callable[[], datetime], limits: Limits | None = None
+) -> FastAPI:
+    """The ASGI application over ``ledger`` (opened as a writer: it signs checkpoints)."""
+    limits = limits or Limits()
+    committer = Committer(ledger, clock)
+    rates = RateLimiter(limits, clock)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        committer.start()
+        try:
+            yield
+        finally:
+            await committer.close()
+
+    app = FastAPI(
+        title="Bloc Ledger",
+        version="1",
+        summary="A shared, tamper-evident ledger of critical-minerals provenance.",
+        lifespan=lifespan,
+    )
+    _errors(app)
+    _reads(app, ledger, rates, clock)  # before _public: /tile/entries/ is not a hash tile
+    _public(app, ledger)
+    _writes(app, committer, rates, limits)
+    return app
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def problem(_: Request, error: Problem) -> JSONResponse:
+        return _error(error.status, error.message, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(400, f"{where}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return _error(error.status_code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return _error(500, "internal error: the server logged it")
+
+
+def _ledger_problem(error: LedgerError) -> Problem:
+    if isinstance(error, StorageError):
+        return Problem(503, f"storage unavailable: {error}", {"Retry-After": "1"})
+    if isinstance(error, VerificationError):
+        return Problem(500, f"the ledger failed its own check: {error}")
+    if isinstance(error, InputError) and "does not exist" in str(error):
+        return Problem(404, str(error))
+    return Problem(400, str(error))
+
+
+# -- public ----------------------------------------------------------------------------------
+
+
+def _public(app: FastAPI, ledger: Ledger) -> None:
+    @app.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "tree_size": await _call(ledger.store.tree_size)}
+
+    @app.get(
+        "/checkpoint",
+        summary="The newest checkpoint, a C2SP signed note",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, 404: {}},
+    )
+    async def checkpoint() -> Response:
+        try:
+            _, note = await run_in_threadpool(ledger.latest_checkpoint)
+        except InputError as e:
+            raise Problem(404, str(e)) from e
+        except LedgerError as e:
+            raise _ledger_problem(e) from e
+        return Response(
+            note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": FRESH}
+        )
+
+    @app.get(
+        "/tile/{path:path}",
+        summary="A hash tile (C2SP tlog-tiles); entry bundles are under /tile/entries/",
+        response_class=Response,
+        responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
+    )
+    async def tile(path: str) -> Response:
+        try:
+            ref = tiles.parse_tile_path(path)
+        except InputError as e:
+            raise Problem(404, f"no such tile: {e}") from e
+        if ref.level is None:
+            raise Problem(404, "no such tile")
+        return _tile_response(await _call(ledger.hash_tile, ref), ref)
+
+
+def _tile_response(data: bytes | None, ref: tiles.TileRef) -> Response:
+    if data is None:
+        raise Problem(404, "no such tile in the published tree")
+    full = ref.width == tiles.TILE_WIDTH
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Cache-Control": IMMUTABLE if full else FRESH},
+    )
+
+
+# -- writes ----------------------------------------------------------------------------------
+
+
+def _result(result: SubmitResult) -> dict[str, Any]:
+    return result.document()
+
+
+def _writes(app: FastAPI, committer: Committer, rates: RateLimiter, limits: Limits) -> None:
+    @app.post(
+        "/v1/records",
+        summary="Submit signed records (application/json: one; application/jsonl: many)",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "application/jsonl": {"schema": {"type": "string"}},
+                },
+            }
+        },
+        responses={200: {}, 413: {}, 415: {}, 422: {}, 429: {}, 503: {}},
+    )
+    async def records(request: Request) -> JSONResponse:
+        _rate(rates, f"address:{_address(request)}")
+        body = await _body(request, limits)
+        envelopes = _envelopes(request, body, limits)
+        try:
+            results = await committer.submit(envelopes)
+        except LedgerError as e:
+            raise _ledger_problem(e) from e
+        answer = [_result(r) for r in results]
+        status = 200 if all(r.accepted for r in results) else 422
+        return JSONResponse(answer, status_code=status)
+
+
+async def _body(request: Request, limits: Limits) -> bytes:
+    try:
+        return await read_body(request, limits)
+    except TooMany as e:
+        raise Problem(e.status, str(e)) from e
+
+
+def _envelopes(request: Request, body: bytes, limits: Limits) -> list[bytes]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        return split_records(kind, body, limits)
+    except TooMany as e:
+        raise Problem(e.status, str(e)) from e
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _rate(rates: RateLimiter, who: str) -> None:
+    wait = rates.take(who)
+    if wait is not None:
+        raise Problem(429, f"too many requests from {who}", {"Retry-After": str(wait)})
+
+
+# -- signed reads ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Gate:
+    """Who is reading (the request's signature), and whether they may read a lot."""
+
+    ledger: Ledger
+    rates: RateLimiter
+    clock: Callable[[], datetime]
+
+    async def signed(self, request: Request) -> Reader:
+        _rate(self.rates, f"address:{_address(request)}")
+        try:
+            who = await authenticate(request, self.ledger, self.clock)
+        except Denied as e:
+            raise Problem(e.status, str(e)) from e
+        _rate(self.rates, f"key:{who.keyid}")
+        return who
+
+    async def lot(self, request: Request, lot: str) -> Reader:
+        who = await self.signed(request)
+        if not await run_in_threadpool(may_read_lot, self.ledger.store, who, lot):
+            # The same answer whether the lot exists or not: no probing for lot ids.
+            raise Problem(403, f"{who.participant} may not read {lot}")
+        return who
+
+
+def _reads(app: FastAPI, ledger: Ledger, rates: RateLimiter, clock: Callable[[], datetime]) -> None:
+    gate = _Gate(ledger, rates, clock)
+    _log_reads(app, ledger, gate)
+    _lot_reads(app, ledger, gate)
+
+
+def _log_reads(app: FastAPI, ledger: Ledger, gate: _Gate) -> None:
+    @app.get("/tile/entries/{path:path}", include_in_schema=False)
+    async def entries(path: str, request: Request) -> Response:
+        who = await gate.signed(request)
+        if not who.sees_everything:
+            raise Problem(403, f"{who.participant} may not read every record")
+        try:
+            ref = tiles.parse_tile_path(f"entries/{path}")
+        except InputError as e:
+            raise Problem(404, f"no such tile: {e}") from e
+        return _tile_response(await _call(ledger.entry_bundle, ref), ref)
+
+    @app.get("/v1/findings", summary="What 'bloc findings --json' prints, as a list")
+    async def findings(
+        request: Request,
+        lot: Annotated[str | None, Query(description="Only about this lot's upstream")] = None,
+        as_of: Annotated[date | None, Query(description="Default: today")] = None,
+    ) -> list[dict[str, object]]:
+        who = await gate.signed(request)
+        if lot is None and not who.sees_everything:
+            raise Problem(403, f"{who.participant} may read findings about its own lots only")
+        if lot is not None:
+            await gate.lot(request, lot)
+        day = as_of or gate.clock().date()
+        found = await _call(ledger.findings, as_of=day, lot=lot)
+        return [f.document() for f in found]
+
+    @app.get("/v1/proofs/inclusion", summary="What 'bloc log prove INDEX --json' prints")
+    async def inclusion(
+        request: Request,
+        index: Annotated[int, Query(ge=0)],
+        tree_size: Annotated[int | None, Query(ge=1)] = None,
+    ) -> dict[str, object]:
+        await gate.signed(request)
+        proof = await _call(ledger.prove_inclusion, index, tree_size=tree_size)
+        return proof.document()  # type: ignore[no-any-return]
+
+    @app.get("/v1/proofs/consistency", summary="What 'bloc log consistency OLD NEW --json' prints")
+    async def consistency(
+        request: Request,
+        old: Annotated[int, Query(ge=0)],
+        new: Annotated[int, Query(ge=0)],
+    ) -> dict[str, object]:
+        await gate.signed(request)
+        proof = await _call(ledger.prove_consistency, old, new)
+        return proof.document()  # type: ignore[no-any-return]
+
+
+def _lot_reads(app: FastAPI, ledger: Ledger, gate: _Gate) -> None:
+    @app.get("/v1/lots/{lot:path}/verdict", summary="What 'bloc check LOT --json' prints")
+    async def verdict(
+        lot: str,
+        request: Request,
+        policy: Annotated[str, Query(description="A built-in policy name")],
+        as_of: Annotated[date | None, Query(description="Delivery date (default: today)")] = None,
+    ) -> dict[str, Any]:
+        await gate.lot(request, lot)
+        chosen = _policy(policy)
+        day = as_of or gate.clock().date()
+        return compliance.verdict_document(await _call(ledger.check, lot, policy=chosen, as_of=day))
+
+    @app.get(
+        "/v1/lots/{lot:path}/evidence",
+        summary="What 'bloc evidence LOT' writes",
+        response_class=Response,
+        responses={200: {"content": {"application/json": {}}}},
+    )
+    async def evidence(
+        lot: str,
+        request: Request,
+        policy: Annotated[str, Query(description="A built-in policy name")],
+        as_of: Annotated[date | None, Query(description="Delivery date (default: today)")] = None,
+    ) -> Response:
+        await gate.lot(request, lot)
+        chosen = _policy(policy)
+        day = as_of or gate.clock().date()
+        bundle = await _call(ledger.evidence, lot, policy=chosen, as_of=day)
+        return Response(to_bytes(bundle), media_type="application/json")
+
+    @app.get(
+        "/v1/lots/{lot:path}",
+        summary="What 'bloc trace LOT --format json' prints",
+        response_class=Response,
+        responses={200: {"content": {"application/json": {}}}},
+    )
+    async def trace(
+        lot: str,
+        request: Request,
+        down: Annotated[bool, Query(description="Downstream instead of upstream")] = False,
+    ) -> Response:
+        await gate.lot(request, lot)
+        graph = await _call(ledger.trace, lot, downstream=down)
+        return Response(RENDERERS["json"](graph), media_type="application/json")
+
+
+def _policy(name: str) -> policies.Policy:
+    """A built-in policy: the server reads no files a client names."""
+    if name not in policies.builtin_names():
+        known = ", ".join(policies.builtin_names())
+        raise Problem(400, f"unknown policy {name!r} (built in: {known})")
+    return policies.load(name)
+
+
+async def _call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` in a worker thread (the database blocks), its ledger
+    errors turned into answers."""
+    try:
+        return await run_in_threadpool(function, *args, **kwargs)
+    except LedgerError as e:
+        raise _ledger_problem(e) from e
