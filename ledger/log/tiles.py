@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ledger.errors import InputError
-from ledger.log.merkle import EMPTY_ROOT, HASH_SIZE, hash_children
+from ledger.log.merkle import EMPTY_ROOT, HASH_SIZE, NodeGetter, hash_children
 
 __all__ = [
     "MAX_ENTRY_BYTES",
@@ -393,3 +393,30 @@ def _perfect_root(hashes: list[bytes]) -> bytes:
     while len(hashes) > 1:
         hashes = [hash_children(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
     return hashes[0]
+
+
+def node_getter(get_tile: TileGetter, tree_size: int) -> NodeGetter:
+    """A :data:`~ledger.log.merkle.NodeGetter` over the tiles of a tree of ``tree_size``
+    leaves: the perfect subtree (level, index) is folded from ``2**(level % 8)`` hashes of a
+    tile at tile level ``level // 8``, fetched at its width for ``tree_size`` (and once).
+    With it, :func:`~ledger.log.merkle.consistency_proof` and
+    :func:`~ledger.log.merkle.inclusion_proof` run on a reader's side from public tiles.
+
+    Raises :class:`InputError` (when called) for a node outside the tree or a tile of the
+    wrong shape.
+    """
+    fetched: dict[tuple[int, int], list[bytes]] = {}
+
+    def get_node(level: int, index: int) -> bytes:
+        tile_level, height = divmod(level, TILE_HEIGHT)
+        first = index << height
+        tile = first >> TILE_HEIGHT
+        width = tile_width_at(tile_level, tile, tree_size)
+        offset = first - (tile << TILE_HEIGHT)
+        if offset + (1 << height) > width:
+            raise InputError(f"node ({level}, {index}) is not in a tree of size {tree_size}")
+        if (tile_level, tile) not in fetched:
+            fetched[tile_level, tile] = _fetch_tile(get_tile, tile_level, tile, width)
+        return _perfect_root(fetched[tile_level, tile][offset : offset + (1 << height)])
+
+    return get_node

@@ -11,11 +11,19 @@ from __future__ import annotations
 import functools
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InputError
-from ledger.log.merkle import EMPTY_ROOT, Frontier, hash_leaf, root_hash, subtree_hash
+from ledger.log.merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    consistency_proof,
+    hash_leaf,
+    root_hash,
+    subtree_hash,
+    verify_consistency,
+)
 from ledger.log.tiles import (
     MAX_ENTRY_BYTES,
     MAX_TILE_INDEX,
@@ -27,6 +35,7 @@ from ledger.log.tiles import (
     encode_entry_bundle,
     encode_hash_tile,
     entries_path,
+    node_getter,
     parse_tile_path,
     root_from_tiles,
     tile_nodes,
@@ -568,3 +577,36 @@ def test_a_tile_of_the_wrong_shape_is_refused() -> None:
         root_from_tiles(bad_hash, 300)
     with pytest.raises(InputError):
         root_from_tiles(server.get_tile, -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Proofs on the reader's side, from tiles only
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=3100), st.data())
+def test_a_consistency_proof_from_tiles_is_the_logs_own(new: int, data: st.DataObject) -> None:
+    """A reader holding an old checkpoint asks for no proof: it builds the RFC 6962
+    consistency proof from public tiles of the new tree, and it is exactly the log's."""
+    old = data.draw(st.integers(min_value=1, max_value=new), label="old size")
+    nodes, frontiers = small_tree()
+    server = TileServer(nodes, new)
+    from_tiles = consistency_proof(node_getter(server.get_tile, new), old, new)
+    assert from_tiles == consistency_proof(lambda lv, i: nodes[lv, i], old, new)
+    verify_consistency(
+        old_size=old,
+        new_size=new,
+        old_root=frontiers[old].root(),
+        new_root=frontiers[new].root(),
+        proof=from_tiles,
+    )
+
+
+def test_a_node_outside_the_tree_is_refused() -> None:
+    nodes, _ = small_tree()
+    get_node = node_getter(TileServer(nodes, 300).get_tile, 300)
+    with pytest.raises(InputError, match="not in a tree of size 300"):
+        get_node(0, 300)
+    with pytest.raises(InputError, match="not in a tree of size 300"):
+        get_node(9, 0)  # 512 leaves
