@@ -23,6 +23,7 @@ from ledger.errors import (
     RecordRejected,
     VerificationError,
 )
+from ledger.net import RemoteLedger
 from ledger.service.home import Home, NoHomeError, find_home
 
 EXIT_OK = 0
@@ -71,6 +72,11 @@ def optional_home(ctx: click.Context) -> Home | None:
         return current_home(ctx)
     except NoHomeError:
         return None
+
+
+def remote_ledger(home: Home) -> RemoteLedger | None:
+    """The server behind a remote home (ADR 0032), or ``None`` for a home with a database."""
+    return RemoteLedger(home) if home.remote is not None else None
 
 
 def now() -> datetime:

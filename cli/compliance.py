@@ -10,7 +10,7 @@ import click
 from ledger import compliance, render
 from ledger.compliance import policy as policies
 
-from .common import current_home, emit_json, json_option, now
+from .common import current_home, emit_json, json_option, now, remote_ledger
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -88,15 +88,14 @@ def check(
     if end_use and not check_all:
         raise click.UsageError("--end-use goes with --all")
     chosen = policies.load(policy_name)
-    ledger = current_home(ctx).ledger(writer=False)
+    home = current_home(ctx)
     day = as_of_day(as_of)
+    remote = remote_ledger(home)
+    if remote is not None and lot is not None:
+        _show(ctx, remote.check(lot, policy=chosen, as_of=day), as_json)
+    ledger = home.ledger(writer=False)
     if lot is not None:
-        verdict = ledger.check(lot, policy=chosen, as_of=day)
-        if as_json:
-            emit_json(compliance.verdict_document(verdict))
-        else:
-            print_verdict(verdict)
-        ctx.exit(verdict.exit_code)
+        _show(ctx, ledger.check(lot, policy=chosen, as_of=day), as_json)
     verdicts = ledger.check_all(policy=chosen, as_of=day, end_use=end_use)
     if as_json:
         for v in verdicts:
@@ -105,6 +104,14 @@ def check(
         _summary(verdicts, chosen.name, day, end_use)
     worst = compliance.worst(verdicts)
     ctx.exit(worst.exit_code if worst else 0)
+
+
+def _show(ctx: click.Context, verdict: compliance.Verdict, as_json: bool) -> None:
+    if as_json:
+        emit_json(compliance.verdict_document(verdict))
+    else:
+        print_verdict(verdict)
+    ctx.exit(verdict.exit_code)
 
 
 def _summary(verdicts: list[compliance.Verdict], name: str, day: date, end_use: str | None) -> None:

@@ -15,7 +15,7 @@ from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.records.trust import MAX_ROOT_BYTES, TrustRoot
 from ledger.service import verify_bundle
 
-from .common import current_home, emit_json, json_option, write_output
+from .common import current_home, emit_json, json_option, remote_ledger, write_output
 from .compliance import DATE, as_of_day, print_verdict
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -72,11 +72,22 @@ def evidence(
     verdict. 'bloc verify-bundle' checks it offline with root.json alone."""
     chosen = policies.load(policy_name)
     home = current_home(ctx)
-    ledger = home.ledger(writer=False)
-    bundle = ledger.evidence(lot, policy=chosen, as_of=as_of_day(as_of), since=_note(since))
+    remote = remote_ledger(home)
+    if remote is not None:
+        if since is not None:
+            raise click.UsageError(
+                "--since needs the ledger's database; a remote home checks "
+                "every checkpoint against the one it kept"
+            )
+        data, _ = remote.evidence_bytes(lot, policy=chosen, as_of=as_of_day(as_of))
+        bundle = bundles.parse_bundle(data)
+    else:
+        ledger = home.ledger(writer=False)
+        bundle = ledger.evidence(lot, policy=chosen, as_of=as_of_day(as_of), since=_note(since))
+        data = bundles.to_bytes(bundle)
     root = home.root()
     size = verify_checkpoint(bundle.checkpoint, origin=root.origin, key=root.log_key).tree_size
-    write_output(bundles.to_bytes(bundle), output)
+    write_output(data, output)
     click.echo(
         f"wrote {output}: {len(bundle.entries)} records about {lot} with inclusion proofs "
         f"against checkpoint tree size {size}; verdict "

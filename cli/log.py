@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import current_home, emit_json, json_option
+from .common import current_home, emit_json, json_option, remote_ledger
 
 
 @click.group()
@@ -17,8 +17,10 @@ def log() -> None:
 @click.pass_context
 def checkpoint(ctx: click.Context, as_json: bool) -> None:
     """The latest signed checkpoint (verified against root.json before it is shown)."""
-    ledger = current_home(ctx).ledger(writer=False)
-    cp, note = ledger.latest_checkpoint()
+    home = current_home(ctx)
+    remote = remote_ledger(home)
+    source = remote if remote is not None else home.ledger(writer=False)
+    cp, note = source.latest_checkpoint()
     if as_json:
         emit_json(
             {

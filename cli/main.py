@@ -97,6 +97,7 @@ def bloc(ctx: click.Context, home: Path | None, debug: bool) -> None:
 
 
 bloc.add_command(setup.init)
+bloc.add_command(setup.connect)
 bloc.add_command(keys.keys)
 bloc.add_command(records.sign)
 bloc.add_command(records.submit)

@@ -26,6 +26,7 @@ from .common import (
     progress_bar,
     read_items,
     read_source,
+    remote_ledger,
     split_documents,
     write_output,
 )
@@ -84,6 +85,14 @@ def submit(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bo
     """
     home = current_home(ctx)
     items = read_items(files)
+    remote = remote_ledger(home)
+    if remote is not None:
+        if atomic:
+            raise click.UsageError(
+                "--atomic needs the ledger's database; a server commits in groups"
+            )
+        _report(items, remote.submit([i.data for i in items]), as_json)
+        return
     ledger = home.ledger()
     with progress_bar(len(items), "submitting") as advance:
         results = _submitted(

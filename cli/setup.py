@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ledger import net
 from ledger.service.home import init_home
 
 from .common import emit_json, json_option, settings
@@ -36,3 +37,35 @@ def init(
     click.echo(f"  registrar  {root.registrars[0].keyid}")
     click.echo(f"  log key    {root.log_key.keyid}")
     click.echo("  give root.json to anyone who verifies this ledger; keep keys/ secret")
+
+
+@click.command()
+@click.argument("url")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--root",
+    "root_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The ledger's root.json, obtained from its operator (pinned in the home).",
+)
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your private key (PEM), for signed reads (check, evidence, trace).",
+)
+@click.pass_context
+def connect(
+    ctx: click.Context, url: str, directory: Path | None, root_path: Path, key_path: Path | None
+) -> None:
+    """Make a remote home for the ledger served at URL: no database, root.json pinned, and
+    the server's checkpoint verified and kept; later checkpoints must extend it."""
+    path = directory or settings(ctx).home or Path.cwd()
+    remote, note = net.connect(url, path, root=root_path.read_bytes(), key=key_path)
+    size = note.splitlines()[1]
+    click.echo(f"connected {remote.home.path} to {url}")
+    click.echo(f"  origin     {remote.home.origin}")
+    click.echo(
+        f"  verified   checkpoint at tree size {size} (kept in {remote.home.kept_path.name})"
+    )

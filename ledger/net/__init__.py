@@ -8,6 +8,15 @@ ADR 0030 and 0031.
 
 from ledger.net._app import create_app
 from ledger.net._limits import Limits
+from ledger.net._remote import RemoteLedger, connect
 from ledger.net._serve import DEFAULT_LISTEN, Listen, serve
 
-__all__ = ["DEFAULT_LISTEN", "Limits", "Listen", "create_app", "serve"]
+__all__ = [
+    "DEFAULT_LISTEN",
+    "Limits",
+    "Listen",
+    "RemoteLedger",
+    "connect",
+    "create_app",
+    "serve",
+]

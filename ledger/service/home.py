@@ -26,6 +26,7 @@ from ledger.store import LedgerIdentity, Store, resolve_db_url, sqlite_files
 CONFIG_FILE = "bloc.toml"
 ROOT_FILE = "root.json"
 KEYS_DIR = "keys"
+KEPT_FILE = "checkpoint.kept"
 DEFAULT_DB = "sqlite:///ledger.db"
 REGISTRAR_KEY = "registrar"
 LOG_KEY = "log"
@@ -51,6 +52,10 @@ class Home:
     path: Path
     db_url: str
     origin: str
+    remote: str | None = None
+    """A remote home's server URL (ADR 0032); it has no database then."""
+    reader_key: Path | None = None
+    """A remote home's key for signed reads, if it was given one."""
 
     @property
     def root_path(self) -> Path:
@@ -87,8 +92,22 @@ class Home:
     def signer(self, name: str, *, passphrase: bytes | None = None) -> Signer:
         return read_signer(self.key_path(name), passphrase=passphrase)
 
+    @property
+    def kept_path(self) -> Path:
+        """A remote home's newest verified checkpoint (ADR 0032)."""
+        return self.path / KEPT_FILE
+
     def ledger(self, *, writer: bool = True) -> Ledger:
-        """Open this home's ledger; a writer also loads the log key to sign checkpoints."""
+        """Open this home's ledger; a writer also loads the log key to sign checkpoints.
+
+        Raises:
+            ConfigError: this is a remote home, which has no database of its own.
+        """
+        if self.remote is not None:
+            raise ConfigError(
+                f"{self.path} is a remote home (ledger {self.remote}): this command runs "
+                "where the ledger's database is"
+            )
         root = self.root()
         store = Store.open(self.db_url, identity=self.identity())
         log_signer = self.signer(LOG_KEY) if writer else None
@@ -120,12 +139,26 @@ def find_home(explicit: Path | None, env: str | None, cwd: Path) -> Home:
         data = tomllib.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{config} is not readable TOML: {e}") from e
-    for key in ("db", "origin"):
+    remote = "ledger" in data
+    required = ("ledger", "origin") if remote else ("db", "origin")
+    allowed = {"ledger", "origin", "key"} if remote else {"db", "origin"}
+    for key in required:
         if not isinstance(data.get(key), str):
             raise ConfigError(f"{config}: '{key}' must be a string")
-    unknown = sorted(set(data) - {"db", "origin"})
+    unknown = sorted(set(data) - allowed)
     if unknown:
         raise ConfigError(f"{config}: unknown setting {unknown[0]!r}")
+    if remote:
+        reader_key = data.get("key")
+        if reader_key is not None and not isinstance(reader_key, str):
+            raise ConfigError(f"{config}: 'key' must be a string")
+        return Home(
+            path=path.resolve(),
+            db_url="",
+            origin=data["origin"],
+            remote=data["ledger"],
+            reader_key=(path / reader_key).resolve() if reader_key else None,
+        )
     return Home(path=path.resolve(), db_url=resolve_db_url(data["db"], path), origin=data["origin"])
 
 
@@ -174,6 +207,36 @@ def _create_home(path: Path, config_url: str, origin: str) -> Home:
         _write_new(path / CONFIG_FILE, config.encode(), 0o644)
         created.append(path / CONFIG_FILE)
     return home
+
+
+def connect_home(path: Path, *, url: str, root: bytes, key: Path | None) -> Home:
+    """Create a remote home at ``path`` (ADR 0032): ``bloc.toml`` naming the server, the
+    pinned ``root.json`` (its bytes as given) and, if given, the path of the reader's key.
+    Nothing is written if any of it fails.
+
+    Raises:
+        ConfigError: ``path`` already holds a home, or ``root`` is not a trust root.
+    """
+    try:
+        trust = TrustRoot.from_bytes(root)
+    except InputError as e:
+        raise ConfigError(f"root.json: {e}") from e
+    if (path / CONFIG_FILE).exists():
+        raise ConfigError(f"{path} already holds a ledger home ({CONFIG_FILE})")
+    with _undo_on_failure(path) as created:
+        path.mkdir(parents=True, exist_ok=True)
+        _write_new(path / ROOT_FILE, root, 0o644)
+        created.append(path / ROOT_FILE)
+        lines = [
+            "# Bloc Ledger remote home: the ledger is served at this URL",
+            f"ledger = {json.dumps(url)}",
+            f"origin = {json.dumps(trust.origin)}",
+        ]
+        if key is not None:
+            lines.append(f"key = {json.dumps(str(key.resolve()))}")
+        _write_new(path / CONFIG_FILE, ("\n".join(lines) + "\n").encode(), 0o644)
+        created.append(path / CONFIG_FILE)
+    return find_home(path, None, path)
 
 
 @contextmanager

@@ -1,0 +1,183 @@
+"""A remote home: the same commands against a server, trusting nothing it says (ADR 0032).
+
+The home pins ``root.json`` and keeps the newest checkpoint it verified
+(``checkpoint.kept``). Every checkpoint the server hands over is checked before it is
+used or kept: its signature against the pinned log key, then, against the kept one, that
+the log only grew — a smaller tree is a rollback, the same size with another root or a
+failed consistency proof is a fork (exit 3, naming both sizes). The consistency proof is
+built here from the public hash tiles, so no key is needed to check the log.
+
+Verdicts are not taken from the server either: ``check`` fetches the lot's evidence bundle,
+verifies it offline (signatures, inclusion proofs, completeness) and recomputes the verdict
+with the same checker a local home runs, over a checkpoint checked as above.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from ledger import compliance
+from ledger.compliance.policy import Policy
+from ledger.errors import ConfigError, VerificationError
+from ledger.log import merkle, tiles
+from ledger.log.checkpoint import MAX_NOTE_BYTES, Checkpoint, verify_checkpoint
+from ledger.net._client import Client
+from ledger.records.trust import TrustRoot
+from ledger.service import BundleReport, SubmitResult, verify_bundle
+from ledger.service.home import Home, connect_home, read_signer
+
+
+class RemoteLedger:
+    """The operations a remote home offers, with the local :class:`~ledger.service.Ledger`'s
+    results."""
+
+    def __init__(self, home: Home, *, passphrase: bytes | None = None) -> None:
+        if home.remote is None:
+            raise ConfigError(f"{home.path} is not a remote home")
+        self.home = home
+        self.root: TrustRoot = home.root()
+        signer = read_signer(home.reader_key, passphrase=passphrase) if home.reader_key else None
+        self.client = Client(home.remote, signer=signer)
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def latest_checkpoint(self) -> tuple[Checkpoint, str]:
+        """The server's newest checkpoint, verified and shown to extend the kept one; it
+        becomes the kept one.
+
+        Raises:
+            VerificationError: a bad signature, a rollback or a fork.
+        """
+        note = self.client.checkpoint()
+        checkpoint = self._verified(note, "the server's checkpoint")
+        self._extends_kept(checkpoint)
+        self._keep(note)
+        return checkpoint, note
+
+    def _verified(self, note: str, what: str) -> Checkpoint:
+        try:
+            return verify_checkpoint(note, origin=self.root.origin, key=self.root.log_key)
+        except VerificationError as e:
+            raise VerificationError(f"{what} does not verify against root.json: {e}") from e
+
+    def kept(self) -> Checkpoint | None:
+        path = self.home.kept_path
+        if not path.exists():
+            return None
+        data = path.read_bytes()[: MAX_NOTE_BYTES + 1]
+        return self._verified(data.decode("utf-8", errors="replace"), f"{path}")
+
+    def _extends_kept(self, new: Checkpoint) -> None:
+        old = self.kept()
+        if old is None:
+            return
+        if new.tree_size < old.tree_size:
+            raise VerificationError(
+                f"rollback: the server's checkpoint has tree size {new.tree_size}, smaller "
+                f"than tree size {old.tree_size} this home verified before"
+            )
+        if new.tree_size == old.tree_size:
+            if new.root_hash != old.root_hash:
+                raise VerificationError(
+                    f"fork: the server's checkpoint at tree size {new.tree_size} has another "
+                    f"root than the one this home verified at tree size {old.tree_size}"
+                )
+            return
+        self._consistent(old, new)
+
+    def _consistent(self, old: Checkpoint, new: Checkpoint) -> None:
+        nodes = tiles.node_getter(self.client.hash_tile, new.tree_size)
+        try:
+            proof = merkle.consistency_proof(nodes, old.tree_size, new.tree_size)
+            merkle.verify_consistency(
+                old_size=old.tree_size,
+                new_size=new.tree_size,
+                old_root=old.root_hash,
+                new_root=new.root_hash,
+                proof=proof,
+            )
+        except (merkle.ProofError, ValueError) as e:
+            raise VerificationError(
+                f"fork: the server's tree of size {new.tree_size} does not extend the tree of "
+                f"size {old.tree_size} this home verified before ({e})"
+            ) from e
+
+    def _keep(self, note: str) -> None:
+        """Replace the kept checkpoint whole (a temporary file, then a rename)."""
+        target = self.home.kept_path
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".checkpoint.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(note)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def submit(self, envelopes: Sequence[bytes]) -> list[SubmitResult]:
+        """Submit in requests of at most 1,000 records; then check the new checkpoint."""
+        results: list[SubmitResult] = []
+        for start in range(0, len(envelopes), 1000):
+            answers = self.client.submit(envelopes[start : start + 1000])
+            results.extend(_result(start + n, answer) for n, answer in enumerate(answers))
+        if any(r.accepted for r in results):
+            self.latest_checkpoint()
+        return results
+
+    # -- verdicts --------------------------------------------------------------------------
+
+    def evidence_bytes(
+        self, lot: str, *, policy: Policy, as_of: date
+    ) -> tuple[bytes, BundleReport]:
+        """The lot's evidence bundle from the server, verified here, over a checkpoint
+        checked against the kept one."""
+        self.latest_checkpoint()
+        data = self.client.read_bytes(
+            f"/v1/lots/{lot}/evidence", policy=policy.name, as_of=as_of.isoformat()
+        )
+        report = verify_bundle(data, self.root, expected_policy=policy)
+        self._extends_kept(report.checkpoint)
+        return data, report
+
+    def check(self, lot: str, *, policy: Policy, as_of: date) -> compliance.Verdict:
+        """The verdict recomputed here from the lot's verified evidence bundle."""
+        _, report = self.evidence_bytes(lot, policy=policy, as_of=as_of)
+        return report.verdict
+
+
+def _result(position: int, answer: dict[str, object]) -> SubmitResult:
+    status = answer.get("status")
+    leaf = answer.get("leaf_hash")
+    index = answer.get("log_index")
+    warnings = answer.get("warnings") or []
+    return SubmitResult(
+        position=position,
+        log_index=index if isinstance(index, int) else None,
+        duplicate=status == "duplicate",
+        error=str(answer.get("reason", "rejected")) if status == "rejected" else None,
+        kind=str(answer["kind"]) if "kind" in answer else None,
+        record_id=str(answer["record_id"]) if "record_id" in answer else None,
+        leaf_hash=bytes.fromhex(leaf) if isinstance(leaf, str) else None,
+        warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
+    )
+
+
+def connect(url: str, path: Path, *, root: bytes, key: Path | None) -> tuple[RemoteLedger, str]:
+    """Make a remote home at ``path`` for the server at ``url`` and keep its first
+    checkpoint, verified against ``root``; returns the remote and that checkpoint's note.
+    The home is removed again if the server cannot be reached or does not verify."""
+    home = connect_home(path, url=url, root=root, key=key)
+    try:
+        remote = RemoteLedger(home)
+        _, note = remote.latest_checkpoint()
+    except BaseException:
+        for name in ("bloc.toml", "root.json", "checkpoint.kept"):
+            (home.path / name).unlink(missing_ok=True)
+        raise
+    return remote, note
