@@ -37,7 +37,7 @@ POSTGRES_SKIP = "PostgreSQL not configured: set BLOC_TEST_POSTGRES_URL to run th
 
 def _postgres_schema_url(base: str) -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base)
+    admin = create_engine(base, pool_pre_ping=True)  # survives a restart of PostgreSQL
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in base else "?"

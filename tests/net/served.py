@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -31,6 +32,12 @@ class Served:
     stderr: bytes = b""
     exit_code: int | None = None
     lines: list[str] = field(default_factory=list)
+
+    def kill(self) -> None:
+        """``kill -9`` of the server and every worker process it started."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.stop()
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         """Signal the server, wait for it to end, and return its exit code."""
@@ -80,6 +87,7 @@ def served(home: Path, *extra: str) -> Iterator[Served]:
         [bloc_executable(), "--home", str(home), "serve", "--listen", "127.0.0.1:0", *extra],
         stdout=subprocess.PIPE,
         stderr=log,
+        start_new_session=True,  # its own process group: kill() reaches every worker
     )
     try:
         line = _first_line(process)
