@@ -24,6 +24,7 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.net import RemoteLedger
+from ledger.service import Ledger
 from ledger.service.home import Home, NoHomeError, find_home
 
 EXIT_OK = 0
@@ -77,6 +78,15 @@ def optional_home(ctx: click.Context) -> Home | None:
 def remote_ledger(home: Home) -> RemoteLedger | None:
     """The server behind a remote home (ADR 0032), or ``None`` for a home with a database."""
     return RemoteLedger(home) if home.remote is not None else None
+
+
+def reading_ledger(ctx: click.Context) -> Ledger:
+    """The ledger to read: the home's database, or a remote home's replica brought up to
+    the server's newest checkpoint (ADR 0032; it reads every record, so it needs an
+    auditor's or the registrar's key)."""
+    home = current_home(ctx)
+    remote = remote_ledger(home)
+    return remote.replica() if remote is not None else home.ledger(writer=False)
 
 
 def now() -> datetime:

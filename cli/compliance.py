@@ -10,7 +10,7 @@ import click
 from ledger import compliance, render
 from ledger.compliance import policy as policies
 
-from .common import current_home, emit_json, json_option, now, remote_ledger
+from .common import current_home, emit_json, json_option, now, reading_ledger, remote_ledger
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -93,7 +93,7 @@ def check(
     remote = remote_ledger(home)
     if remote is not None and lot is not None:
         _show(ctx, remote.check(lot, policy=chosen, as_of=day), as_json)
-    ledger = home.ledger(writer=False)
+    ledger = reading_ledger(ctx)
     if lot is not None:
         _show(ctx, ledger.check(lot, policy=chosen, as_of=day), as_json)
     verdicts = ledger.check_all(policy=chosen, as_of=day, end_use=end_use)

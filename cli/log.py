@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import current_home, emit_json, json_option, remote_ledger
+from .common import current_home, emit_json, json_option, reading_ledger, remote_ledger
 
 
 @click.group()
@@ -41,7 +41,7 @@ def checkpoint(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def prove(ctx: click.Context, index: int, size: int | None, as_json: bool) -> None:
     """An inclusion proof of the entry at INDEX."""
-    proof = current_home(ctx).ledger(writer=False).prove_inclusion(index, tree_size=size)
+    proof = reading_ledger(ctx).prove_inclusion(index, tree_size=size)
     if as_json:
         emit_json(proof.document())
         return
@@ -59,7 +59,7 @@ def prove(ctx: click.Context, index: int, size: int | None, as_json: bool) -> No
 @click.pass_context
 def consistency(ctx: click.Context, old: int, new: int, as_json: bool) -> None:
     """A consistency proof that the tree of size NEW extends the tree of size OLD."""
-    proof = current_home(ctx).ledger(writer=False).prove_consistency(old, new)
+    proof = reading_ledger(ctx).prove_consistency(old, new)
     if as_json:
         emit_json(proof.document())
         return

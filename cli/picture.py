@@ -11,7 +11,7 @@ from ledger.compliance import policy as policies
 from ledger.errors import InputError
 from ledger.render import RENDERERS, offending_paths
 
-from .common import current_home, write_output
+from .common import reading_ledger, write_output
 from .compliance import DATE, as_of_day
 
 
@@ -54,7 +54,7 @@ def graph(
     if as_of is not None and policy_name is None:
         raise InputError("--as-of goes with --policy")
     chosen = policies.load(policy_name) if policy_name is not None else None
-    ledger = current_home(ctx).ledger(writer=False)
+    ledger = reading_ledger(ctx)
     provenance = ledger.trace(lot)
     verdict = (
         ledger.check(lot, policy=chosen, as_of=as_of_day(as_of)) if chosen is not None else None

@@ -8,7 +8,7 @@ import click
 
 from ledger.provenance.graph import RENDERERS
 
-from .common import current_home, emit_json, json_option, now, progress_bar
+from .common import current_home, emit_json, json_option, now, progress_bar, reading_ledger
 
 
 @click.command()
@@ -27,7 +27,7 @@ from .common import current_home, emit_json, json_option, now, progress_bar
 @click.pass_context
 def trace(ctx: click.Context, lot: str, down: bool, fmt: str) -> None:
     """The provenance of LOT: every lot upstream (or downstream), each naming its log index."""
-    graph = current_home(ctx).ledger(writer=False).trace(lot, downstream=down)
+    graph = reading_ledger(ctx).trace(lot, downstream=down)
     click.echo(RENDERERS[fmt](graph), nl=False)
 
 
@@ -44,7 +44,7 @@ def findings(ctx: click.Context, lot: str | None, as_of: object, as_json: bool) 
     """Integrity findings: stable code, severity, message, and the log indexes proving it."""
     day = as_of.date() if hasattr(as_of, "date") else now().date()
     assert isinstance(day, date)
-    found = current_home(ctx).ledger(writer=False).findings(as_of=day, lot=lot)
+    found = reading_ledger(ctx).findings(as_of=day, lot=lot)
     if as_json:
         for f in found:
             emit_json(f.document())

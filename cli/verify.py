@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import EXIT_INTEGRITY, current_home, emit_json, json_option, progress_bar
+from .common import EXIT_INTEGRITY, emit_json, json_option, progress_bar, reading_ledger
 
 
 @click.command()
@@ -16,7 +16,7 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     Exits 3 and names the offending log index when anything was edited, deleted,
     inserted, reordered or forged.
     """
-    ledger = current_home(ctx).ledger(writer=False)
+    ledger = reading_ledger(ctx)
     with ledger.store.reader() as tx:
         size = tx.tree_size
     with progress_bar(size, "verifying") as advance:

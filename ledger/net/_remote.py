@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ledger import compliance
@@ -27,21 +27,37 @@ from ledger.log import merkle, tiles
 from ledger.log.checkpoint import MAX_NOTE_BYTES, Checkpoint, verify_checkpoint
 from ledger.net._client import Client
 from ledger.records.trust import TrustRoot
-from ledger.service import BundleReport, SubmitResult, verify_bundle
+from ledger.service import BundleReport, Ledger, SubmitResult, verify_bundle
 from ledger.service.home import Home, connect_home, read_signer
+from ledger.store import Store
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+REPLICA_FILE = "replica.db"
+"""An auditor's copy of the log in a remote home."""
 
 
 class RemoteLedger:
     """The operations a remote home offers, with the local :class:`~ledger.service.Ledger`'s
     results."""
 
-    def __init__(self, home: Home, *, passphrase: bytes | None = None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        *,
+        passphrase: bytes | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         if home.remote is None:
             raise ConfigError(f"{home.path} is not a remote home")
         self.home = home
         self.root: TrustRoot = home.root()
         signer = read_signer(home.reader_key, passphrase=passphrase) if home.reader_key else None
         self.client = Client(home.remote, signer=signer)
+        self.clock = clock
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -117,6 +133,44 @@ class RemoteLedger:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+    # -- the replica -----------------------------------------------------------------------
+
+    def replica(self) -> Ledger:
+        """The home's copy of the whole log, brought up to the server's newest checkpoint
+        (verified, and extending the kept one) one entry bundle at a time, every entry
+        admitted again here. Reading every entry needs an auditor's or the registrar's key.
+
+        Raises:
+            VerificationError: the server's log is not what its checkpoints sign.
+        """
+        checkpoint, note = self.latest_checkpoint()
+        ledger = Ledger(self._replica_store(), self.root)
+        size = ledger.store.tree_size()
+        if size > checkpoint.tree_size:
+            raise VerificationError(
+                f"rollback: the server's checkpoint has tree size {checkpoint.tree_size}, "
+                f"smaller than the {size} entries this home's replica holds"
+            )
+        while size < checkpoint.tree_size:
+            tile = size // tiles.TILE_WIDTH
+            width = tiles.tile_width_at(0, tile, checkpoint.tree_size)
+            entries = self.client.entry_bundle(tile, width)[size - tile * tiles.TILE_WIDTH :]
+            last = size + len(entries) == checkpoint.tree_size
+            ledger.extend_replica(
+                entries,
+                first_index=size,
+                checkpoint=(checkpoint, note) if last else None,
+                now=self.clock(),
+            )
+            size += len(entries)
+        return ledger
+
+    def _replica_store(self) -> Store:
+        url = f"sqlite:///{self.home.path / REPLICA_FILE}"
+        if (self.home.path / REPLICA_FILE).exists():
+            return Store.open(url, identity=self.home.identity())
+        return Store.create(url, identity=self.home.identity())
 
     # -- writes ----------------------------------------------------------------------------
 

@@ -23,7 +23,16 @@ from ledger.log import tiles
 from ledger.log.checkpoint import Checkpoint
 from ledger.provenance import findings, graph
 from ledger.records.trust import TrustRoot
-from ledger.service import _audit, _checkpoints, _evidence, _proofs, _queries, _submit, _tiles
+from ledger.service import (
+    _audit,
+    _checkpoints,
+    _evidence,
+    _proofs,
+    _queries,
+    _replica,
+    _submit,
+    _tiles,
+)
 from ledger.service._audit import VerifyReport
 from ledger.service._common import Progress
 from ledger.service._proofs import ConsistencyProof, InclusionProof
@@ -117,6 +126,26 @@ class Ledger:
     def entry_bundle(self, ref: tiles.TileRef) -> bytes | None:
         """The C2SP entry bundle ``ref`` of the published tree, or ``None`` if it has none."""
         return _tiles.entry_bundle(self.store, ref)
+
+    def extend_replica(
+        self,
+        envelopes: Sequence[bytes],
+        *,
+        first_index: int,
+        checkpoint: tuple[Checkpoint, str] | None,
+        now: datetime,
+    ) -> None:
+        """Append entries fetched from a server at the indexes it gave them, admitted again
+        here; with ``checkpoint``, prove it by the replica's own tree and store it
+        (:mod:`._replica`)."""
+        _replica.extend(
+            self.store,
+            self.root,
+            envelopes,
+            first_index=first_index,
+            checkpoint=checkpoint,
+            now=now,
+        )
 
     def key_owner(self, keyid: KeyId) -> str | None:
         """The participant a key is registered to, if any."""

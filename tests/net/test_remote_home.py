@@ -159,3 +159,54 @@ def test_a_rolled_back_or_forked_server_is_refused_with_exit_3(
         assert "fork" in forked.stderr
         assert "tree size 12" in forked.stderr
         assert len(forked.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def auditor(world: World, server: Served, tmp_path: Path) -> Path:
+    """A remote home with the registrar's key: it may read every record."""
+    key = tmp_path / "registrar.pem"
+    write_signer(key, world.registrar)
+    home = tmp_path / "auditor"
+    root = str(world.home.root_path)
+    done = bloc(tmp_path, "connect", server.url, str(home), "--root", root, "--key", str(key))
+    assert done.returncode == 0, done.stderr
+    return home
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["trace", NDPR],
+        ["trace", "lot:lynas/ORE-1", "--down", "--format", "json"],
+        ["check", "--all", "--policy", "dfars-252.225-7052", "--as-of", "2026-06-01"],
+        ["findings", "--as-of", "2026-06-01", "--json"],
+        ["log", "prove", "3", "--json"],
+        ["graph", NDPR, "--format", "dot"],
+    ],
+    ids=["trace", "trace-down-json", "check-all", "findings", "prove", "graph"],
+)
+def test_an_auditors_replica_answers_like_the_ledgers_own_home(
+    world: World, auditor: Path, command: list[str]
+) -> None:
+    remote_run = bloc(auditor, *command)
+    local_run = bloc(world.home.path, *command)
+    assert remote_run.stderr == local_run.stderr
+    assert (remote_run.returncode, remote_run.stdout) == (local_run.returncode, local_run.stdout)
+
+
+def test_an_auditors_replica_verifies_and_follows_the_log(
+    world: World, auditor: Path, tmp_path: Path
+) -> None:
+    first = bloc(auditor, "verify")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("ok: 11 entries, 1 checkpoint,")
+    assert bloc(world.home.path, "submit", str(new_ore(world, 5, tmp_path))).returncode == 0
+    second = bloc(auditor, "verify")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("ok: 12 entries, 2 checkpoints,")
+
+
+def test_a_participant_cannot_replicate_the_whole_ledger(remote: Path) -> None:
+    refused = bloc(remote, "trace", NDPR)
+    assert refused.returncode == 2
+    assert "org:lynas may not read every record" in refused.stderr
