@@ -218,6 +218,32 @@ def raw_envelope(payload: bytes, *signers: Signer) -> bytes:
     return sign_envelope(payload, list(signers)).canonical_bytes()
 
 
+def envelope_of_size(payload: bytes, signer: Signer, *, size: int, signatures: int) -> bytes:
+    """A canonical envelope of exactly ``size`` bytes: ``payload`` padded with trailing spaces
+    (the same JSON value), signed by ``signer``, then ``signatures - 1`` more signatures of
+    1,024 base64 characters (the schema's longest) by key ids nobody registered.
+
+    Every value in a canonical envelope is base64 or hex, so its length is 0 mod 4 with an
+    odd number of signatures and 2 mod 4 with an even number: no envelope is 65,535 bytes.
+    """
+    others = [
+        {"keyid": hashlib.sha256(b"unregistered %d" % i).hexdigest(), "sig": "A" * 1024}
+        for i in range(1, signatures)
+    ]
+
+    def cosigned(padded: bytes) -> bytes:
+        env: dict[str, Any] = json.loads(raw_envelope(padded, signer))
+        env["signatures"].extend(others)
+        return json.dumps(env, sort_keys=True, separators=(",", ":")).encode()
+
+    room = size - len(cosigned(b""))
+    if room % 4 or room < 4 * -(-len(payload) // 3):
+        raise ValueError(f"no envelope of {size} bytes with {signatures} signatures")
+    data = cosigned(payload + b" " * (room // 4 * 3 - len(payload)))
+    assert len(data) == size, len(data)
+    return data
+
+
 def tamper(envelope: bytes, change: Any, *, resign: Signer | None = None) -> bytes:
     """Decode an envelope's record, apply ``change(record_dict)``, optionally re-sign."""
     env = json.loads(envelope)

@@ -25,11 +25,18 @@ from typing import Any
 
 from ledger.errors import InputError
 
-MAX_PAYLOAD_BYTES = 256 * 1024
-"""Largest record payload accepted, in bytes (256 KiB)."""
+MAX_PAYLOAD_BYTES = 40 * 1024
+"""Largest record payload accepted, in bytes (40 KiB): its envelope, with up to 16 Ed25519
+signatures, stays well within :data:`MAX_CANONICAL_ENVELOPE_BYTES` (ADR 0033)."""
 
-MAX_ENVELOPE_BYTES = 512 * 1024
-"""Largest envelope accepted: a maximal payload in base64 plus up to 16 signatures."""
+MAX_ENVELOPE_BYTES = 128 * 1024
+"""Largest envelope *input* parsed, in bytes (128 KiB): room for insignificant whitespace around
+the largest canonical envelope. The exact limit is :data:`MAX_CANONICAL_ENVELOPE_BYTES`."""
+
+MAX_CANONICAL_ENVELOPE_BYTES = 65_535
+"""Largest canonical envelope admitted, in bytes: a C2SP tlog-tiles entry bundle frames each
+entry with a big-endian ``uint16`` length, so no longer entry can be served. Equal to
+``ledger.log.tiles.MAX_ENTRY_BYTES`` (a test holds them equal; core cannot import log)."""
 
 MAX_DEPTH = 32
 """Deepest nesting accepted; the top-level value is depth 1."""

@@ -66,7 +66,9 @@ MAX_TILE_INDEX = (1 << 64) - 1
 ever needed; bounding it also bounds the work of parsing a path."""
 
 MAX_ENTRY_BYTES = 0xFFFF
-"""The longest entry an entry bundle can hold: its length prefix is a ``uint16``."""
+"""The longest entry an entry bundle can hold: its length prefix is a ``uint16``. Admission
+refuses a longer canonical envelope (``ledger.core.codec.MAX_CANONICAL_ENVELOPE_BYTES``, held
+equal to this by a test; ADR 0033), so every admitted entry can be served."""
 
 TileGetter = Callable[[int, int, int], list[bytes]]
 """``get_tile(level, index, width)``: the ``width`` hashes of tile ``index`` at tile ``level``

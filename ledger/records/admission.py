@@ -6,7 +6,9 @@ current time (steps 3–6). Both are pure; each returns or raises
 :class:`~ledger.errors.RecordRejected` naming the first failed check, the field and the value.
 The checks run in this order:
 
-1. ``envelope``   shape, payload type, base64, size, distinct key ids;
+1. ``envelope``   shape, payload type, base64, size (of the payload, and of the canonical
+                  envelope: at most 65,535 bytes, what an entry bundle can frame), distinct
+                  key ids;
 2. ``payload``    strict JSON, schema, vocabulary, masses, dates, record invariants; an
                   ``issued_at`` not in the future, and an event not dated after it;
 3. ``signature``  every signature verifies with a key registered and valid at
@@ -30,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ledger.core.codec import format_timestamp
+from ledger.core.codec import MAX_CANONICAL_ENVELOPE_BYTES, format_timestamp
 from ledger.core.signing import KeyId, PublicKey
 from ledger.errors import InputError, RecordRejected
 from ledger.log.merkle import hash_leaf
@@ -110,16 +112,24 @@ class Opened:
 
 
 def open_envelope(data: bytes) -> Opened:
-    """Steps 1–2: envelope shape and payload. Raises RecordRejected."""
+    """Steps 1–2: envelope shape and payload.
+
+    Every caller that opens an envelope, whether submitted or stored (``bloc verify``,
+    ``bloc reindex``, evidence bundles and their replay), goes through here, so an opened
+    envelope's canonical form always fits an entry bundle (ADR 0033).
+
+    Raises:
+        RecordRejected: ``envelope`` or ``payload``, naming the field and the value.
+    """
     try:
         envelope = parse_envelope(data)
     except InputError as e:
         raise RecordRejected("envelope", str(e)) from e
+    canonical = _framable(envelope)
     try:
         record = decode_record(envelope.payload)
     except InputError as e:
         raise RecordRejected("payload", str(e)) from e
-    canonical = envelope.canonical_bytes()
     return Opened(
         envelope=envelope,
         record=record,
@@ -127,6 +137,23 @@ def open_envelope(data: bytes) -> Opened:
         canonical=canonical,
         leaf_hash=hash_leaf(canonical),
     )
+
+
+def _framable(envelope: Envelope) -> bytes:
+    """The envelope's canonical bytes, once they fit the ``uint16`` length of a C2SP
+    tlog-tiles entry bundle (the log could not serve a longer entry).
+
+    Raises:
+        RecordRejected: ``envelope``, naming the canonical length.
+    """
+    canonical = envelope.canonical_bytes()
+    if len(canonical) > MAX_CANONICAL_ENVELOPE_BYTES:
+        raise RecordRejected(
+            "envelope",
+            f"its canonical form is {len(canonical):,} bytes, more than the "
+            f"{MAX_CANONICAL_ENVELOPE_BYTES:,} an entry bundle can frame (C2SP tlog-tiles)",
+        )
+    return canonical
 
 
 def admit(opened: Opened, view: LedgerView, *, now: datetime) -> None:

@@ -16,7 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.core.codec import (
+    MAX_CANONICAL_ENVELOPE_BYTES,
     MAX_DEPTH,
+    MAX_ENVELOPE_BYTES,
+    MAX_PAYLOAD_BYTES,
     _check_tree,
     canonical_json,
     format_timestamp,
@@ -176,9 +179,25 @@ def test_oversize_by_one_byte_rejected() -> None:
 
 def test_oversize_message_groups_thousands() -> None:
     assert (
-        reject(b" " * 262_145, max_bytes=262_144)
-        == "document is 262,145 bytes, more than the 262,144 allowed"
+        reject(b" " * 40_961, max_bytes=40_960)
+        == "document is 40,961 bytes, more than the 40,960 allowed"
     )
+
+
+def test_the_limits_fit_an_entry_bundle() -> None:
+    """ADR 0033: a payload of 40 KiB; a raw envelope of 128 KiB (whitespace included); a
+    canonical envelope of at most 65,535 bytes, the uint16 frame of a tlog-tiles entry bundle.
+    The largest payload, in base64, with 16 Ed25519 signatures (88 base64 characters, 64-hex
+    key ids) has a canonical envelope well within the frame."""
+    assert MAX_PAYLOAD_BYTES == 40 * 1024 == 40_960
+    assert MAX_ENVELOPE_BYTES == 128 * 1024
+    assert MAX_CANONICAL_ENVELOPE_BYTES == 0xFFFF
+    largest_base64 = 4 * -(-MAX_PAYLOAD_BYTES // 3)
+    assert largest_base64 == 54_616
+    skeleton = b'{"payload":"","payloadType":"application/vnd.bloc.record+json","signatures":[]}'
+    signature = b'{"keyid":"%s","sig":"%s"},' % (b"0" * 64, b"A" * 88)
+    largest_signed = len(skeleton) + largest_base64 + 16 * len(signature) - 1
+    assert largest_signed == 57_478 < MAX_CANONICAL_ENVELOPE_BYTES < MAX_ENVELOPE_BYTES
 
 
 @pytest.mark.parametrize(

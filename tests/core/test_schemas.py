@@ -651,12 +651,15 @@ def test_envelope_empty_signature_rejected() -> None:
     assert_rejected(envelope, "minLength", ("signatures", 0, "sig"), ["envelope.schema.json"])
 
 
-def test_envelope_payload_over_256_kib_rejected() -> None:
-    """maxLength is a coarse bound (base64 groups of 3 bytes); the parser checks exact bytes."""
+def test_envelope_payload_over_40_kib_rejected() -> None:
+    """maxLength is a coarse bound (base64 groups of 3 bytes); the parser checks exact bytes:
+    up to 40 KiB + 2 bytes fit the 54,616 characters, 40 KiB + 3 need 54,620."""
     envelope = an_envelope()
-    envelope["payload"] = b64(bytes(256 * 1024))
-    assert errors("envelope.schema.json", envelope) == []
-    envelope["payload"] = b64(bytes(256 * 1024 + 3))
+    for size in (40 * 1024, 40 * 1024 + 2):
+        envelope["payload"] = b64(bytes(size))
+        assert errors("envelope.schema.json", envelope) == []
+    envelope["payload"] = b64(bytes(40 * 1024 + 3))
+    assert len(envelope["payload"]) == 54_620
     assert_rejected(envelope, "maxLength", ("payload",), ["envelope.schema.json"])
 
 

@@ -33,7 +33,15 @@ from ledger.records.envelope import sign_envelope
 from ledger.service import verify_bundle
 from ledger.service.home import LOG_KEY
 
-from helpers import World, bloc_executable, envelope_bytes, extraction, key_for, revocation
+from helpers import (
+    World,
+    bloc_executable,
+    envelope_bytes,
+    envelope_of_size,
+    extraction,
+    key_for,
+    revocation,
+)
 
 DFARS = load("dfars-252.225-7052")
 BLOC = load("bloc-2026")
@@ -210,6 +218,23 @@ def test_changed_mass_resigned_by_its_owner_breaks_the_inclusion_proof(
     envelope = sign_envelope(canonical_json(record), [key_for("jpmag")]).canonical_bytes()
     entry["envelope"] = json.loads(envelope)
     rejected(empty_world, dump(doc), "inclusion proof does not verify against the checkpoint")
+
+
+def test_an_envelope_no_entry_bundle_can_frame_is_refused(empty_world: World) -> None:
+    """Replay opens envelopes as admission does (ADR 0033): one whose canonical form is longer
+    than 65,535 bytes is refused before its signatures or proof are looked at."""
+    _, magnet = magnet_world(empty_world)
+    doc = parse(bundle_bytes(empty_world, magnet))
+    position = find(doc, creates(magnet))
+    entry = doc["entries"][position]
+    payload = base64.b64decode(entry["envelope"]["payload"])
+    oversized = envelope_of_size(payload, key_for("jpmag"), size=65_536, signatures=15)
+    entry["envelope"] = json.loads(oversized)
+    message = rejected(empty_world, dump(doc), "entry bundle can frame")
+    assert message == (
+        f"entries[{position}] (log index {entry['log_index']}): envelope: its canonical form is "
+        "65,536 bytes, more than the 65,535 an entry bundle can frame (C2SP tlog-tiles)"
+    )
 
 
 def test_swapped_proofs_are_detected(empty_world: World) -> None:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from ledger.core.codec import MAX_CANONICAL_ENVELOPE_BYTES
 from ledger.errors import InputError
 from ledger.log.merkle import (
     EMPTY_ROOT,
@@ -446,6 +447,12 @@ def test_the_longest_entry_round_trips() -> None:
     data = encode_entry_bundle([entry])
     assert data[:2] == b"\xff\xff"
     assert decode_entry_bundle(data, width=1) == [entry]
+
+
+def test_admission_refuses_every_envelope_a_bundle_cannot_frame() -> None:
+    """The envelope limit admission applies is the bundle's frame, defined in core (which
+    cannot import log) and held equal here (ADR 0033)."""
+    assert MAX_CANONICAL_ENVELOPE_BYTES == MAX_ENTRY_BYTES == 65_535
 
 
 def test_an_entry_of_65536_bytes_is_refused() -> None:

@@ -32,12 +32,16 @@ from memory_view import MemoryWorld
 
 from ledger.cli.common import split_documents
 from ledger.cli.main import bloc
+from ledger.core.codec import MAX_CANONICAL_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES
 from ledger.core.signing import Signer
+from ledger.log.tiles import encode_entry_bundle
+from ledger.records.admission import open_envelope
 from ledger.records.envelope import PAYLOAD_TYPE, pae
 
 from helpers import (
     World,
     envelope_bytes,
+    envelope_of_size,
     extraction,
     facility,
     key_for,
@@ -219,22 +223,40 @@ ORE_B64 = b64(ORE_PAYLOAD)
 ORE_SIG = envelope_dict(new_ore())["signatures"][0]
 
 
+def padded_payload(size: int) -> bytes:
+    """The valid record padded with trailing spaces to ``size`` bytes, signed by lynas."""
+    return raw_envelope(ORE_PAYLOAD + b" " * (size - len(ORE_PAYLOAD)), LYNAS)
+
+
 def oversized_payload() -> bytes:
-    """The valid record padded with trailing spaces to one byte over 256 KiB, signed."""
-    payload = ORE_PAYLOAD + b" " * (256 * 1024 + 1 - len(ORE_PAYLOAD))
-    return raw_envelope(payload, LYNAS)
+    """The valid record padded to one byte over 40 KiB: its base64 (54,616 characters) is
+    within the schema's coarse bound, the parser counts the exact bytes."""
+    return padded_payload(40 * 1024 + 1)
 
 
 def overlong_base64_payload() -> bytes:
-    """A payload of 300 KiB: its base64 is longer than the envelope schema allows."""
-    payload = ORE_PAYLOAD + b" " * (300 * 1024 - len(ORE_PAYLOAD))
-    return raw_envelope(payload, LYNAS)
+    """A payload of 40 KiB + 3 bytes, the shortest whose base64 (54,620 characters) is longer
+    than the envelope schema allows."""
+    return padded_payload(40 * 1024 + 3)
 
 
 def oversized_envelope() -> bytes:
-    """A valid envelope padded with trailing whitespace to one byte over 512 KiB."""
+    """A valid envelope padded with trailing whitespace to one byte over 128 KiB."""
     env = envelope_bytes(new_ore(), LYNAS)
-    return env + b" " * (512 * 1024 + 1 - len(env))
+    return env + b" " * (128 * 1024 + 1 - len(env))
+
+
+def unframable_envelope() -> bytes:
+    """The valid record, signed by lynas and 14 more (unregistered) signatures of 1,024 base64
+    characters: payload and input within their limits, canonical form 65,536 bytes, the
+    shortest an entry bundle cannot frame (no canonical envelope is 65,535 bytes long)."""
+    return envelope_of_size(ORE_PAYLOAD, LYNAS, size=65_536, signatures=15)
+
+
+def largest_framable_envelope() -> bytes:
+    """As :func:`unframable_envelope`, with 16 signatures: 65,534 bytes, the longest canonical
+    envelope an entry bundle can frame."""
+    return envelope_of_size(ORE_PAYLOAD, LYNAS, size=65_534, signatures=16)
 
 
 def flipped_signature() -> bytes:
@@ -442,18 +464,24 @@ CASES = [
     ),
     pytest.param(
         lambda w: oversized_payload(),
-        "envelope: envelope.payload decodes to 262,145 bytes, more than the 262,144 allowed",
-        id="payload one byte over 256 KiB",
+        "envelope: envelope.payload decodes to 40,961 bytes, more than the 40,960 allowed",
+        id="payload one byte over 40 KiB",
     ),
     pytest.param(
         lambda w: overlong_base64_payload(),
-        "envelope: envelope.payload must be at most 349528 characters long",
+        "envelope: envelope.payload must be at most 54616 characters long",
         id="payload base64 longer than the schema allows",
     ),
     pytest.param(
         lambda w: oversized_envelope(),
-        "envelope: envelope is 524,289 bytes, more than the 524,288 allowed",
+        "envelope: envelope is 131,073 bytes, more than the 131,072 allowed",
         id="envelope one byte over the envelope limit",
+    ),
+    pytest.param(
+        lambda w: unframable_envelope(),
+        "envelope: its canonical form is 65,536 bytes, more than the 65,535 an entry bundle "
+        "can frame (C2SP tlog-tiles)",
+        id="canonical envelope longer than an entry bundle can frame",
     ),
     pytest.param(
         lambda w: (lambda env: env[: len(env) // 2])(envelope_bytes(new_ore(), LYNAS)),
@@ -541,9 +569,9 @@ CASES = [
         id="payload nested exactly 32 deep reaches the schema",
     ),
     pytest.param(
-        lambda w: raw_envelope(nested(100_000).encode(), LYNAS),
+        lambda w: raw_envelope(nested(20_000).encode(), LYNAS),
         "payload: JSON nested deeper than 32 levels",
-        id="payload nested 100000 deep (recursion bomb)",
+        id="payload nested 20000 deep (recursion bomb within 40 KiB)",
     ),
     pytest.param(
         lambda w: raw_envelope(b"[" + ORE_PAYLOAD + b"]", LYNAS),
@@ -1039,6 +1067,65 @@ def test_bad_input_is_rejected_at_admission(
     assert_one_line_naming_the_value(result.error, expected)
 
 
+# --- the limits at their boundaries (ADR 0033) ---------------------------------------------
+
+
+def test_an_envelope_whose_canonical_form_exceeds_an_entry_bundle_frame_is_refused(
+    memory_world: MemoryWorld,
+) -> None:
+    """Only the canonical check catches it: its payload, signature count and input size are
+    all within their limits. It runs before the payload and signature checks (step 1)."""
+    data = unframable_envelope()
+    env = json.loads(data)
+    assert len(base64.b64decode(env["payload"])) <= MAX_PAYLOAD_BYTES
+    assert len(env["signatures"]) <= 16
+    assert len(data) == MAX_CANONICAL_ENVELOPE_BYTES + 1 < MAX_ENVELOPE_BYTES
+    before = memory_world.state()
+
+    (result,) = memory_world.submit([data])
+
+    assert result.error == (
+        "envelope: its canonical form is 65,536 bytes, more than the 65,535 an entry bundle "
+        "can frame (C2SP tlog-tiles)"
+    )
+    assert memory_world.state() == before
+
+
+def test_an_envelope_whose_canonical_form_fills_an_entry_bundle_frame_passes_the_envelope_check(
+    memory_world: MemoryWorld,
+) -> None:
+    """65,534 bytes is the longest canonical envelope within 65,535 (every one has an even
+    length). Filling the frame takes signatures longer than Ed25519's, so admission refuses it
+    later, at the signature check: steps 1 and 2 let it through, and its entry bundle holds it."""
+    data = largest_framable_envelope()
+    opened = open_envelope(data)
+    assert len(opened.canonical) == MAX_CANONICAL_ENVELOPE_BYTES - 1
+    assert encode_entry_bundle([opened.canonical])[:2] == (65_534).to_bytes(2, "big")
+    second = json.loads(data)["signatures"][1]["keyid"]
+    before = memory_world.state()
+
+    (result,) = memory_world.submit([data])
+
+    assert result.error == (
+        f"signature: envelope.signatures[1].keyid {second} is not a registered participant key"
+    )
+    assert memory_world.state() == before
+
+
+def test_a_record_of_exactly_40_kib_is_admitted(memory_world: MemoryWorld) -> None:
+    """The largest payload, signed by its signer, is admitted; its canonical envelope (54,868
+    bytes with one signature, 57,478 with sixteen) fits an entry bundle."""
+    data = padded_payload(MAX_PAYLOAD_BYTES)
+    assert len(data) == 54_868
+    size = memory_world.state()[0]
+
+    (result,) = memory_world.submit([data])
+
+    assert result.accepted, result.error
+    assert result.log_index == size
+    assert memory_world.state()[0] == size + 1
+
+
 # --- running through the command line ----------------------------------------------------
 
 THROUGH_THE_COMMAND_LINE = {
@@ -1047,8 +1134,9 @@ THROUGH_THE_COMMAND_LINE = {
     "non-UTF-8 bytes in the payload",
     "signer not operating the facility",
     "lot id with a trailing newline",
-    # a file of over 512 KiB, and one that is not JSON at all
+    # a file of over 128 KiB, one too long for an entry bundle, and one that is not JSON at all
     "envelope one byte over the envelope limit",
+    "canonical envelope longer than an entry bundle can frame",
     "truncated envelope (cut in half)",
     # the command line's clock (the in-memory ledger admits at helpers.NOW)
     "issued_at in the future",

@@ -26,7 +26,15 @@ from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.merkle import Frontier, hash_leaf
 from ledger.store import stamp
 
-from helpers import NOW, World, envelope_bytes, extraction, key_for, tamper
+from helpers import (
+    NOW,
+    World,
+    envelope_bytes,
+    envelope_of_size,
+    extraction,
+    key_for,
+    tamper,
+)
 
 ORIGIN = "test.bloc/ledger"
 EXIT_INTEGRITY = 3
@@ -311,6 +319,23 @@ def test_inserted_last_entry_with_rebuilt_tree_is_found(world: World) -> None:
     insert_entry(world, 11, forged_extraction())
     rebuild_tree(world)
     assert_detected(world, uncovered(11, 11), log_index=11)
+
+
+def test_an_entry_over_todays_limits_is_reported(world: World) -> None:
+    """ADR 0033: an older bloc admitted payloads of up to 256 KiB. Such an entry, signed and
+    appended as that bloc did, is reported at its log index like any entry admission would
+    now refuse. Signed with Ed25519, an envelope too long for an entry bundle (here 65,536
+    bytes) always has a payload over 40 KiB, so the envelope schema's payload bound names it."""
+    record = extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-X", "rare_earth_ore", 9)])
+    payload = json.dumps(record, separators=(",", ":")).encode()
+    envelope = envelope_of_size(payload, World.lynas, size=65_536, signatures=1)
+    insert_entry(world, 11, envelope)
+    rebuild_tree(world)
+    assert_detected(
+        world,
+        "log index 11: envelope: envelope.payload must be at most 54616 characters long",
+        log_index=11,
+    )
 
 
 # -- reordered entries --------------------------------------------------------------------
