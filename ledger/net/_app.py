@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,15 @@ from ledger.log import tiles
 from ledger.net._auth import Denied, authenticate
 from ledger.net._committer import Committer
 from ledger.net._limits import Limits, RateLimiter, TooMany, read_body, split_records
+from ledger.net._openapi import (
+    ENTRY_BUNDLE_PATH,
+    HASH_TILE_PATH,
+    JSON,
+    JSONL,
+    SUBMIT_ANSWER,
+    refusals,
+    without_validation_422,
+)
 from ledger.provenance.graph import RENDERERS
 from ledger.service import Ledger, SubmitResult
 from ledger.service._readers import Reader, may_read_lot
@@ -43,6 +52,38 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 """Cache-Control of a full tile: its bytes never change (tlog-tiles)."""
 FRESH = "no-cache"
 
+DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+"""A calendar date in a query (ISO 8601, RFC 3339 ``full-date``)."""
+
+SIGNED = (400, 401, 404, 429, 503)
+"""What a signed read may answer besides its success."""
+GATED = (*SIGNED, 403)
+"""What a signed read that depends on who signed it may answer besides its success."""
+
+HashTilePath = Annotated[
+    str,
+    Path(
+        description="<L>/<N>[.p/<W>] (C2SP tlog-tiles); any other path is 404",
+        examples=["0/x001/234", "1/000.p/7"],
+        json_schema_extra={"pattern": HASH_TILE_PATH},
+    ),
+]
+EntryBundlePath = Annotated[
+    str,
+    Path(
+        description="<N>[.p/<W>] (C2SP tlog-tiles); any other path is 404",
+        examples=["x001/234", "000.p/11"],
+        json_schema_extra={"pattern": ENTRY_BUNDLE_PATH},
+    ),
+]
+LotId = Annotated[
+    str,
+    Path(
+        description="A lot id, lot:<org>/<local> (one path segment or more)",
+        examples=["lot:acme/17"],
+    ),
+]
+
 
 @dataclass(slots=True)
 class Problem(Exception):
@@ -51,6 +92,14 @@ class Problem(Exception):
     status: int
     message: str
     headers: dict[str, str] | None = None
+
+
+class _Service(FastAPI):
+    """FastAPI, whose OpenAPI description says what this service answers: a request that
+    does not parse is a 400 with one line, never FastAPI's 422 with an error list."""
+
+    def openapi(self) -> dict[str, Any]:
+        return without_validation_422(super().openapi())
 
 
 def create_app(
@@ -69,7 +118,7 @@ def create_app(
         finally:
             await committer.close()
 
-    app = FastAPI(
+    app = _Service(
         title="Bloc Ledger",
         version="1",
         summary="A shared, tamper-evident ledger of critical-minerals provenance.",
@@ -102,7 +151,9 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        return _error(error.status_code, str(error.detail))
+        # Starlette's own headers stay: a 405 names the allowed methods in Allow (RFC 9110).
+        headers = dict(error.headers) if error.headers else None
+        return _error(error.status_code, str(error.detail), headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -124,7 +175,7 @@ def _ledger_problem(error: LedgerError) -> Problem:
 
 
 def _public(app: FastAPI, ledger: Ledger) -> None:
-    @app.get("/healthz", summary="Liveness")
+    @app.get("/healthz", summary="Liveness", responses=refusals(503))
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "tree_size": await _call(ledger.store.tree_size)}
 
@@ -132,7 +183,10 @@ def _public(app: FastAPI, ledger: Ledger) -> None:
         "/checkpoint",
         summary="The newest checkpoint, a C2SP signed note",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}, 404: {}},
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            **refusals(404, 503),
+        },
     )
     async def checkpoint() -> Response:
         try:
@@ -149,9 +203,12 @@ def _public(app: FastAPI, ledger: Ledger) -> None:
         "/tile/{path:path}",
         summary="A hash tile (C2SP tlog-tiles); entry bundles are under /tile/entries/",
         response_class=Response,
-        responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
+        responses={
+            200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+            **refusals(404, 503),
+        },
     )
-    async def tile(path: str) -> Response:
+    async def tile(path: HashTilePath) -> Response:
         try:
             ref = tiles.parse_tile_path(path)
         except InputError as e:
@@ -187,12 +244,32 @@ def _writes(app: FastAPI, committer: Committer, rates: RateLimiter, limits: Limi
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": {"type": "object"}},
-                    "application/jsonl": {"schema": {"type": "string"}},
+                    JSON: {
+                        "schema": {
+                            "type": "object",
+                            "description": "One DSSE envelope (envelope.schema.json)",
+                        }
+                    },
+                    JSONL: {
+                        "schema": {
+                            "type": "string",
+                            "description": "DSSE envelopes, one JSON object per line",
+                        }
+                    },
                 },
             }
         },
-        responses={200: {}, 413: {}, 415: {}, 422: {}, 429: {}, 503: {}},
+        responses={
+            200: {
+                "description": "Every record was accepted (or was already in the log)",
+                "content": {JSON: {"schema": SUBMIT_ANSWER}},
+            },
+            422: {
+                "description": "At least one record was rejected; the others were judged alone",
+                "content": {JSON: {"schema": SUBMIT_ANSWER}},
+            },
+            **refusals(400, 408, 413, 415, 429, 503),
+        },
     )
     async def records(request: Request) -> JSONResponse:
         _rate(rates, f"address:{_address(request)}")
@@ -267,8 +344,16 @@ def _reads(app: FastAPI, ledger: Ledger, rates: RateLimiter, clock: Callable[[],
 
 
 def _log_reads(app: FastAPI, ledger: Ledger, gate: _Gate) -> None:
-    @app.get("/tile/entries/{path:path}", include_in_schema=False)
-    async def entries(path: str, request: Request) -> Response:
+    @app.get(
+        "/tile/entries/{path:path}",
+        summary="An entry bundle (C2SP tlog-tiles): auditors only",
+        response_class=Response,
+        responses={
+            200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+            **refusals(*GATED),
+        },
+    )
+    async def entries(path: EntryBundlePath, request: Request) -> Response:
         who = await gate.signed(request)
         if not who.sees_everything:
             raise Problem(403, f"{who.participant} may not read every record")
@@ -278,22 +363,30 @@ def _log_reads(app: FastAPI, ledger: Ledger, gate: _Gate) -> None:
             raise Problem(404, f"no such tile: {e}") from e
         return _tile_response(await _call(ledger.entry_bundle, ref), ref)
 
-    @app.get("/v1/findings", summary="What 'bloc findings --json' prints, as a list")
+    @app.get(
+        "/v1/findings",
+        summary="What 'bloc findings --json' prints, as a list",
+        responses=refusals(*GATED),
+    )
     async def findings(
         request: Request,
         lot: Annotated[str | None, Query(description="Only about this lot's upstream")] = None,
-        as_of: Annotated[date | None, Query(description="Default: today")] = None,
+        as_of: Annotated[str | None, _date_query("Default: today")] = None,
     ) -> list[dict[str, object]]:
         who = await gate.signed(request)
         if lot is None and not who.sees_everything:
             raise Problem(403, f"{who.participant} may read findings about its own lots only")
         if lot is not None:
             await gate.lot(request, lot)
-        day = as_of or gate.clock().date()
+        day = _day(as_of, gate.clock)
         found = await _call(ledger.findings, as_of=day, lot=lot)
         return [f.document() for f in found]
 
-    @app.get("/v1/proofs/inclusion", summary="What 'bloc log prove INDEX --json' prints")
+    @app.get(
+        "/v1/proofs/inclusion",
+        summary="What 'bloc log prove INDEX --json' prints",
+        responses=refusals(*SIGNED),
+    )
     async def inclusion(
         request: Request,
         index: Annotated[int, Query(ge=0)],
@@ -303,7 +396,11 @@ def _log_reads(app: FastAPI, ledger: Ledger, gate: _Gate) -> None:
         proof = await _call(ledger.prove_inclusion, index, tree_size=tree_size)
         return proof.document()  # type: ignore[no-any-return]
 
-    @app.get("/v1/proofs/consistency", summary="What 'bloc log consistency OLD NEW --json' prints")
+    @app.get(
+        "/v1/proofs/consistency",
+        summary="What 'bloc log consistency OLD NEW --json' prints",
+        responses=refusals(*SIGNED),
+    )
     async def consistency(
         request: Request,
         old: Annotated[int, Query(ge=0)],
@@ -315,33 +412,37 @@ def _log_reads(app: FastAPI, ledger: Ledger, gate: _Gate) -> None:
 
 
 def _lot_reads(app: FastAPI, ledger: Ledger, gate: _Gate) -> None:
-    @app.get("/v1/lots/{lot:path}/verdict", summary="What 'bloc check LOT --json' prints")
+    @app.get(
+        "/v1/lots/{lot:path}/verdict",
+        summary="What 'bloc check LOT --json' prints",
+        responses=refusals(*GATED),
+    )
     async def verdict(
-        lot: str,
+        lot: LotId,
         request: Request,
-        policy: Annotated[str, Query(description="A built-in policy name")],
-        as_of: Annotated[date | None, Query(description="Delivery date (default: today)")] = None,
+        policy: Annotated[str, _policy_query()],
+        as_of: Annotated[str | None, _date_query("Delivery date (default: today)")] = None,
     ) -> dict[str, Any]:
         await gate.lot(request, lot)
         chosen = _policy(policy)
-        day = as_of or gate.clock().date()
+        day = _day(as_of, gate.clock)
         return compliance.verdict_document(await _call(ledger.check, lot, policy=chosen, as_of=day))
 
     @app.get(
         "/v1/lots/{lot:path}/evidence",
         summary="What 'bloc evidence LOT' writes",
         response_class=Response,
-        responses={200: {"content": {"application/json": {}}}},
+        responses={200: {"content": {JSON: {"schema": {"type": "object"}}}}, **refusals(*GATED)},
     )
     async def evidence(
-        lot: str,
+        lot: LotId,
         request: Request,
-        policy: Annotated[str, Query(description="A built-in policy name")],
-        as_of: Annotated[date | None, Query(description="Delivery date (default: today)")] = None,
+        policy: Annotated[str, _policy_query()],
+        as_of: Annotated[str | None, _date_query("Delivery date (default: today)")] = None,
     ) -> Response:
         await gate.lot(request, lot)
         chosen = _policy(policy)
-        day = as_of or gate.clock().date()
+        day = _day(as_of, gate.clock)
         bundle = await _call(ledger.evidence, lot, policy=chosen, as_of=day)
         return Response(to_bytes(bundle), media_type="application/json")
 
@@ -349,16 +450,41 @@ def _lot_reads(app: FastAPI, ledger: Ledger, gate: _Gate) -> None:
         "/v1/lots/{lot:path}",
         summary="What 'bloc trace LOT --format json' prints",
         response_class=Response,
-        responses={200: {"content": {"application/json": {}}}},
+        responses={200: {"content": {JSON: {"schema": {"type": "object"}}}}, **refusals(*GATED)},
     )
     async def trace(
-        lot: str,
+        lot: LotId,
         request: Request,
         down: Annotated[bool, Query(description="Downstream instead of upstream")] = False,
     ) -> Response:
         await gate.lot(request, lot)
         graph = await _call(ledger.trace, lot, downstream=down)
         return Response(RENDERERS["json"](graph), media_type="application/json")
+
+
+def _date_query(description: str) -> Any:
+    """A ``YYYY-MM-DD`` query parameter: exactly a calendar date, not whatever pydantic
+    would take for one (a Unix timestamp, a datetime at midnight)."""
+    return Query(description=description, pattern=DAY, json_schema_extra={"format": "date"})
+
+
+def _day(as_of: str | None, clock: Callable[[], datetime]) -> date:
+    """The date ``as_of`` names (already ``YYYY-MM-DD``), today when it is absent."""
+    if as_of is None:
+        return clock().date()
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError as e:
+        raise Problem(400, f"query.as_of: {as_of} is not a calendar date") from e
+
+
+def _policy_query() -> Any:
+    """A policy query parameter, documented as the built-in names; :func:`_policy` checks
+    it, and its 400 names them."""
+    return Query(
+        description="A built-in policy name",
+        json_schema_extra={"enum": policies.builtin_names()},
+    )
 
 
 def _policy(name: str) -> policies.Policy:
