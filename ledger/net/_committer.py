@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from ledger.errors import StorageError
 from ledger.service import Ledger, SubmitResult
 
 
@@ -50,10 +51,11 @@ class Committer:
         """The results of ``envelopes``, once the commit holding them has ended.
 
         Raises:
-            LedgerError: the database failed; nothing of this group was stored.
+            LedgerError: the database failed, or the server is shutting down (a
+                StorageError, answered 503): nothing of this request was stored.
         """
         if self._closing:
-            raise RuntimeError("the server is shutting down")
+            raise StorageError("the server is shutting down: send again to another server or later")
         answer: asyncio.Future[list[SubmitResult]] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(envelopes, answer))
         self._wake.set()
