@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
-from ledger.errors import InputError
+from ledger.core.signing import Signer
+from ledger.errors import ConfigError, InputError
+from ledger.net import RemoteLedger
 from ledger.records.authoring import prepare_record, seal
 from ledger.records.model import REGISTRAR, REGISTRY_KINDS
 from ledger.service import CheckpointRefused, SubmitInterrupted, SubmitResult
-from ledger.service.home import REGISTRAR_KEY, read_signer
+from ledger.service.home import REGISTRAR_KEY, Home, read_signer
 
 from .common import (
     EXIT_REJECTED,
@@ -87,11 +89,7 @@ def submit(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bo
     items = read_items(files)
     remote = remote_ledger(home)
     if remote is not None:
-        if atomic:
-            raise click.UsageError(
-                "--atomic needs the ledger's database; a server commits in groups"
-            )
-        _report(items, remote.submit([i.data for i in items]), as_json)
+        _send(remote, items, [i.data for i in items], atomic=atomic, as_json=as_json)
         return
     ledger = home.ledger()
     with progress_bar(len(items), "submitting") as advance:
@@ -108,16 +106,24 @@ def submit(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bo
 @click.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--atomic", is_flag=True, help="Store all records or none.")
+@passphrase_option
 @json_option
 @click.pass_context
-def register(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bool) -> None:
+def register(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    atomic: bool,
+    passphrase_env: str | None,
+    as_json: bool,
+) -> None:
     """Sign participant, facility and key_revocation records with the registrar key and submit them.
 
     Fills signer (org:registrar) and issued_at when absent. Exits 5 when any was rejected.
     """
     home = current_home(ctx)
     items = read_items(files)
-    registrar = home.signer(REGISTRAR_KEY)
+    remote = remote_ledger(home)
+    registrar = _registrar_signer(home, passphrase_from(passphrase_env))
     moment = now()
     envelopes: list[bytes] = []
     for item in items:
@@ -130,6 +136,9 @@ def register(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: 
             envelopes.append(seal(payload, record, registrar).canonical_bytes())
         except InputError as e:
             raise InputError(f"{item.label}: {e}") from e
+    if remote is not None:
+        _send(remote, items, envelopes, atomic=atomic, as_json=as_json)
+        return
     ledger = home.ledger()
     with progress_bar(len(items), "registering") as advance:
         results = _submitted(
@@ -138,6 +147,33 @@ def register(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: 
             as_json,
         )
     _report(items, results, as_json)
+
+
+def _send(
+    remote: RemoteLedger,
+    items: Sequence[Item],
+    envelopes: list[bytes],
+    *,
+    atomic: bool,
+    as_json: bool,
+) -> None:
+    """Submit through a remote home's server and report as a local submit does."""
+    if atomic:
+        raise click.UsageError("--atomic needs the ledger's database; a server commits in groups")
+    _report(items, remote.submit(envelopes), as_json)
+
+
+def _registrar_signer(home: Home, passphrase: bytes | None) -> Signer:
+    """The registrar key: the home's own, or a remote home's key (which the server refuses
+    unless it is a registrar key of root.json)."""
+    if home.remote is None:
+        return home.signer(REGISTRAR_KEY, passphrase=passphrase)
+    if home.reader_key is None:
+        raise ConfigError(
+            f"{home.path} has no key: connect it with the registrar's key "
+            "('bloc connect URL DIR --root root.json --key registrar.pem')"
+        )
+    return read_signer(home.reader_key, passphrase=passphrase)
 
 
 def _submitted(

@@ -7,12 +7,14 @@ ADR 0030 and 0031.
 """
 
 from ledger.net._app import create_app
-from ledger.net._limits import Limits
+from ledger.net._limits import DEFAULT_BURST, DEFAULT_RATE, Limits
 from ledger.net._remote import RemoteLedger, connect
 from ledger.net._serve import DEFAULT_LISTEN, Listen, serve
 
 __all__ = [
+    "DEFAULT_BURST",
     "DEFAULT_LISTEN",
+    "DEFAULT_RATE",
     "Limits",
     "Listen",
     "RemoteLedger",

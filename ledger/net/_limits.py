@@ -20,14 +20,18 @@ JSON = "application/json"
 JSONL = "application/jsonl"
 
 
+DEFAULT_RATE = 2000.0
+DEFAULT_BURST = 4000
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     max_body_bytes: int = 4 << 20
     max_records: int = 1000
     body_seconds: float = 30.0
-    rate_per_second: float = 2000.0
+    rate_per_second: float = DEFAULT_RATE
     """Requests per second per address and per key, sustained."""
-    burst: int = 4000
+    burst: int = DEFAULT_BURST
     """Requests a client may make at once before the rate applies."""
 
 

@@ -11,6 +11,7 @@ Each request is logged as one JSON line on standard error (:class:`AccessLog`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ from ledger.net._limits import Limits
 from ledger.service.home import find_home
 
 HOME_VARIABLE = "BLOC_SERVE_HOME"
+LIMITS_VARIABLE = "BLOC_SERVE_LIMITS"
 DEFAULT_LISTEN = "127.0.0.1:8750"
 
 
@@ -107,8 +109,10 @@ def application(home_path: Path, *, limits: Limits | None = None) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """The factory each worker process calls (``BLOC_SERVE_HOME`` names the home)."""
-    return application(Path(os.environ[HOME_VARIABLE]))
+    """The factory each worker process calls (``BLOC_SERVE_HOME`` names the home,
+    ``BLOC_SERVE_LIMITS`` holds the limits as JSON)."""
+    limits = Limits(**json.loads(os.environ.get(LIMITS_VARIABLE, "{}")))
+    return application(Path(os.environ[HOME_VARIABLE]), limits=limits)
 
 
 class _Server(uvicorn.Server):
@@ -144,7 +148,12 @@ def bind(listen: Listen) -> socket.socket:
 
 
 def serve(
-    home_path: Path, *, listen: Listen, workers: int, announce: Callable[[str], None]
+    home_path: Path,
+    *,
+    listen: Listen,
+    workers: int,
+    announce: Callable[[str], None],
+    limits: Limits | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT. ``announce`` gets ``listening on http://HOST:PORT``.
 
@@ -171,12 +180,14 @@ def serve(
     # found: that handler is ours and does nothing, so a drained server exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _drained)
+    limits = limits or Limits()
     if workers == 1:
-        app = application(home.path)
+        app = application(home.path, limits=limits)
         server = _Server(uvicorn.Config(app, **common), lambda: announce(line))
         server.run(sockets=[sock])
         return
     os.environ[HOME_VARIABLE] = str(home.path)
+    os.environ[LIMITS_VARIABLE] = json.dumps(dataclasses.asdict(limits))
     config = uvicorn.Config(
         "ledger.net._serve:app_from_environment", factory=True, workers=workers, **common
     )

@@ -4,6 +4,7 @@ that has seen tree size N refuses a server rolled back below N or forked at N.""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from served import Served, served
 
 from ledger.service.home import write_signer
 
-from helpers import World, bloc_executable, envelope_bytes, extraction
+from helpers import World, bloc_executable, envelope_bytes, extraction, participant
 
 NDPR = "lot:lynas/NDPR-1"
 CHECK = ["check", NDPR, "--policy", "dfars-252.225-7052", "--as-of", "2026-06-01"]
@@ -210,3 +211,21 @@ def test_a_participant_cannot_replicate_the_whole_ledger(remote: Path) -> None:
     refused = bloc(remote, "trace", NDPR)
     assert refused.returncode == 2
     assert "org:lynas may not read every record" in refused.stderr
+
+
+def test_the_registrar_registers_from_a_remote_home(
+    world: World, auditor: Path, tmp_path: Path
+) -> None:
+    record = tmp_path / "newco.json"
+    record.write_text(json.dumps(participant("newco", country="JP")))
+    done = bloc(auditor, "register", str(record))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{record}: accepted at log index 11 (participant ")
+
+
+def test_a_participant_key_cannot_register_from_a_remote_home(remote: Path, tmp_path: Path) -> None:
+    record = tmp_path / "newco.json"
+    record.write_text(json.dumps(participant("newco", country="JP")))
+    done = bloc(remote, "register", str(record))
+    assert done.returncode == 5
+    assert "is not a registrar key of root.json" in done.stdout

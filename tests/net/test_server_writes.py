@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -194,3 +195,45 @@ def test_sigterm_drains_and_exits_0_with_one_json_access_line_per_request(
     assert len(health) == 3
     assert {line["status"] for line in health} == {200}
     assert {"time", "client", "method", "ms"} <= set(health[0])
+
+
+def test_a_client_sending_too_fast_gets_429_with_retry_after(world: World) -> None:
+    with served(world.home.path, "--rate", "0.5", "--burst", "2") as server:
+        answers = [post(server.url, ore(world, n)) for n in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert int(answers[2].headers["retry-after"]) >= 1
+        assert "too many requests" in answers[2].json()["error"]
+        assert httpx.get(f"{server.url}/healthz").json()["tree_size"] == 13
+
+
+def test_a_client_that_hangs_up_before_the_answer_leaves_its_batch_whole(
+    world: World, server: Served
+) -> None:
+    """The request arrives whole, then the client goes away: its records are committed
+    together (or not at all), and sending them again answers duplicates."""
+    envelopes = [ore(world, n) for n in range(20)]
+    body = b"\n".join(envelopes) + b"\n"
+    address = httpx.URL(server.url)
+    with socket.create_connection((address.host, address.port)) as raw:
+        raw.sendall(
+            b"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/jsonl\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+    again = post(server.url, body, "application/jsonl")
+    statuses = {r["status"] for r in again.json()}
+    assert statuses in ({"duplicate"}, {"accepted"}), statuses
+    assert httpx.get(f"{server.url}/healthz").json()["tree_size"] == 31
+
+
+def test_a_body_cut_off_mid_way_stores_nothing(world: World, server: Served) -> None:
+    body = b"\n".join(ore(world, n) for n in range(5)) + b"\n"
+    address = httpx.URL(server.url)
+    with socket.create_connection((address.host, address.port)) as raw:
+        raw.sendall(
+            b"POST /v1/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/jsonl\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[: len(body) // 2]
+        )
+    assert httpx.get(f"{server.url}/healthz").json()["tree_size"] == 11
+    assert post(server.url, body, "application/jsonl").status_code == 200
