@@ -8,7 +8,15 @@ import click
 
 from ledger.provenance.graph import RENDERERS
 
-from .common import current_home, emit_json, json_option, now, progress_bar, reading_ledger
+from .common import (
+    current_home,
+    emit_json,
+    json_option,
+    now,
+    progress_bar,
+    reading_ledger,
+    remote_ledger,
+)
 
 
 @click.command()
@@ -27,7 +35,11 @@ from .common import current_home, emit_json, json_option, now, progress_bar, rea
 @click.pass_context
 def trace(ctx: click.Context, lot: str, down: bool, fmt: str) -> None:
     """The provenance of LOT: every lot upstream (or downstream), each naming its log index."""
-    graph = reading_ledger(ctx).trace(lot, downstream=down)
+    remote = remote_ledger(current_home(ctx))
+    if remote is not None and not down:
+        graph = remote.trace(lot, as_of=now().date())  # any reader of the lot, verified
+    else:
+        graph = reading_ledger(ctx).trace(lot, downstream=down)
     click.echo(RENDERERS[fmt](graph), nl=False)
 
 

@@ -21,11 +21,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ledger import compliance
+from ledger.compliance import policy as policies
 from ledger.compliance.policy import Policy
 from ledger.errors import ConfigError, VerificationError
 from ledger.log import merkle, tiles
 from ledger.log.checkpoint import MAX_NOTE_BYTES, Checkpoint, verify_checkpoint
 from ledger.net._client import Client
+from ledger.provenance import graph
 from ledger.records.trust import TrustRoot
 from ledger.service import BundleReport, Ledger, SubmitResult, verify_bundle
 from ledger.service.home import Home, connect_home, read_signer
@@ -35,6 +37,10 @@ from ledger.store import Store
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
+
+TRACE_POLICY = "dfars-252.225-7052"
+"""The policy of the bundle a participant's ``trace`` fetches (any built-in would do: the
+upstream does not depend on it)."""
 
 REPLICA_FILE = "replica.db"
 """An auditor's copy of the log in a remote home."""
@@ -198,6 +204,12 @@ class RemoteLedger:
         report = verify_bundle(data, self.root, expected_policy=policy)
         self._extends_kept(report.checkpoint)
         return data, report
+
+    def trace(self, lot: str, *, as_of: date) -> graph.Graph:
+        """The lot's upstream from its verified evidence bundle (any participant who may
+        read the lot may trace it; downstream needs the replica)."""
+        _, report = self.evidence_bytes(lot, policy=policies.load(TRACE_POLICY), as_of=as_of)
+        return report.upstream
 
     def check(self, lot: str, *, policy: Policy, as_of: date) -> compliance.Verdict:
         """The verdict recomputed here from the lot's verified evidence bundle."""

@@ -20,6 +20,7 @@ from ledger.core.codec import canonical_json
 from ledger.errors import InputError, VerificationError
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, verify_checkpoint
+from ledger.provenance import graph
 from ledger.records.admission import Opened, open_envelope
 from ledger.records.model import (
     Extraction,
@@ -49,6 +50,8 @@ class BundleReport:
     policy_pinned: bool
     """True when the policy was checked against one the reader accepts (a built-in or
     ``--policy``); False when the bundle's own, unnamed-elsewhere policy was used."""
+    upstream: graph.Graph
+    """The lot's upstream as the bundle's records give it (what ``bloc trace`` shows)."""
 
 
 def build_bundle(
@@ -201,7 +204,7 @@ def verify_bundle(
     if expected_policy is None and name in policies.builtin_names():
         expected_policy = policies.load(name)
     checked = bundles.check_bundle(bundle, root, since=since, expected_policy=expected_policy)
-    verdict = replay_verdict(
+    verdict, upstream = _replayed(
         bundle.lot, checked.entries, root, policy=checked.policy, as_of=bundle.as_of
     )
     recomputed = bundles.exact(compliance.verdict_document(verdict))
@@ -220,6 +223,7 @@ def verify_bundle(
         policy=checked.policy,
         consistency=checked.consistency,
         policy_pinned=expected_policy is not None,
+        upstream=upstream,
     )
 
 
@@ -232,12 +236,24 @@ def replay_verdict(
     as_of: date,
 ) -> compliance.Verdict:
     """The verdict on ``lot`` from these entries alone, replayed into a scratch index."""
+    return _replayed(lot, entries, root, policy=policy, as_of=as_of)[0]
+
+
+def _replayed(
+    lot: str,
+    entries: Sequence[tuple[int, Opened]],
+    root: TrustRoot,
+    *,
+    policy: Policy,
+    as_of: date,
+) -> tuple[compliance.Verdict, graph.Graph]:
+    """The verdict on ``lot`` and its upstream graph, from these entries alone."""
     with Store.scratch(partial=True) as scratch:
         with scratch.writer(registrars=root.registrar_keys()) as tx:
             for index, opened in entries:
                 tx.replay_entry(opened, index)
         with scratch.reader() as tx:
-            return judge(tx, lot, policy=policy, as_of=as_of)
+            return judge(tx, lot, policy=policy, as_of=as_of), provenance(tx, lot)
 
 
 def _first_difference(claimed: dict[str, object], recomputed: dict[str, object]) -> str:

@@ -207,8 +207,17 @@ def test_an_auditors_replica_verifies_and_follows_the_log(
     assert second.stdout.startswith("ok: 12 entries, 2 checkpoints,")
 
 
+@pytest.mark.parametrize("fmt", ["tree", "json", "dot"])
+def test_a_participant_traces_its_lot_from_a_verified_bundle(
+    world: World, remote: Path, fmt: str
+) -> None:
+    remote_run = bloc(remote, "trace", NDPR, "--format", fmt)
+    local_run = bloc(world.home.path, "trace", NDPR, "--format", fmt)
+    assert (remote_run.returncode, remote_run.stdout) == (0, local_run.stdout)
+
+
 def test_a_participant_cannot_replicate_the_whole_ledger(remote: Path) -> None:
-    refused = bloc(remote, "trace", NDPR)
+    refused = bloc(remote, "trace", NDPR, "--down")
     assert refused.returncode == 2
     assert "org:lynas may not read every record" in refused.stderr
 
