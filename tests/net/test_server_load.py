@@ -88,6 +88,14 @@ def run(url: str, load: Load, plan: list[list[int]]) -> list[threading.Thread]:
     return threads
 
 
+def wait_for_answers(load: Load, count: int, seconds: float = 60) -> None:
+    """Until the server has answered ``count`` requests (the load is then well under way)."""
+    pause = threading.Event()
+    for _ in range(int(seconds / 0.02)):
+        if len(load.answers) >= count or pause.wait(0.02):
+            return
+
+
 def leaf_index(world: World) -> dict[bytes, int]:
     with world.ledger.store.reader() as tx:
         return {leaf: index for index, leaf in tx.leaf_hashes(start=0)}
@@ -154,9 +162,7 @@ def test_kill_9_under_load_loses_nothing_acknowledged(world: World) -> None:
     load, plan = make_load(world, "KILL")
     with served(world.home.path) as server:
         threads = run(server.url, load, plan)
-        deadline = threading.Event()
-        while len(load.answers) < 30 and not deadline.wait(0.02):
-            pass
+        wait_for_answers(load, 30)
         server.kill()
         for thread in threads:
             thread.join(120)
@@ -200,9 +206,7 @@ def test_a_postgresql_restart_under_load_loses_nothing_acknowledged(world: World
     load, plan = make_load(world, "PGRESTART")
     with served(world.home.path) as server:
         threads = run(server.url, load, plan)
-        pause = threading.Event()
-        while len(load.answers) < 30 and not pause.wait(0.02):
-            pass
+        wait_for_answers(load, 30)
         subprocess.run([*cluster, "restart"], check=True, timeout=120)
         for thread in threads:
             thread.join(120)
