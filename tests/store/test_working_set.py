@@ -185,6 +185,7 @@ _READS: list[tuple[str, _Read]] = [
     ("signed_by", lambda tx, ids: [tx.signed_by(k) for k in ids.keys]),
     ("keys_of", lambda tx, ids: [tx.keys_of(p) for p in ids.participants]),
     ("participant_exists", lambda tx, ids: [tx.participant_exists(p) for p in ids.participants]),
+    ("participant_roles", lambda tx, ids: [tx.participant_roles(p) for p in ids.participants]),
     ("facility", lambda tx, ids: [tx.facility(f) for f in ids.facilities]),
     ("facility_facts", lambda tx, ids: tx.facility_facts(ids.facilities)),
     # issue 11 item 1: the facility's latest registration, as findings read it
