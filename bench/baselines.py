@@ -126,5 +126,15 @@ class UpstreamCte:
         row = self._connection.execute("SELECT tree_size FROM tree_head").fetchone()
         return int(row[0])
 
+    def checkpoints(self, after: int, upto: int) -> int:
+        """The checkpoints of tree sizes in ``(after, upto]``: with a checkpoint per commit,
+        the commits that took the log from ``after`` to ``upto`` entries."""
+        param = "?" if self.backend == "sqlite" else "%s"
+        row = self._connection.execute(
+            f"SELECT count(*) FROM checkpoint WHERE tree_size > {param} AND tree_size <= {param}",
+            (after, upto),
+        ).fetchone()
+        return int(row[0])
+
     def close(self) -> None:
         self._connection.close()

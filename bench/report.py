@@ -91,6 +91,37 @@ class Row:
 GIB = 1024.0
 """MiB in a GiB."""
 
+
+def _serve_rows(key: str, workers: str, backend: str | None) -> tuple[Row, ...]:
+    """The rows of the ``bloc serve`` loads (issue 12) with ``workers`` in their labels."""
+    single, batch = f"{key}_single", f"{key}_batch"
+    return (
+        Row(
+            single,
+            f"`bloc serve`{workers}, 32 clients × 1 record per request (`POST /v1/records`)",
+            "rec/s",
+            Target("≥ 2,000 rec/s", lambda v: v >= 2000, backend=backend),
+        ),
+        Row(f"{single}_p50", f"`bloc serve`{workers}, 32 single-record clients: ack p50", "ms"),
+        Row(
+            f"{single}_p99",
+            f"`bloc serve`{workers}, 32 single-record clients: ack p99",
+            "ms",
+            Target("≤ 1 s", lambda v: v <= 1000, backend=backend),
+        ),
+        Row(batch, f"`bloc serve`{workers}, 4 clients × 500 records per request", "rec/s"),
+        Row(f"{batch}_p50", f"`bloc serve`{workers}, 4 batch clients: ack p50", "ms"),
+        Row(f"{batch}_p99", f"`bloc serve`{workers}, 4 batch clients: ack p99", "ms"),
+        Row(
+            f"{batch}_ingest1",
+            f"`bloc serve`{workers} (4 batch clients) ÷ ingest (1 submitter, `bloc submit`)",
+            "ratio",
+            Target("≥ 0.8", lambda v: v >= 0.8, backend=backend),
+            ratio_of=(("backend", batch), ("backend", "ingest1")),
+        ),
+    )
+
+
 ROWS: tuple[Row, ...] = (
     Row(
         "ingest1",
@@ -116,6 +147,8 @@ ROWS: tuple[Row, ...] = (
         "ratio",
         ratio_of=(("backend", "ingest4"), (NO_DB, "limit")),
     ),
+    *_serve_rows("serve", "", None),
+    *_serve_rows("serve2", " `--workers 2`", "postgresql"),
     Row(
         "verify",
         "verify, whole ledger (`bloc verify`)",
@@ -218,6 +251,8 @@ _KEY_NAMES = {
     "sslib": "securesystemslib",
     "ingest1": "ingest",
     "ingest4": "ingest",
+    "serve_batch": "serve",
+    "serve2_batch": "serve",
     "verify": "verify",
     "trace_p50": "trace",
     "trace_p99": "trace",
@@ -288,8 +323,8 @@ def _ratio(results: Results, row: Row, size: int, backend: str) -> tuple[str, fl
 
 def _cell_text(results: Results, row: Row, size: int, backend: str) -> str:
     if row.ratio_of is not None:
-        text, _ = _ratio(results, row, size, backend)
-        return text
+        text, value = _ratio(results, row, size, backend)
+        return text + _judged(row, value, backend, size)
     cell = results.cells.get((size, backend, row.key))
     if cell is None:
         return "—"
@@ -391,6 +426,18 @@ METHODS: tuple[tuple[str, str], ...] = (
         "over the chunks of its own causally closed stream (whole supply chains: events "
         "that share a lot or shipment stay in one stream, in log order; chains dealt to the "
         "least loaded stream, largest first), then the key revocation",
+    ),
+    (
+        "serve",
+        "a new home with an empty database per run; `bloc --home H serve --listen "
+        "127.0.0.1:0` (on PostgreSQL also with `--workers 2`); the registrations POSTed "
+        "untimed; then, timed, N client threads (an `httpx.Client` each) each POSTing its own "
+        "causally closed stream (as for 4 submitters, cut into N) to `/v1/records` in order, "
+        "the next request after the answer: 32 clients with 1 record per request "
+        "(`application/json`), or 4 clients with 500 per request (`application/jsonl`); then "
+        "the key revocation, untimed; SIGTERM, exit 0 required. records/s over the timed "
+        "streams; ack p50/p99: per request, from sending it to its whole answer. Every answer "
+        "must be 200 with every record accepted",
     ),
     ("verify", "`bloc --home H verify --json` on the ledger the last ingest built"),
     (

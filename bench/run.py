@@ -2,11 +2,12 @@
 
 For each size: a cached corpus (:mod:`bench.corpus`), the baselines without a database,
 then on each backend: ingest into empty databases (1 submitter; 4 concurrent on
-PostgreSQL), and on the ledger the last ingest built: verify, per-lot trace/check
-latencies (library and CLI) beside the recursive CTE, check --all, evidence build and
-offline verification. Every figure is repeated; a measurement that fails is written as
-``failed: <why>`` and the run goes on. ``bench/RESULTS.md`` is rewritten after every
-measurement, so an interrupted run still leaves what it measured.
+PostgreSQL), ``bloc serve`` under concurrent HTTP clients (:mod:`bench.serve`), and on the
+ledger the last ingest built: verify, per-lot trace/check latencies (library and CLI)
+beside the recursive CTE, check --all, evidence build and offline verification. Every
+figure is repeated; a measurement that fails is written as ``failed: <why>`` and the run
+goes on. ``bench/RESULTS.md`` is rewritten after every measurement, so an interrupted run
+still leaves what it measured.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from bench import baselines, corpus, report
+from bench import baselines, corpus, report, serve
 from bench.measure import BenchError, Postgres, percentile, run_bloc
 from ledger import __version__
 from ledger import evidence as bundles
@@ -54,6 +55,7 @@ SUBMITTERS = 4
 MEASUREMENT_KEYS: dict[str, tuple[str, ...]] = {
     "ingest": ("ingest1",),
     "ingest4": ("ingest4",),
+    "serve": tuple(key for load in serve.LOADS for key in load.keys),
     "verify": ("verify",),
     "lots": ("trace_p50", "trace_p99", "check_p50", "check_p99", "cte_p50", "cte_p99"),
     "cli-lots": ("cli_trace_p50", "cli_trace_p99", "cli_check_p50", "cli_check_p99"),
@@ -68,6 +70,7 @@ MEASUREMENTS = (
     "sslib",
     "ingest",
     "ingest4",
+    "serve",
     "verify",
     "lots",
     "cli-lots",
@@ -347,7 +350,9 @@ class Harness:
                 f"{options.seed}; {runs} of every measurement; "
                 f"{options.lots} random lots for per-lot latencies ({options.cli_lots} of them "
                 f"also through the CLI); chunks of at most {options.chunk:,} envelopes per "
-                f"`bloc submit`; {SUBMITTERS} concurrent submitters on PostgreSQL."
+                f"`bloc submit`; {SUBMITTERS} concurrent submitters on PostgreSQL; `bloc serve` "
+                f"loads: {'; '.join(load.describe() for load in serve.LOADS)} (the last "
+                "two on PostgreSQL only)."
             ),
             sizes=list(options.sizes),
             backends=backends,
@@ -500,6 +505,8 @@ class SizeRun:
         homes: list[Path] = []
         try:
             ledger_home = self.ingests(backend, homes)
+            if self.h.wanted("serve"):
+                self.serve_loads(backend, homes)
             reads = {"verify", "lots", "cli-lots", "check-all", "evidence"} & self.o.measurements
             if not reads:
                 return
@@ -644,6 +651,11 @@ class SizeRun:
             seconds = time.perf_counter() - started
         finally:
             shutil.rmtree(chunks, ignore_errors=True)
+        self.check_stored(home)
+        return seconds
+
+    def check_stored(self, home: Path) -> None:
+        """The ledger of ``home`` must hold every envelope of the corpus."""
         cte = baselines.UpstreamCte(self.db_url(home))
         try:
             stored = cte.tree_size()
@@ -653,7 +665,6 @@ class SizeRun:
             raise BenchError(
                 f"the ledger holds {stored:,} entries after ingest, not {len(self.envelopes):,}"
             )
-        return seconds
 
     def submit_stream(self, home: Path, files: list[tuple[Path, int]]) -> None:
         for path, count in files:
@@ -677,6 +688,52 @@ class SizeRun:
                 raise BenchError(f"{path.name}: {len(results)} results for {count} envelopes")
             log(f"    {path.name}: {count:,} envelopes in {done.seconds:.2f} s")
             self.submit_rss = max(self.submit_rss, done.max_rss_bytes)
+
+    # the service
+
+    def serve_loads(self, backend: str, homes: list[Path]) -> None:
+        """Each load of :data:`bench.serve.LOADS` (several workers: PostgreSQL only)."""
+        for load in serve.LOADS:
+            if load.workers == 1 or backend == "postgresql":
+                self.serve_load(backend, load, homes)
+
+    def serve_load(self, backend: str, load: serve.Load, homes: list[Path]) -> None:
+        """Repeated runs of ``load``, each on a new home with an empty database."""
+        name = report.BACKEND_NAMES[backend]
+        rate, p50, p99 = (self.cell(backend, key) for key in load.keys)
+        with self.h.measuring(f"{self.size:,} {name}: {load.describe()}", rate, p50, p99):
+            streams = self.corpus.streams(load.clients)
+            for attempt in range(self.repeat):
+                outcome, commits = self.serve_once(backend, load, streams, homes)
+                rate.values.append(outcome.rate)
+                p50.values.append(percentile(outcome.latencies_ms, 50))
+                p99.values.append(percentile(outcome.latencies_ms, 99))
+                log(
+                    f"  run {attempt + 1}: {outcome.rate:,.0f} records/s ({outcome.seconds:.1f} "
+                    f"s), latency p50 {p50.values[-1]:,.1f} ms, p99 {p99.values[-1]:,.1f} ms"
+                )
+            self.fact(serve.describe(load, streams, outcome, commits), backend)
+
+    def serve_once(
+        self, backend: str, load: serve.Load, streams: corpus.Streams, homes: list[Path]
+    ) -> tuple[serve.Outcome, int]:
+        """One server run on a new home, which is discarded after it (unless ``--keep``);
+        the commits of its timed phase."""
+        home = self.new_home(backend, homes)
+        try:
+            outcome = serve.measure(home, load, self.envelopes, streams)
+            self.check_stored(home)
+            cte = baselines.UpstreamCte(self.db_url(home))
+            try:
+                first = len(streams.leading)
+                commits = cte.checkpoints(first, first + outcome.records)
+            finally:
+                cte.close()
+        finally:
+            if not self.o.keep:
+                homes.remove(home)
+                self.discard(home)
+        return outcome, commits
 
     def build_in_process(self, home: Path) -> None:
         ledger = find_home(home, None, Path.cwd()).ledger()

@@ -17,6 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 FIGURES = (
     "ingest1",
+    "serve_single",
+    "serve_single_p50",
+    "serve_single_p99",
+    "serve_batch",
+    "serve_batch_p50",
+    "serve_batch_p99",
     "verify",
     "trace_p50",
     "trace_p99",
@@ -35,12 +41,20 @@ FIGURES = (
     "evidence_lib",
     "verify_bundle_lib",
 )
-"""Every figure measured on a backend (the 4-submitter ingest is PostgreSQL's only)."""
+"""Every figure measured on a backend (the 4-submitter ingest and `bloc serve --workers 2`
+are PostgreSQL's only)."""
 
 ROWS = (
     "start-up (`bloc --version`)",
     "ingest, 1 submitter",
     "ingest (1 submitter) ÷ limit",
+    "`bloc serve`, 32 clients × 1 record per request",
+    "`bloc serve`, 32 single-record clients: ack p50",
+    "`bloc serve`, 32 single-record clients: ack p99",
+    "`bloc serve`, 4 clients × 500 records per request",
+    "`bloc serve`, 4 batch clients: ack p50",
+    "`bloc serve`, 4 batch clients: ack p99",
+    "`bloc serve` (4 batch clients) ÷ ingest (1 submitter",
     "verify, whole ledger",
     "verify ÷ securesystemslib DSSE verify",
     "trace one lot, p50",
@@ -115,6 +129,8 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
         assert figures, row
         assert figures[0] not in ("", "—"), row
     assert "ingest, 4 concurrent submitters" not in text  # PostgreSQL only, not run here
+    assert not [r for r in rows if "`bloc serve` `--workers 2`" in r]  # likewise
+    assert "`bloc serve`, 32 clients × 1 record per request: " in text  # its streams, as a fact
 
     measured = json.loads(raw.read_text())
     for key in FIGURES:
