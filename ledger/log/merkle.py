@@ -434,17 +434,24 @@ class Frontier:
         """The frontier of the tree with no leaves."""
         return cls(0, ())
 
-    @classmethod
-    def from_getter(cls, get_node: NodeGetter, size: int) -> Frontier:
-        """Rebuild the frontier of ``[0, size)`` from stored perfect nodes (popcount reads)."""
+    @staticmethod
+    def node_positions(size: int) -> list[tuple[int, int]]:
+        """The (level, index) of the perfect nodes :meth:`from_getter` reads for ``size``,
+        largest first, so a store can fetch them together."""
         _check_size("frontier size", size)
-        hashes: list[bytes] = []
+        positions: list[tuple[int, int]] = []
         start = 0
         for level in range(size.bit_length() - 1, -1, -1):
             if size >> level & 1:
-                hashes.append(_read_node(get_node, level, start >> level))
+                positions.append((level, start >> level))
                 start += 1 << level
-        return cls(size, tuple(hashes))
+        return positions
+
+    @classmethod
+    def from_getter(cls, get_node: NodeGetter, size: int) -> Frontier:
+        """Rebuild the frontier of ``[0, size)`` from stored perfect nodes (popcount reads)."""
+        positions = cls.node_positions(size)
+        return cls(size, tuple(_read_node(get_node, level, index) for level, index in positions))
 
     def append(self, leaf_hash: bytes) -> tuple[Frontier, list[tuple[int, int, bytes]]]:
         """Append one leaf hash.

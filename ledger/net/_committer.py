@@ -35,8 +35,9 @@ class Committer:
 
     ledger: Ledger
     clock: Callable[[], datetime]
-    max_group: int = 4096
-    """Envelopes per commit at most; a request is never split across commits."""
+    max_group: int = 2048
+    """Envelopes per commit at most; a request is never split across commits. Below
+    ``PARALLEL_FROM``: a server opens its groups in its own process, never in a pool."""
     _waiting: list[_Waiting] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None

@@ -114,12 +114,11 @@ def check_unsigned_tail(tx: Transaction, root: TrustRoot, *, fresh_from: int | N
     Raises:
         VerificationError: naming the entry or checkpoint that does not hold.
     """
-    start, signed_root = _signed_prefix(tx, root)
+    start, signed_root, frontier = _signed_prefix(tx, root)
     first_fresh = tx.tree_size if fresh_from is None else fresh_from
     registry = Registry(root.registrar_keys())
     if start < first_fresh:
         _replay_signed_registry(tx, registry, start, signed_root)
-    frontier = Frontier.from_getter(tx.get_node, start)
     frontier = _check_unsigned_entries(tx, registry, frontier, start=start, stop=first_fresh)
     for index, leaf_hash in tx.leaf_hashes(start=max(start, first_fresh)):
         # Appended by this transaction from the bytes it hashed: the stored leaf hashes
@@ -133,20 +132,28 @@ def check_unsigned_tail(tx: Transaction, root: TrustRoot, *, fresh_from: int | N
         )
 
 
-def _signed_prefix(tx: Transaction, root: TrustRoot) -> tuple[int, bytes]:
+def _signed_prefix(tx: Transaction, root: TrustRoot) -> tuple[int, bytes, Frontier]:
     """Step 1: the size and root hash of the latest checkpoint, which the stored tree must
-    still reproduce."""
+    still reproduce, and the frontier of that tree (its nodes read in one query)."""
     latest = tx.latest_checkpoint()
     if latest is None:
-        return 0, merkle.EMPTY_ROOT
+        return 0, merkle.EMPTY_ROOT, Frontier.empty()
     signed = verify_checkpoint(latest.note, origin=root.origin, key=root.log_key)
     start, signed_root = signed.tree_size, signed.root_hash
-    if start > tx.tree_size or merkle.root_hash(tx.get_node, start) != signed_root:
-        raise VerificationError(
-            f"{_REFUSE}: the stored tree no longer matches the checkpoint at tree size "
-            f"{start} (run 'bloc verify')"
-        )
-    return start, signed_root
+    changed = VerificationError(
+        f"{_REFUSE}: the stored tree no longer matches the checkpoint at tree size "
+        f"{start} (run 'bloc verify')"
+    )
+    if start > tx.tree_size:
+        raise changed
+    wanted = Frontier.node_positions(start)
+    found = tx.get_nodes(wanted)
+    if len(found) != len(wanted):
+        raise changed
+    frontier = Frontier.from_getter(lambda level, index: found[level, index], start)
+    if frontier.root() != signed_root:
+        raise changed
+    return start, signed_root, frontier
 
 
 def _replay_signed_registry(

@@ -118,7 +118,7 @@ def submit(
         # The first chunks open before the append lock is taken, so that starting the
         # workers does not hold up other submitters.
         head = list(itertools.islice(opened, PREFETCH))
-        results = _submit_together(
+        results, signed = _submit_together(
             store,
             root,
             itertools.chain(head, opened),
@@ -128,8 +128,8 @@ def submit(
             all_or_nothing=atomic,
         )
     else:
-        results = _submit_each(store, root, opened, now=now, progress=progress)
-    if any(r.log_index is not None and not r.duplicate for r in results):
+        results, signed = _submit_each(store, root, opened, now=now, progress=progress), False
+    if not signed and any(r.log_index is not None and not r.duplicate for r in results):
         try:
             publish_checkpoint(store, root, log_signer, now=now)
         except VerificationError as e:
@@ -245,11 +245,12 @@ def _submit_together(
     now: datetime,
     progress: Progress | None,
     all_or_nothing: bool,
-) -> list[SubmitResult]:
+) -> tuple[list[SubmitResult], bool]:
     """One transaction for the batch; chunks are admitted as the workers open them. Each
     envelope is judged on its own against the log as the ones before it left it (a
     rejection appends nothing); ``all_or_nothing`` rolls the batch back on any rejection,
-    otherwise the accepted ones are committed together (group commit)."""
+    otherwise the accepted ones are committed together (group commit). Also says whether
+    the checkpoint over them was signed in the same transaction."""
     results: list[SubmitResult] = []
     start = 0
     try:
@@ -267,14 +268,16 @@ def _submit_together(
                     progress(1)
             if all_or_nothing and any(not r.accepted for r in results):
                 raise _BatchRejectedError
+            signed = False
             if log_signer is not None and tx.tree_size > start:
                 # Signed under the same lock as the appends, so the fresh entries need
                 # no re-check; a refusal leaves it to publish_checkpoint to report.
                 with contextlib.suppress(VerificationError):
                     publish(tx, root, log_signer, now=now, fresh_from=start)
+                    signed = True
     except _BatchRejectedError:
-        return _rolled_back(results, start)
-    return results
+        return _rolled_back(results, start), False
+    return results, signed
 
 
 def _rolled_back(results: list[SubmitResult], start: int) -> list[SubmitResult]:
