@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from ledger.errors import VerificationError
+from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
+from ledger.log.proofs import require_extends
 
 from .common import current_home, emit_json, json_option, reading_ledger, remote_ledger
 
@@ -53,12 +59,28 @@ def prove(ctx: click.Context, index: int, size: int | None, as_json: bool) -> No
 
 
 @log.command()
-@click.argument("old", type=click.IntRange(min=0))
-@click.argument("new", type=click.IntRange(min=0))
+@click.argument("old", type=click.IntRange(min=0), required=False)
+@click.argument("new", type=click.IntRange(min=0), required=False)
+@click.option(
+    "--kept",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint you kept earlier ('bloc log checkpoint > FILE'): check that the "
+    "current one extends it (exit 3 on a rollback or fork).",
+)
 @json_option
 @click.pass_context
-def consistency(ctx: click.Context, old: int, new: int, as_json: bool) -> None:
-    """A consistency proof that the tree of size NEW extends the tree of size OLD."""
+def consistency(
+    ctx: click.Context, old: int | None, new: int | None, kept: Path | None, as_json: bool
+) -> None:
+    """A consistency proof that the tree of size NEW extends the tree of size OLD; or, with
+    --kept, that the current checkpoint extends one you kept (signature, then proof)."""
+    if kept is not None:
+        if old is not None or new is not None:
+            raise click.UsageError("give either OLD NEW or --kept FILE")
+        _check_kept(ctx, kept, as_json)
+        return
+    if old is None or new is None:
+        raise click.UsageError("give OLD NEW, or --kept FILE")
     proof = reading_ledger(ctx).prove_consistency(old, new)
     if as_json:
         emit_json(proof.document())
@@ -68,3 +90,31 @@ def consistency(ctx: click.Context, old: int, new: int, as_json: bool) -> None:
     click.echo(f"new root {proof.new_root.hex()}")
     for i, digest in enumerate(proof.consistency_proof):
         click.echo(f"  {i:2d} {digest.hex()}")
+
+
+def _check_kept(ctx: click.Context, path: Path, as_json: bool) -> None:
+    home = current_home(ctx)
+    root = home.root()
+    try:
+        note = path.read_bytes()[: MAX_NOTE_BYTES + 1].decode("utf-8")
+        old = verify_checkpoint(note, origin=root.origin, key=root.log_key)
+    except (UnicodeDecodeError, VerificationError) as e:
+        raise VerificationError(f"{path} is not a checkpoint of this ledger: {e}") from e
+    kept = f"the checkpoint kept in {path}"
+    remote = remote_ledger(home)
+    if remote is not None:
+        new, _ = remote.latest_checkpoint()
+        remote.require_extends(old, new, kept=kept)
+    else:
+        ledger = home.ledger(writer=False)
+        new, _ = ledger.latest_checkpoint()
+        require_extends(
+            old, new, lambda a, b: ledger.prove_consistency(a, b).consistency_proof, kept=kept
+        )
+    if as_json:
+        emit_json({"ok": True, "kept_size": old.tree_size, "tree_size": new.tree_size})
+    else:
+        click.echo(
+            f"ok: the current checkpoint (tree size {new.tree_size}) extends {kept} "
+            f"(tree size {old.tree_size})"
+        )

@@ -26,6 +26,7 @@ from ledger.compliance.policy import Policy
 from ledger.errors import ConfigError, VerificationError
 from ledger.log import merkle, tiles
 from ledger.log.checkpoint import MAX_NOTE_BYTES, Checkpoint, verify_checkpoint
+from ledger.log.proofs import require_extends
 from ledger.net._client import Client
 from ledger.provenance import graph
 from ledger.records.trust import TrustRoot
@@ -95,38 +96,17 @@ class RemoteLedger:
 
     def _extends_kept(self, new: Checkpoint) -> None:
         old = self.kept()
-        if old is None:
-            return
-        if new.tree_size < old.tree_size:
-            raise VerificationError(
-                f"rollback: the server's checkpoint has tree size {new.tree_size}, smaller "
-                f"than tree size {old.tree_size} this home verified before"
-            )
-        if new.tree_size == old.tree_size:
-            if new.root_hash != old.root_hash:
-                raise VerificationError(
-                    f"fork: the server's checkpoint at tree size {new.tree_size} has another "
-                    f"root than the one this home verified at tree size {old.tree_size}"
-                )
-            return
-        self._consistent(old, new)
+        if old is not None:
+            self.require_extends(old, new, kept="the checkpoint this home verified before")
 
-    def _consistent(self, old: Checkpoint, new: Checkpoint) -> None:
+    def require_extends(self, old: Checkpoint, new: Checkpoint, *, kept: str) -> None:
+        """``new`` extends ``old``, proved from the server's public hash tiles.
+
+        Raises:
+            VerificationError: a rollback or a fork, naming both tree sizes.
+        """
         nodes = tiles.node_getter(self.client.hash_tile, new.tree_size)
-        try:
-            proof = merkle.consistency_proof(nodes, old.tree_size, new.tree_size)
-            merkle.verify_consistency(
-                old_size=old.tree_size,
-                new_size=new.tree_size,
-                old_root=old.root_hash,
-                new_root=new.root_hash,
-                proof=proof,
-            )
-        except (merkle.ProofError, ValueError) as e:
-            raise VerificationError(
-                f"fork: the server's tree of size {new.tree_size} does not extend the tree of "
-                f"size {old.tree_size} this home verified before ({e})"
-            ) from e
+        require_extends(old, new, lambda a, b: merkle.consistency_proof(nodes, a, b), kept=kept)
 
     def _keep(self, note: str) -> None:
         """Replace the kept checkpoint whole (a temporary file, then a rename)."""
