@@ -129,7 +129,10 @@ def submit(
         )
     else:
         results, signed = _submit_each(store, root, opened, now=now, progress=progress), False
-    if not signed and any(r.log_index is not None and not r.duplicate for r in results):
+    grew = any(r.log_index is not None and not r.duplicate for r in results)
+    # Also after a write that added nothing: a crash between an append and its checkpoint
+    # left a tail no checkpoint covers, and any write with the log key repairs it.
+    if not signed and (grew or (log_signer is not None and _uncovered_tail(store))):
         try:
             publish_checkpoint(store, root, log_signer, now=now)
         except VerificationError as e:
@@ -140,6 +143,12 @@ def submit(
     if failure is not None:
         raise SubmitInterrupted(str(failure.error), results)
     return results
+
+
+def _uncovered_tail(store: Store) -> bool:
+    """Entries no checkpoint covers (a writer died between its append and its checkpoint)."""
+    with store.reader() as tx:
+        return tx.tree_size > 0 and tx.checkpoint(tx.tree_size) is None
 
 
 def _submit_each(
