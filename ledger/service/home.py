@@ -188,7 +188,10 @@ def init_home(path: Path, *, db_url: str | None = None, origin: str | None = Non
 
 def _create_home(path: Path, config_url: str, origin: str) -> Home:
     with _undo_on_failure(path) as created:
+        existed = path.exists()
         path.mkdir(parents=True, exist_ok=True)
+        if not existed:
+            path.chmod(0o700)  # whatever the umask: the home holds keys and the database
         (path / KEYS_DIR).mkdir(mode=0o700)
         created.append(path / KEYS_DIR)
         home = Home(path=path.resolve(), db_url=resolve_db_url(config_url, path), origin=origin)
@@ -278,7 +281,17 @@ def write_signer(path: Path, signer: Signer, *, passphrase: bytes | None = None)
 
 
 def read_signer(path: Path, *, passphrase: bytes | None = None) -> Signer:
+    """A private key from a PEM file that only its owner may read.
+
+    Raises:
+        ConfigError: the file cannot be read, or group or others may read or write it.
+    """
     try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise ConfigError(
+                f"key {path} is open to other users (mode {mode & 0o777:o}): run 'chmod 600 {path}'"
+            )
         pem = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read key {path}: {e.strerror}") from e

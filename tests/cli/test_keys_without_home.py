@@ -317,3 +317,31 @@ def test_a_key_the_registrar_was_not_sent_is_rejected(machine: Path, tmp_path: P
     submitted = bloc_run("--home", home, "submit", machine / "ore.dsse.json")
     assert submitted.exit_code == 5
     assert ": rejected: " in submitted.stdout
+
+
+# -- keys and homes at rest (issue 13) --------------------------------------------------------
+
+
+def test_a_key_others_may_read_is_refused_with_how_to_fix_it(machine: Path) -> None:
+    assert bloc_run("keys", "generate", "lynas", "--out", machine).exit_code == 0
+    key = machine / "lynas.pem"
+    key.chmod(0o644)
+    record = machine / "ore.json"
+    record.write_text(
+        json.dumps(extraction("lynas", "lynas-mt-weld", [("lot:lynas/X", "rare_earth_ore", 1)]))
+    )
+    message = refused_with_one_line(bloc_run("sign", record, "--key", key))
+    assert message == (
+        f"bloc: error: key {key} is open to other users (mode 644): run 'chmod 600 {key}'\n"
+    )
+    key.chmod(0o600)
+    assert bloc_run("sign", record, "--key", key).exit_code == 0
+
+
+def test_a_new_home_is_private_whatever_the_umask(machine: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        assert bloc_run("init", machine / "home").exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((machine / "home").stat().st_mode) == 0o700
