@@ -25,7 +25,7 @@ from ledger.errors import (
 )
 from ledger.net import RemoteLedger
 from ledger.service import Ledger
-from ledger.service.home import Home, NoHomeError, find_home
+from ledger.service.home import LOG_PASSPHRASE_VARIABLE, Home, NoHomeError, find_home
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -78,6 +78,13 @@ def optional_home(ctx: click.Context) -> Home | None:
 def remote_ledger(home: Home) -> RemoteLedger | None:
     """The server behind a remote home (ADR 0032), or ``None`` for a home with a database."""
     return RemoteLedger(home) if home.remote is not None else None
+
+
+def writing_ledger(home: Home) -> Ledger:
+    """The home's ledger with its log key, decrypted with ``$BLOC_LOG_PASSPHRASE`` when it
+    is encrypted (ADR 0007)."""
+    value = os.environ.get(LOG_PASSPHRASE_VARIABLE)
+    return home.ledger(log_passphrase=value.encode("utf-8") if value else None)
 
 
 def reading_ledger(ctx: click.Context) -> Ledger:

@@ -10,7 +10,15 @@ from ledger.errors import VerificationError
 from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.log.proofs import require_extends
 
-from .common import current_home, emit_json, json_option, now, reading_ledger, remote_ledger
+from .common import (
+    current_home,
+    emit_json,
+    json_option,
+    now,
+    reading_ledger,
+    remote_ledger,
+    writing_ledger,
+)
 
 
 @click.group()
@@ -45,7 +53,7 @@ def checkpoint(ctx: click.Context, as_json: bool) -> None:
 def publish(ctx: click.Context) -> None:
     """Sign a checkpoint over the log's tail if none covers it (after a crash between an
     append and its checkpoint); prints the newest checkpoint either way."""
-    note = current_home(ctx).ledger().publish_checkpoint(now=now())
+    note = writing_ledger(current_home(ctx)).publish_checkpoint(now=now())
     click.echo(note, nl=False)
 
 

@@ -16,6 +16,7 @@ from .common import (
     progress_bar,
     reading_ledger,
     remote_ledger,
+    writing_ledger,
 )
 
 
@@ -73,7 +74,7 @@ def findings(ctx: click.Context, lot: str | None, as_of: object, as_json: bool) 
 @click.pass_context
 def reindex(ctx: click.Context) -> None:
     """Rebuild the derived index (lots, flows, shipments, findings) from the log."""
-    ledger = current_home(ctx).ledger()
+    ledger = writing_ledger(current_home(ctx))
     with progress_bar(ledger.store.tree_size(), "reindexing") as advance:
         count = ledger.reindex(progress=advance)
     click.echo(f"reindexed {count} entries")

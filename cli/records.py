@@ -31,6 +31,7 @@ from .common import (
     remote_ledger,
     split_documents,
     write_output,
+    writing_ledger,
 )
 
 
@@ -91,7 +92,7 @@ def submit(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bo
     if remote is not None:
         _send(remote, items, [i.data for i in items], atomic=atomic, as_json=as_json)
         return
-    ledger = home.ledger()
+    ledger = writing_ledger(home)
     with progress_bar(len(items), "submitting") as advance:
         results = _submitted(
             lambda: ledger.submit(
@@ -139,7 +140,7 @@ def register(
     if remote is not None:
         _send(remote, items, envelopes, atomic=atomic, as_json=as_json)
         return
-    ledger = home.ledger()
+    ledger = writing_ledger(home)
     with progress_bar(len(items), "registering") as advance:
         results = _submitted(
             lambda: ledger.submit(envelopes, now=moment, atomic=atomic, progress=advance),

@@ -9,13 +9,25 @@ import click
 from ledger import net
 from ledger.service.home import init_home
 
-from .common import emit_json, json_option, settings
+from .common import emit_json, json_option, passphrase_from, settings
 
 
 @click.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--db", "db_url", metavar="URL", help="Database URL (default: SQLite in the home).")
 @click.option("--origin", metavar="NAME", help="The log's origin line in checkpoints.")
+@click.option(
+    "--passphrase-env",
+    metavar="VAR",
+    help="Encrypt the registrar key with the passphrase in $VAR ('bloc register "
+    "--passphrase-env VAR' then reads it).",
+)
+@click.option(
+    "--log-passphrase-env",
+    metavar="VAR",
+    help="Encrypt the log key with the passphrase in $VAR; every writer then needs it in "
+    "$BLOC_LOG_PASSPHRASE.",
+)
 @json_option
 @click.pass_context
 def init(
@@ -23,11 +35,19 @@ def init(
     directory: Path | None,
     db_url: str | None,
     origin: str | None,
+    passphrase_env: str | None,
+    log_passphrase_env: str | None,
     as_json: bool,
 ) -> None:
     """Create a ledger home: registrar and log keys, root.json, bloc.toml, empty database."""
     path = directory or settings(ctx).home or Path.cwd()
-    home = init_home(path, db_url=db_url, origin=origin)
+    home = init_home(
+        path,
+        db_url=db_url,
+        origin=origin,
+        registrar_passphrase=passphrase_from(passphrase_env),
+        log_passphrase=passphrase_from(log_passphrase_env),
+    )
     root = home.root()
     if as_json:
         emit_json({"home": str(home.path), "origin": home.origin, "root": root.to_dict()})

@@ -32,7 +32,7 @@ from uvicorn.supervisors import Multiprocess
 from ledger.errors import ConfigError
 from ledger.net._app import create_app
 from ledger.net._limits import Limits
-from ledger.service.home import find_home
+from ledger.service.home import LOG_PASSPHRASE_VARIABLE, find_home
 
 HOME_VARIABLE = "BLOC_SERVE_HOME"
 LIMITS_VARIABLE = "BLOC_SERVE_LIMITS"
@@ -102,7 +102,8 @@ def _stderr_line(line: str) -> None:
 def application(home_path: Path, *, limits: Limits | None = None) -> FastAPI:
     """The application over the ledger of the home at ``home_path`` (opened as a writer)."""
     home = find_home(home_path, None, home_path)
-    ledger = home.ledger(writer=True)
+    passphrase = os.environ.get(LOG_PASSPHRASE_VARIABLE)
+    ledger = home.ledger(log_passphrase=passphrase.encode("utf-8") if passphrase else None)
     app = create_app(ledger, clock=utc_now, limits=limits)
     app.add_middleware(AccessLog)
     return app

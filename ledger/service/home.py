@@ -27,6 +27,8 @@ CONFIG_FILE = "bloc.toml"
 ROOT_FILE = "root.json"
 KEYS_DIR = "keys"
 KEPT_FILE = "checkpoint.kept"
+LOG_PASSPHRASE_VARIABLE = "BLOC_LOG_PASSPHRASE"  # noqa: S105 - a variable's name
+"""The environment variable a writer reads an encrypted log key's passphrase from."""
 DEFAULT_DB = "sqlite:///ledger.db"
 REGISTRAR_KEY = "registrar"
 LOG_KEY = "log"
@@ -56,6 +58,9 @@ class Home:
     """A remote home's server URL (ADR 0032); it has no database then."""
     reader_key: Path | None = None
     """A remote home's key for signed reads, if it was given one."""
+    log_key: Path | None = None
+    """Where the log key lives when not in ``keys/log.pem`` (``log_key`` in ``bloc.toml``):
+    a file the operator controls, outside the home."""
 
     @property
     def root_path(self) -> Path:
@@ -97,11 +102,13 @@ class Home:
         """A remote home's newest verified checkpoint (ADR 0032)."""
         return self.path / KEPT_FILE
 
-    def ledger(self, *, writer: bool = True) -> Ledger:
-        """Open this home's ledger; a writer also loads the log key to sign checkpoints.
+    def ledger(self, *, writer: bool = True, log_passphrase: bytes | None = None) -> Ledger:
+        """Open this home's ledger; a writer also loads the log key to sign checkpoints
+        (decrypted with ``log_passphrase`` when it is encrypted).
 
         Raises:
-            ConfigError: this is a remote home, which has no database of its own.
+            ConfigError: this is a remote home, which has no database of its own; or the log
+                key cannot be read.
         """
         if self.remote is not None:
             raise ConfigError(
@@ -110,11 +117,27 @@ class Home:
             )
         root = self.root()
         store = Store.open(self.db_url, identity=self.identity())
-        log_signer = self.signer(LOG_KEY) if writer else None
+        log_signer = self._log_signer(log_passphrase) if writer else None
         try:
             return Ledger(store, root, log_signer=log_signer)
         except InputError as e:
-            raise ConfigError(f"{self.key_path(LOG_KEY)}: {e}") from e
+            raise ConfigError(f"{self.log_key_path}: {e}") from e
+
+    @property
+    def log_key_path(self) -> Path:
+        return self.log_key or self.key_path(LOG_KEY)
+
+    def _log_signer(self, passphrase: bytes | None) -> Signer:
+        try:
+            return read_signer(self.log_key_path, passphrase=passphrase)
+        except ConfigError as e:
+            if "is encrypted" in str(e):
+                raise ConfigError(
+                    f"the log key {self.log_key_path} is encrypted: set {LOG_PASSPHRASE_VARIABLE} "
+                    "to its passphrase in the environment of every writer (bloc submit, register, "
+                    "serve)"
+                ) from e
+            raise
 
 
 def find_home(explicit: Path | None, env: str | None, cwd: Path) -> Home:
@@ -141,25 +164,32 @@ def find_home(explicit: Path | None, env: str | None, cwd: Path) -> Home:
         raise ConfigError(f"{config} is not readable TOML: {e}") from e
     remote = "ledger" in data
     required = ("ledger", "origin") if remote else ("db", "origin")
-    allowed = {"ledger", "origin", "key"} if remote else {"db", "origin"}
-    for key in required:
-        if not isinstance(data.get(key), str):
+    optional = ("key",) if remote else ("log_key",)
+    for key in (*required, *optional):
+        if (key in required or key in data) and not isinstance(data.get(key), str):
             raise ConfigError(f"{config}: '{key}' must be a string")
-    unknown = sorted(set(data) - allowed)
+    unknown = sorted(set(data) - {*required, *optional})
     if unknown:
         raise ConfigError(f"{config}: unknown setting {unknown[0]!r}")
+
+    def beside(key: str) -> Path | None:
+        """A path setting, relative to the home."""
+        return (path / data[key]).resolve() if data.get(key) else None
+
     if remote:
-        reader_key = data.get("key")
-        if reader_key is not None and not isinstance(reader_key, str):
-            raise ConfigError(f"{config}: 'key' must be a string")
         return Home(
             path=path.resolve(),
             db_url="",
             origin=data["origin"],
             remote=data["ledger"],
-            reader_key=(path / reader_key).resolve() if reader_key else None,
+            reader_key=beside("key"),
         )
-    return Home(path=path.resolve(), db_url=resolve_db_url(data["db"], path), origin=data["origin"])
+    return Home(
+        path=path.resolve(),
+        db_url=resolve_db_url(data["db"], path),
+        origin=data["origin"],
+        log_key=beside("log_key"),
+    )
 
 
 def default_origin(path: Path) -> str:
@@ -167,8 +197,16 @@ def default_origin(path: Path) -> str:
     return f"bloc.local/{slug}"
 
 
-def init_home(path: Path, *, db_url: str | None = None, origin: str | None = None) -> Home:
-    """Create a new home: registrar and log keys, ``root.json``, ``bloc.toml``, empty database.
+def init_home(
+    path: Path,
+    *,
+    db_url: str | None = None,
+    origin: str | None = None,
+    registrar_passphrase: bytes | None = None,
+    log_passphrase: bytes | None = None,
+) -> Home:
+    """Create a new home: registrar and log keys (encrypted with the passphrases given),
+    ``root.json``, ``bloc.toml``, empty database.
 
     Raises:
         ConfigError: the directory already holds a home or a database, or cannot be written.
@@ -181,12 +219,14 @@ def init_home(path: Path, *, db_url: str | None = None, origin: str | None = Non
             raise ConfigError(f"{path / name} exists: {path} already holds a ledger home")
     config_url = db_url or DEFAULT_DB
     try:
-        return _create_home(path, config_url, origin)
+        return _create_home(path, config_url, origin, (registrar_passphrase, log_passphrase))
     except OSError as e:
         raise ConfigError(f"cannot create a ledger home in {path}: {e.strerror}") from e
 
 
-def _create_home(path: Path, config_url: str, origin: str) -> Home:
+def _create_home(
+    path: Path, config_url: str, origin: str, passphrases: tuple[bytes | None, bytes | None]
+) -> Home:
     with _undo_on_failure(path) as created:
         existed = path.exists()
         path.mkdir(parents=True, exist_ok=True)
@@ -196,8 +236,11 @@ def _create_home(path: Path, config_url: str, origin: str) -> Home:
         created.append(path / KEYS_DIR)
         home = Home(path=path.resolve(), db_url=resolve_db_url(config_url, path), origin=origin)
         registrar, log = Signer.generate(), Signer.generate()
-        for name, signer in ((REGISTRAR_KEY, registrar), (LOG_KEY, log)):
-            write_signer(home.key_path(name), signer)
+        for name, signer, passphrase in (
+            (REGISTRAR_KEY, registrar, passphrases[0]),
+            (LOG_KEY, log, passphrases[1]),
+        ):
+            write_signer(home.key_path(name), signer, passphrase=passphrase)
             created.append(home.key_path(name))
         root = TrustRoot(origin=origin, registrars=(registrar.public_key,), log_key=log.public_key)
         _write_new(home.root_path, (json.dumps(root.to_dict(), indent=2) + "\n").encode(), 0o644)
