@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ledger.core.files import GIB, read_bounded
 from ledger.errors import (
     ConfigError,
     InputError,
@@ -35,6 +36,9 @@ EXIT_INCONCLUSIVE = 4
 EXIT_REJECTED = 5
 EXIT_INTERNAL = 70
 """A bug in bloc, not a mistake of the user's: ``EX_SOFTWARE`` of sysexits.h."""
+
+MAX_INPUT_BYTES = 8 * GIB
+"""The largest file of records read (a million records is about 1.5 GiB)."""
 
 PROGRESS_THRESHOLD = 100
 """Inputs at least this long show a progress bar (on a terminal only)."""
@@ -140,10 +144,7 @@ class Item:
 def read_source(path: str) -> tuple[str, bytes]:
     if path == "-":
         return "<stdin>", sys.stdin.buffer.read()
-    try:
-        return path, Path(path).read_bytes()
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror}") from e
+    return path, read_bounded(Path(path), limit=MAX_INPUT_BYTES, what="")
 
 
 def split_documents(label: str, data: bytes) -> list[Item]:

@@ -10,7 +10,8 @@ import click
 from ledger import compliance
 from ledger import evidence as bundles
 from ledger.compliance import policy as policies
-from ledger.errors import InputError
+from ledger.core.files import read_bounded
+from ledger.errors import ConfigError, InputError
 from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.records.trust import MAX_ROOT_BYTES, TrustRoot
 from ledger.service import verify_bundle
@@ -22,12 +23,11 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _read(path: Path, limit: int, what: str) -> bytes:
-    """At most ``limit`` bytes of ``path``; a larger file is refused before it is read."""
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise InputError(f"{path}: {what} is larger than {limit} bytes")
-    return data
+    """At most ``limit`` bytes of the regular file ``path``; a larger file is refused."""
+    try:
+        return read_bounded(path, limit=limit, what=what)
+    except ConfigError as e:
+        raise InputError(str(e)) from e
 
 
 def _note(path: Path | None) -> str | None:

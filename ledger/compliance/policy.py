@@ -23,6 +23,7 @@ from ledger.compliance._exception_rules import DeclaredException, UnjudgedExcept
 from ledger.compliance._exception_rules import parse as parse_exceptions
 from ledger.core import schema
 from ledger.core.codec import canonical_json, parse_json
+from ledger.core.files import read_bounded
 from ledger.core.vocabulary import vocabulary
 from ledger.errors import ConfigError, InputError
 from ledger.records.model import Control
@@ -202,10 +203,7 @@ def load(name_or_path: str) -> Policy:
             raise ConfigError(
                 f"no policy {name_or_path!r}: built-in policies are {', '.join(builtin_names())}"
             )
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise ConfigError(f"cannot read policy {path}: {e.strerror}") from e
+        data = read_bounded(path, limit=MAX_POLICY_BYTES, what="policy")
         where = str(path)
     try:
         return parse_policy(data)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.core.files import KIB, read_bounded
 from ledger.core.signing import Signer
 from ledger.errors import ConfigError, InputError
 from ledger.records.trust import TrustRoot
@@ -331,13 +332,13 @@ def read_signer(path: Path, *, passphrase: bytes | None = None) -> Signer:
     """
     try:
         mode = path.stat().st_mode
-        if mode & 0o077:
-            raise ConfigError(
-                f"key {path} is open to other users (mode {mode & 0o777:o}): run 'chmod 600 {path}'"
-            )
-        pem = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read key {path}: {e.strerror}") from e
+    if mode & 0o077:
+        raise ConfigError(
+            f"key {path} is open to other users (mode {mode & 0o777:o}): run 'chmod 600 {path}'"
+        )
+    pem = read_bounded(path, limit=64 * KIB, what="key")
     return Signer.from_pem(pem, passphrase=passphrase, source=str(path))
 
 
