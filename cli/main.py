@@ -23,6 +23,7 @@ from . import (
     server,
     setup,
     verify,
+    witness,
 )
 from .common import EXIT_INTERNAL, EXIT_USAGE, Settings, exit_code_for
 
@@ -114,6 +115,7 @@ bloc.add_command(evidence.evidence)
 bloc.add_command(evidence.verify_bundle_command)
 bloc.add_command(demo.demo_command)
 bloc.add_command(server.serve_command)
+bloc.add_command(witness.witness)
 
 
 def main() -> None:

@@ -58,7 +58,12 @@ def sign_checkpoint(checkpoint: Checkpoint, signer: Signer) -> str:
     return body.decode() + "\n" + f"{_DASH} {checkpoint.origin} {b64encode(blob)}\n"
 
 
-def _parse_body(body: str) -> Checkpoint:
+def parse_checkpoint_body(body: str) -> Checkpoint:
+    """The checkpoint a note body states (origin, size, root; extension lines allowed).
+
+    Raises:
+        VerificationError: the body does not have origin, size and root-hash lines.
+    """
     lines = body.split("\n")
     if len(lines) < 4 or lines[-1] != "":
         raise VerificationError("checkpoint body does not have origin, size and root lines")
@@ -89,6 +94,25 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
     return parts[1], blob
 
 
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """A signed note's text (ending in a newline) and its signature lines as (name, blob).
+
+    The text ends at the note's last blank line. Every signature line must be well formed,
+    whoever signed it; nothing is verified here.
+
+    Raises:
+        VerificationError: the note is too large, has no signature block, or a signature
+            line is malformed.
+    """
+    if len(note.encode("utf-8")) > MAX_NOTE_BYTES:
+        raise VerificationError("checkpoint note is too large")
+    body, sep, signatures = note.rpartition("\n\n")
+    if not sep or not signatures.endswith("\n"):
+        raise VerificationError("checkpoint note has no signature block")
+    lines = [_parse_signature_line(line) for line in signatures[:-1].split("\n")]
+    return body + "\n", lines
+
+
 def verify_checkpoint(note: str, *, origin: str, key: PublicKey) -> Checkpoint:
     """Check a signed checkpoint note against the log's origin and public key.
 
@@ -96,17 +120,11 @@ def verify_checkpoint(note: str, *, origin: str, key: PublicKey) -> Checkpoint:
         VerificationError: the note is malformed, is for another log, or carries no valid
             signature by ``key``.
     """
-    if len(note.encode("utf-8")) > MAX_NOTE_BYTES:
-        raise VerificationError("checkpoint note is too large")
-    body, sep, signatures = note.rpartition("\n\n")
-    if not sep or not signatures.endswith("\n"):
-        raise VerificationError("checkpoint note has no signature block")
-    body += "\n"
-    checkpoint = _parse_body(body)
+    body, lines = split_note(note)
+    checkpoint = parse_checkpoint_body(body)
     if checkpoint.origin != origin:
         raise VerificationError(f"checkpoint is for log {checkpoint.origin!r}, expected {origin!r}")
     wanted = note_key_hash(origin, key)
-    lines = [_parse_signature_line(line) for line in signatures[:-1].split("\n")]
     for name, blob in lines:
         if name != origin or blob[:4] != wanted:
             continue  # a signature by a key we do not know (a witness, say): ignored

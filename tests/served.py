@@ -1,4 +1,5 @@
-"""A real ``bloc serve`` process on 127.0.0.1 and an ephemeral port, for the service tests."""
+"""A real server process (``bloc serve``, ``bloc witness serve``) on 127.0.0.1 and an ephemeral
+port, for the service and witness tests."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ class Served:
         return self.exit_code
 
 
-def _first_line(process: subprocess.Popen[bytes]) -> str:
+def _first_line(process: subprocess.Popen[bytes], what: str) -> str:
     assert process.stdout is not None
     deadline = time.monotonic() + START_SECONDS
     buffer = b""
@@ -75,26 +76,35 @@ def _first_line(process: subprocess.Popen[bytes]) -> str:
     if b"\n" not in buffer:
         process.kill()
         process.wait()
-        raise AssertionError("bloc serve did not start")
+        raise AssertionError(f"{what} did not start")
     return buffer.split(b"\n", 1)[0].decode()
 
 
 @contextmanager
 def served(home: Path, *extra: str) -> Iterator[Served]:
     """``bloc --home HOME serve --listen 127.0.0.1:0 EXTRA...`` until the block ends."""
+    with served_command(["--home", str(home), "serve", "--listen", "127.0.0.1:0", *extra]) as s:
+        yield s
+
+
+@contextmanager
+def served_command(arguments: list[str]) -> Iterator[Served]:
+    """``bloc ARGUMENTS...`` (a command that prints ``listening on http://127.0.0.1:PORT``
+    first) until the block ends."""
+    what = "bloc " + " ".join(a for a in arguments if not a.startswith(("/", "-", "127.")))
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Served.stop
     process = subprocess.Popen(
-        [bloc_executable(), "--home", str(home), "serve", "--listen", "127.0.0.1:0", *extra],
+        [bloc_executable(), *arguments],
         stdout=subprocess.PIPE,
         stderr=log,
         start_new_session=True,  # its own process group: kill() reaches every worker
     )
     try:
-        line = _first_line(process)
+        line = _first_line(process, what)
     except AssertionError:
         log.seek(0)
         raise AssertionError(
-            f"bloc serve did not start: {log.read().decode(errors='replace')}"
+            f"{what} did not start: {log.read().decode(errors='replace')}"
         ) from None
     assert line.startswith("listening on http://127.0.0.1:"), line
     server = Served(url=line.removeprefix("listening on "), process=process, log=log)
