@@ -1,6 +1,10 @@
 """Remote homes (ADR 0032): ``bloc connect``, then the same commands against a real server,
 with the same output and exit codes as against the ledger's own home; and a remote home
-that has seen tree size N refuses a server rolled back below N or forked at N."""
+that has seen tree size N refuses a server rolled back below N or forked at N.
+
+The client side does not depend on the server's database: the remote-home cases run on
+SQLite, and the ones that carry data end to end (submit, check, evidence, the auditor's
+replica) on PostgreSQL too; the server itself is tested on both in test_server_*."""
 
 from __future__ import annotations
 
@@ -79,6 +83,7 @@ def test_an_importer_submits_from_a_remote_home(world: World, remote: Path, tmp_
     assert kept.stdout.splitlines()[1] == "12"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
 def test_a_rejected_remote_submission_exits_5_with_the_local_reason(
     world: World, remote: Path, tmp_path: Path
 ) -> None:
@@ -109,6 +114,7 @@ def test_check_and_evidence_from_a_remote_home_match_the_local_home(
     assert checked.returncode == 0, checked.stderr
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
 def test_a_remote_home_without_a_key_cannot_read(
     world: World, server: Served, tmp_path: Path
 ) -> None:
@@ -195,6 +201,7 @@ def test_an_auditors_replica_answers_like_the_ledgers_own_home(world: World, aud
         ), command
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
 def test_an_auditors_replica_verifies_and_follows_the_log(
     world: World, auditor: Path, tmp_path: Path
 ) -> None:
@@ -207,6 +214,7 @@ def test_an_auditors_replica_verifies_and_follows_the_log(
     assert second.stdout.startswith("ok: 12 entries, 2 checkpoints,")
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
 @pytest.mark.parametrize("fmt", ["tree", "json", "dot"])
 def test_a_participant_traces_its_lot_from_a_verified_bundle(
     world: World, remote: Path, fmt: str
@@ -216,12 +224,14 @@ def test_a_participant_traces_its_lot_from_a_verified_bundle(
     assert (remote_run.returncode, remote_run.stdout) == (0, local_run.stdout)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
 def test_a_participant_cannot_replicate_the_whole_ledger(remote: Path) -> None:
     refused = bloc(remote, "trace", NDPR, "--down")
     assert refused.returncode == 2
     assert "org:lynas may not read every record" in refused.stderr
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
 def test_the_registrar_registers_from_a_remote_home(
     world: World, auditor: Path, tmp_path: Path
 ) -> None:
@@ -232,6 +242,7 @@ def test_the_registrar_registers_from_a_remote_home(
     assert done.stdout.startswith(f"{record}: accepted at log index 11 (participant ")
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
 def test_a_participant_key_cannot_register_from_a_remote_home(remote: Path, tmp_path: Path) -> None:
     record = tmp_path / "newco.json"
     record.write_text(json.dumps(participant("newco", country="JP")))
