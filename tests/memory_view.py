@@ -31,6 +31,7 @@ from ledger.log.merkle import Frontier
 from ledger.records.admission import (
     FacilityState,
     KeyState,
+    LotPlace,
     Opened,
     Registry,
     ShipmentState,
@@ -59,7 +60,7 @@ class MemoryView:
     def __init__(self, registrars: Mapping[KeyId, PublicKey]) -> None:
         self._registry = Registry(registrars)
         self._participants: set[ParticipantId] = set()
-        self._lots: set[LotId] = set()
+        self._lots: dict[LotId, LotPlace] = {}
         self._shipments: dict[ShipmentId, ShipmentState] = {}
         self._records: dict[str, int] = {}
         self._leaves: dict[bytes, int] = {}
@@ -81,6 +82,9 @@ class MemoryView:
 
     def lot_exists(self, lot: LotId) -> bool:
         return lot in self._lots
+
+    def lot_place(self, lot: LotId) -> LotPlace | None:
+        return self._lots.get(lot)
 
     def shipment(self, shipment: ShipmentId) -> ShipmentState | None:
         return self._shipments.get(shipment)
@@ -112,10 +116,12 @@ class MemoryView:
             case Participant():
                 self._participants.add(record.id)
             case Extraction():
-                self._lots.update(lot.id for lot in record.lots)
+                self._made([lot.id for lot in record.lots], record.facility)
             case Transformation():
-                self._lots.update(lot.id for lot in record.outputs)
+                self._made([lot.id for lot in record.outputs], record.facility)
             case Shipment():
+                for lot in record.lots:
+                    self._lots[lot] = replace(self._lots[lot], holder=None, in_transit=record.id)
                 self._shipments[record.id] = ShipmentState(
                     id=record.id,
                     from_facility=record.from_facility,
@@ -126,9 +132,19 @@ class MemoryView:
             case Receipt():
                 shipment = self._shipments[record.shipment]
                 self._shipments[record.shipment] = replace(shipment, received_index=index)
+                for amount in record.lots:
+                    # The receiver holds what arrived on this shipment (as the store does).
+                    if self._lots[amount.lot].in_transit == record.shipment:
+                        self._lots[amount.lot] = replace(
+                            self._lots[amount.lot], holder=record.facility, in_transit=None
+                        )
             case _:
                 pass
         return index
+
+    def _made(self, lots: list[LotId], facility: FacilityId) -> None:
+        for lot in lots:
+            self._lots[lot] = LotPlace(id=lot, holder=facility, in_transit=None)
 
     def state(self) -> tuple[int, bytes, int]:
         """(tree size, root hash, number of facts held): "nothing was stored" when unchanged."""

@@ -79,6 +79,20 @@ class ShipmentState:
     received_index: int | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotPlace:
+    """Where a lot is at this point of the log: held at a facility, or in transit.
+
+    A lot is held at the facility that created it until a shipment names it; from then on
+    it is in transit on that shipment, held by nobody, until a receipt of that shipment
+    names it and the receiving facility holds it (ADR 0035).
+    """
+
+    id: LotId
+    holder: FacilityId | None
+    in_transit: ShipmentId | None
+
+
 class KeyView(Protocol):
     """Who may sign: the trust root's registrar keys and the participants' keys."""
 
@@ -99,6 +113,10 @@ class LedgerView(RegistryView, Protocol):
     def participant_exists(self, participant: ParticipantId) -> bool: ...
 
     def lot_exists(self, lot: LotId) -> bool: ...
+
+    def lot_place(self, lot: LotId) -> LotPlace | None:
+        """Where the lot is now, or ``None`` when it does not exist."""
+        ...
 
     def shipment(self, shipment: ShipmentId) -> ShipmentState | None: ...
 

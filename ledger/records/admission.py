@@ -14,11 +14,15 @@ The checks run in this order:
 3. ``signature``  every signature verifies with a key registered and valid at
                   ``issued_at`` (registry records: a registrar key of the trust root), and
                   one of them belongs to the record's signer;
-4. ``authority``  the signer operates the facility it names, which may perform the stage;
+4. ``authority``  the signer operates the facility it names, which may perform the stage,
+                  and holds every lot it ships or consumes: a lot held at another
+                  participant's facility, or in transit, is not the signer's to act on
+                  (ADR 0035);
 5. ``reference``  referenced participants, facilities, lots and shipments exist;
 6. ``identity``   new ids are in the signer's namespace and unused.
 
-Plausibility problems (double spending, mass balance, dates out of order) are not
+Plausibility problems of the signer's own lots (overdrawing them, mass balance, dates out
+of order, acting at one of its facilities on a lot held at another of its own) are not
 rejections: the ledger keeps them as evidence and reports them as findings
 (docs/decisions/0003-rejections-versus-findings.md).
 
@@ -41,6 +45,7 @@ from ledger.records._views import (
     KeyState,
     KeyView,
     LedgerView,
+    LotPlace,
     Registry,
     RegistryView,
     ShipmentState,
@@ -57,6 +62,7 @@ from ledger.records.model import (
     KeyRevocation,
     LotId,
     Participant,
+    ParticipantId,
     Receipt,
     Record,
     RecordId,
@@ -73,6 +79,7 @@ __all__ = [
     "KeyState",
     "KeyView",
     "LedgerView",
+    "LotPlace",
     "Opened",
     "Registry",
     "RegistryView",
@@ -215,6 +222,7 @@ def check_consistency(opened: Opened, view: LedgerView) -> None:
     """
     record = opened.record
     _check_authority(record, view)
+    _check_holder(record, view)
     _check_references(record, view)
     _check_identity(record, view, opened.record_id)
 
@@ -351,6 +359,63 @@ def _check_authority(record: Record, view: RegistryView) -> None:
             _operated(view, record, record.facility, "receipt.facility")
         case Participant() | Facility() | KeyRevocation():
             pass
+
+
+def _check_holder(record: Record, view: LedgerView) -> None:
+    """Step 4, continued: a shipment or transformation acts only on lots its signer holds.
+
+    The signer holds a lot when the facility holding it at this point of the log (where it
+    was created, or last received, and not shipped away since) is operated by the signer,
+    as that facility's latest registration so far says (the same registration the check of
+    the signer's own facility reads). A lot in transit is held by nobody until its receipt.
+    Which of the signer's own facilities holds it is not checked here: acting on it at
+    another of them is the signer's own inconsistency, kept as a ``not-holder`` finding
+    (ADR 0035). A lot that does not exist is left to the ``reference`` step.
+
+    Raises:
+        RecordRejected: ``authority`` naming the lot, who holds it and where.
+    """
+    match record:
+        case Transformation():
+            _held_by_signer(
+                record, view, [amount.lot for amount in record.inputs], "transformation.inputs"
+            )
+        case Shipment():
+            _held_by_signer(record, view, record.lots, "shipment.lots")
+        case _:
+            pass
+
+
+def _held_by_signer(record: Record, view: LedgerView, lots: Sequence[LotId], field: str) -> None:
+    for i, lot in enumerate(lots):
+        place = view.lot_place(lot)
+        if place is None:
+            continue
+        held = _whereabouts(place, view)
+        if held is not None and held[0] == record.signer:
+            continue
+        where = (
+            f"is held by {held[0]} at {held[1]}" if held is not None else _in_transit(place, view)
+        )
+        raise RecordRejected("authority", f"{field}[{i}] {lot} {where}, not by {record.signer}")
+
+
+def _whereabouts(place: LotPlace, view: LedgerView) -> tuple[ParticipantId, FacilityId] | None:
+    """(operator, facility) holding the lot, or ``None`` while nobody does."""
+    if place.holder is None:
+        return None
+    state = view.facility(place.holder)
+    if state is None:  # pragma: no cover - a lot is only ever held at a registered facility
+        return None
+    return state.operator, place.holder
+
+
+def _in_transit(place: LotPlace, view: LedgerView) -> str:
+    if place.in_transit is None:  # pragma: no cover - a lot is held or in transit
+        return "is held by nobody"
+    shipment = view.shipment(place.in_transit)
+    to = f" to {shipment.to_facility}" if shipment is not None else ""
+    return f"is in transit on {place.in_transit}{to}, held by nobody until received"
 
 
 def _lots_exist(view: LedgerView, lots: Iterable[LotId], field: str) -> None:

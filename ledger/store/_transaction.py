@@ -25,7 +25,7 @@ from ledger.compliance import FacilityFacts
 from ledger.core.signing import KeyId, PublicKey
 from ledger.errors import StorageError
 from ledger.provenance import findings, graph
-from ledger.records.admission import FacilityState, KeyState, Opened, ShipmentState
+from ledger.records.admission import FacilityState, KeyState, LotPlace, Opened, ShipmentState
 from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.store._derive import Indexer
 from ledger.store._graph_views import GraphReads
@@ -203,6 +203,9 @@ class Transaction:
 
     def lot_exists(self, lot: LotId) -> bool:
         return self._registry.lot_exists(lot)
+
+    def lot_place(self, lot: LotId) -> LotPlace | None:
+        return self._registry.lot_place(lot)
 
     def shipment(self, shipment: ShipmentId) -> ShipmentState | None:
         return self._registry.shipment(shipment)

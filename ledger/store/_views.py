@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, col, select
 from ledger.core.signing import KeyId, PublicKey
 from ledger.errors import InputError
 from ledger.provenance import findings
-from ledger.records.admission import FacilityState, KeyState, ShipmentState
+from ledger.records.admission import FacilityState, KeyState, LotPlace, ShipmentState
 from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.store._rows import (
     DERIVED_TABLES,
@@ -100,6 +100,10 @@ class RegistryReads:
 
     def lot_exists(self, lot: LotId) -> bool:
         return self._unit.work.lot(lot) is not None
+
+    def lot_place(self, lot: LotId) -> LotPlace | None:
+        found = self._unit.work.lot(lot)
+        return None if found is None else found.place()
 
     def shipment(self, shipment: ShipmentId) -> ShipmentState | None:
         found = self._unit.work.shipment(shipment)

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 
 from ledger.core.signing import KeyId, PublicKey
 from ledger.provenance import findings
-from ledger.records.admission import FacilityState, KeyState, ShipmentState
+from ledger.records.admission import FacilityState, KeyState, LotPlace, ShipmentState
 from ledger.records.model import FacilityId, KeyGrant, LotId, ParticipantId, ShipmentId
 from ledger.store._sql import (
     APPEND_ONLY,
@@ -88,6 +88,14 @@ class LotMirror:
             in_transit=ShipmentId(self.in_transit) if self.in_transit else None,
             created_index=self.created_index,
             created_on=date.fromisoformat(self.created_on),
+        )
+
+    def place(self) -> LotPlace:
+        """Where the lot is, as admission reads it."""
+        return LotPlace(
+            id=LotId(self.id),
+            holder=FacilityId(self.holder) if self.holder else None,
+            in_transit=ShipmentId(self.in_transit) if self.in_transit else None,
         )
 
     def row(self) -> dict[str, Any]:

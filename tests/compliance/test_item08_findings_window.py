@@ -26,13 +26,17 @@ from helpers import World, key_for, revocation
 
 def magnet_from(s: Scenario, *, custody_gap: bool = False) -> tuple[str, str]:
     """An Australian oxide made into a Japanese magnet; with ``custody_gap`` the oxide is
-    shipped to Japan and processed there without a receipt. Returns (oxide, magnet)."""
+    received at the magnet maker's yard and processed at its plant with no shipment between
+    them (a ``not-holder`` finding on its own records; processing it in transit, before any
+    receipt, is refused: ADR 0035). Returns (oxide, magnet)."""
     magnet_sites(s)
     s.site("ausmine-sep", "ausmine", "AU", ["cracking_leaching", "separation"])
     ore = s.mine("ausmine-pit", "ORE-1", "rare_earth_concentrate", 20000)
     (oxide,) = s.make("ausmine-sep", "separation", [(ore, 20000)], [("OX-1", "ndpr_oxide", 4000)])
     if custody_gap:
-        s.ship(oxide, "jpmag-takefu", receive=False)
+        s.site("jpmag-yard", "jpmag", "JP", ["repack"])
+        s.ship(oxide, "jpmag-yard")
+        s.holder[oxide] = "jpmag-takefu"  # as if it had moved: no shipment is recorded
     (metal,) = s.make(
         "jpmag-takefu", "metal_reduction", [(oxide, 4000)], [("MET-1", "ndpr_metal", 3000)]
     )

@@ -83,6 +83,41 @@ EVENTS = [
         ),
         LYNAS_2,
     ),
+    # ORE-2 leaves again, to Takefu, and stays in transit
+    envelope_bytes(
+        shipment(
+            "lynas",
+            "ship:lynas/S-3",
+            "lynas-kuantan",
+            "shinetsu-takefu",
+            ["lot:lynas/ORE-2"],
+            issued_at="2026-04-27T12:00:00Z",
+        ),
+        LYNAS_2,
+    ),
+    # refused: a lot held by shinetsu, and one in transit (ADR 0035)
+    envelope_bytes(
+        shipment(
+            "lynas",
+            "ship:lynas/S-4",
+            "lynas-kuantan",
+            "lynas-mt-weld",
+            ["lot:lynas/NDPR-1"],
+            issued_at="2026-04-28T00:00:00Z",
+        ),
+        LYNAS_2,
+    ),
+    envelope_bytes(
+        shipment(
+            "lynas",
+            "ship:lynas/S-5",
+            "lynas-kuantan",
+            "lynas-mt-weld",
+            ["lot:lynas/ORE-2"],
+            issued_at="2026-04-28T00:00:00Z",
+        ),
+        LYNAS_2,
+    ),
     # refused: signed with lynas's rotated-out key, and a reused lot id
     envelope_bytes(
         extraction(
@@ -113,7 +148,7 @@ KEYS = [
 PARTICIPANTS = ["org:lynas", "org:shinetsu", "org:mallory", "org:neo", "org:eve", "org:ghost"]
 FACILITIES = ["fac:lynas-mt-weld", "fac:lynas-kuantan", "fac:shinetsu-takefu", "fac:nowhere"]
 LOTS = ["lot:lynas/ORE-1", "lot:lynas/NDPR-1", "lot:lynas/ORE-2", "lot:lynas/ORE-3"]
-SHIPMENTS = ["ship:lynas/S-1", "ship:lynas/S-2", "ship:lynas/S-404"]
+SHIPMENTS = ["ship:lynas/S-1", "ship:lynas/S-2", "ship:lynas/S-3", "ship:lynas/S-404"]
 
 
 def grow(world: World | MemoryWorld) -> list[SubmitResult]:
@@ -138,6 +173,7 @@ def answers(view: LedgerView, record_ids: list[str]) -> dict[str, Any]:
         "participants": [view.participant_exists(ParticipantId(p)) for p in PARTICIPANTS],
         "facilities": [view.facility(FacilityId(f)) for f in FACILITIES],
         "lots": [view.lot_exists(LotId(lot)) for lot in LOTS],
+        "places": [view.lot_place(LotId(lot)) for lot in LOTS],
         "shipments": [view.shipment(ShipmentId(s)) for s in SHIPMENTS],
         "records": [view.find_record(r) for r in [*record_ids, "0" * 64]],
     }
@@ -154,6 +190,8 @@ def test_memory_world_admits_and_answers_as_the_store_does(
     assert [r.error.split(":")[0] for r in stored if r.error is not None] == [
         "identity",
         "reference",
+        "authority",
+        "authority",
         "signature",
         "identity",
     ]
@@ -164,6 +202,12 @@ def test_memory_world_admits_and_answers_as_the_store_does(
         expected = answers(tx, record_ids)
         assert tx.tree_size == memory_world.view.tree_size
     assert answers(memory_world.view, record_ids) == expected
+    assert [(p.holder, p.in_transit) if p else None for p in expected["places"]] == [
+        ("fac:lynas-mt-weld", None),
+        ("fac:shinetsu-takefu", None),
+        (None, "ship:lynas/S-3"),
+        None,
+    ]
     assert dict(memory_world.view.registrar_keys()) == {
         memory_world.registrar.keyid: memory_world.registrar.public_key
     }

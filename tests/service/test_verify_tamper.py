@@ -33,6 +33,7 @@ from helpers import (
     envelope_of_size,
     extraction,
     key_for,
+    shipment,
     tamper,
 )
 
@@ -334,6 +335,29 @@ def test_an_entry_over_todays_limits_is_reported(world: World) -> None:
     assert_detected(
         world,
         "log index 11: envelope: envelope.payload must be at most 54616 characters long",
+        log_index=11,
+    )
+
+
+def test_a_griefing_entry_an_older_bloc_admitted_is_reported(world: World) -> None:
+    """ADR 0035: an older bloc admitted a shipment of a lot its signer did not hold (with a
+    ``not-holder`` finding). Signed and appended as that bloc did, it is now reported at its
+    log index: verify replays admission and does not grandfather it."""
+    grief = shipment(
+        "mallory",
+        "ship:mallory/GRIEF-1",
+        "mallory-works",
+        "lynas-mt-weld",
+        ["lot:lynas/NDPR-1"],
+        issued_at="2026-04-02T00:00:00Z",
+    )
+    insert_entry(world, 11, envelope_bytes(grief, World.mallory))
+    rebuild_tree(world)
+    assert_detected(
+        world,
+        "log index 11: out of order or inconsistent with the entries before it: authority: "
+        "shipment.lots[0] lot:lynas/NDPR-1 is held by org:shinetsu at fac:shinetsu-takefu, "
+        "not by org:mallory",
         log_index=11,
     )
 

@@ -171,6 +171,7 @@ _READS: list[tuple[str, _Read]] = [
     ("all_lots", lambda tx, ids: tx.all_lots()),
     ("lot_state", lambda tx, ids: [tx.lot_state(lot) for lot in ids.lots]),
     ("lot_exists", lambda tx, ids: [tx.lot_exists(lot) for lot in ids.lots]),
+    ("lot_place", lambda tx, ids: [tx.lot_place(lot) for lot in ids.lots]),
     ("lots_created_by", lambda tx, ids: [tx.lots_created_by(i) for i in range(ids.size)]),
     ("outputs_of", lambda tx, ids: tx.outputs_of(range(ids.size))),
     ("upstream_lots", lambda tx, ids: [tx.upstream_lots(lot) for lot in ids.lots[-20:]]),
