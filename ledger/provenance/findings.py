@@ -3,7 +3,7 @@
 Submission rejects what cannot be interpreted (ADR 0003); what can be interpreted but is
 implausible — more mass out than in, a lot spent twice, a facility acting on a lot held at
 another facility of its operator (a lot another participant holds, or one in transit, is
-refused at admission: ADR 0035; ``not-holder`` for those arises only when ``bloc reindex``
+refused at admission: ADR 0036; ``not-holder`` for those arises only when ``bloc reindex``
 rebuilds a log an older bloc admitted), dates out of order, a receipt that does not match
 its shipment, a record signed by a key later found compromised, a repack that changes the
 material, an output whose material implies a stage nobody is recorded doing — is kept as

@@ -85,7 +85,7 @@ class LotPlace:
 
     A lot is held at the facility that created it until a shipment names it; from then on
     it is in transit on that shipment, held by nobody, until a receipt of that shipment
-    names it and the receiving facility holds it (ADR 0035).
+    names it and the receiving facility holds it (ADR 0036).
     """
 
     id: LotId

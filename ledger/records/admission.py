@@ -17,7 +17,7 @@ The checks run in this order:
 4. ``authority``  the signer operates the facility it names, which may perform the stage,
                   and holds every lot it ships or consumes: a lot held at another
                   participant's facility, or in transit, is not the signer's to act on
-                  (ADR 0035);
+                  (ADR 0036);
 5. ``reference``  referenced participants, facilities, lots and shipments exist;
 6. ``identity``   new ids are in the signer's namespace and unused.
 
@@ -370,7 +370,7 @@ def _check_holder(record: Record, view: LedgerView) -> None:
     the signer's own facility reads). A lot in transit is held by nobody until its receipt.
     Which of the signer's own facilities holds it is not checked here: acting on it at
     another of them is the signer's own inconsistency, kept as a ``not-holder`` finding
-    (ADR 0035). A lot that does not exist is left to the ``reference`` step.
+    (ADR 0036). A lot that does not exist is left to the ``reference`` step.
 
     Raises:
         RecordRejected: ``authority`` naming the lot, who holds it and where.

@@ -1,6 +1,6 @@
 """The README's worked example, as `docs/quickstart.sh` runs it, still reaches the verdicts the
 README prints (a change to admission or the checker that breaks the example fails here), and a
-competitor cannot spoil the magnet it ends with (issue 13, ADR 0035)."""
+competitor cannot spoil the magnet it ends with (issue 13, ADR 0036)."""
 
 from __future__ import annotations
 

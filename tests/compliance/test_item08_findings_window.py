@@ -28,7 +28,7 @@ def magnet_from(s: Scenario, *, custody_gap: bool = False) -> tuple[str, str]:
     """An Australian oxide made into a Japanese magnet; with ``custody_gap`` the oxide is
     received at the magnet maker's yard and processed at its plant with no shipment between
     them (a ``not-holder`` finding on its own records; processing it in transit, before any
-    receipt, is refused: ADR 0035). Returns (oxide, magnet)."""
+    receipt, is refused: ADR 0036). Returns (oxide, magnet)."""
     magnet_sites(s)
     s.site("ausmine-sep", "ausmine", "AU", ["cracking_leaching", "separation"])
     ore = s.mine("ausmine-pit", "ORE-1", "rare_earth_concentrate", 20000)

@@ -1,4 +1,4 @@
-"""Issue 13, "Only the holder acts on a lot" (ADR 0035): griefing another party's lot is refused.
+"""Issue 13, "Only the holder acts on a lot" (ADR 0036): griefing another party's lot is refused.
 
 A shipment or transformation may name as input only lots its signer holds at that point of
 the log: lots created at, or last received at, a facility the signer operates (by that

@@ -95,7 +95,7 @@ EVENTS = [
         ),
         LYNAS_2,
     ),
-    # refused: a lot held by shinetsu, and one in transit (ADR 0035)
+    # refused: a lot held by shinetsu, and one in transit (ADR 0036)
     envelope_bytes(
         shipment(
             "lynas",

@@ -340,7 +340,7 @@ def test_an_entry_over_todays_limits_is_reported(world: World) -> None:
 
 
 def test_a_griefing_entry_an_older_bloc_admitted_is_reported(world: World) -> None:
-    """ADR 0035: an older bloc admitted a shipment of a lot its signer did not hold (with a
+    """ADR 0036: an older bloc admitted a shipment of a lot its signer did not hold (with a
     ``not-holder`` finding). Signed and appended as that bloc did, it is now reported at its
     log index: verify replays admission and does not grandfather it."""
     grief = shipment(
