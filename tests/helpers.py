@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger.core.codec import canonical_json
 from ledger.core.signing import Signer
 from ledger.records.authoring import prepare_record, seal
@@ -26,6 +28,11 @@ from ledger.records.model import REGISTRAR
 from ledger.service import Ledger, SubmitResult
 from ledger.service.home import Home
 from ledger.store import Store
+
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+"""For a test of behaviour that does not depend on the database (a refusal before it is read
+or written, the client side of a remote home): SQLite only, where the ``db_url`` fixture
+would run it on both backends."""
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
 """The fixed "current time" of tests."""

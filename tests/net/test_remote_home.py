@@ -19,7 +19,7 @@ from served import Served, served
 
 from ledger.service.home import write_signer
 
-from helpers import World, bloc_executable, envelope_bytes, extraction, participant
+from helpers import SQLITE_ONLY, World, bloc_executable, envelope_bytes, extraction, participant
 
 NDPR = "lot:lynas/NDPR-1"
 CHECK = ["check", NDPR, "--policy", "dfars-252.225-7052", "--as-of", "2026-06-01"]
@@ -83,7 +83,7 @@ def test_an_importer_submits_from_a_remote_home(world: World, remote: Path, tmp_
     assert kept.stdout.splitlines()[1] == "12"
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
+@SQLITE_ONLY
 def test_a_rejected_remote_submission_exits_5_with_the_local_reason(
     world: World, remote: Path, tmp_path: Path
 ) -> None:
@@ -114,7 +114,7 @@ def test_check_and_evidence_from_a_remote_home_match_the_local_home(
     assert checked.returncode == 0, checked.stderr
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
+@SQLITE_ONLY
 def test_a_remote_home_without_a_key_cannot_read(
     world: World, server: Served, tmp_path: Path
 ) -> None:
@@ -201,7 +201,7 @@ def test_an_auditors_replica_answers_like_the_ledgers_own_home(world: World, aud
         ), command
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
+@SQLITE_ONLY
 def test_an_auditors_replica_verifies_and_follows_the_log(
     world: World, auditor: Path, tmp_path: Path
 ) -> None:
@@ -214,7 +214,7 @@ def test_an_auditors_replica_verifies_and_follows_the_log(
     assert second.stdout.startswith("ok: 12 entries, 2 checkpoints,")
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
+@SQLITE_ONLY
 @pytest.mark.parametrize("fmt", ["tree", "json", "dot"])
 def test_a_participant_traces_its_lot_from_a_verified_bundle(
     world: World, remote: Path, fmt: str
@@ -224,14 +224,14 @@ def test_a_participant_traces_its_lot_from_a_verified_bundle(
     assert (remote_run.returncode, remote_run.stdout) == (0, local_run.stdout)
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
+@SQLITE_ONLY
 def test_a_participant_cannot_replicate_the_whole_ledger(remote: Path) -> None:
     refused = bloc(remote, "trace", NDPR, "--down")
     assert refused.returncode == 2
     assert "org:lynas may not read every record" in refused.stderr
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
+@SQLITE_ONLY
 def test_the_registrar_registers_from_a_remote_home(
     world: World, auditor: Path, tmp_path: Path
 ) -> None:
@@ -242,7 +242,7 @@ def test_the_registrar_registers_from_a_remote_home(
     assert done.stdout.startswith(f"{record}: accepted at log index 11 (participant ")
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # server side: both in test_server_*
+@SQLITE_ONLY
 def test_a_participant_key_cannot_register_from_a_remote_home(remote: Path, tmp_path: Path) -> None:
     record = tmp_path / "newco.json"
     record.write_text(json.dumps(participant("newco", country="JP")))

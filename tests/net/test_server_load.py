@@ -16,7 +16,7 @@ import httpx
 import pytest
 from served import Served, served
 
-from helpers import World, envelope_bytes, extraction
+from helpers import SQLITE_ONLY, World, envelope_bytes, extraction
 
 SINGLE_CLIENTS = 32
 SINGLES_EACH = 4
@@ -158,6 +158,7 @@ def assert_whole_or_nothing(load: Load, server: Served) -> None:
         assert statuses in ({"accepted"}, {"duplicate"}), (number, statuses)
 
 
+@SQLITE_ONLY
 def test_kill_9_under_load_loses_nothing_acknowledged(world: World) -> None:
     load, plan = make_load(world, "KILL")
     with served(world.home.path) as server:

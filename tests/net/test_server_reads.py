@@ -22,7 +22,7 @@ from ledger.log import merkle, tiles
 from ledger.net._client import Client, RemoteError
 from ledger.service import verify_bundle
 
-from helpers import World, key_for, participant, revocation
+from helpers import SQLITE_ONLY, World, key_for, participant, revocation
 
 NDPR = "lot:lynas/NDPR-1"
 POLICY = "dfars-252.225-7052"
@@ -88,6 +88,7 @@ def test_another_participant_may_not_read_a_competitors_lot(world: World, server
     assert "org:mallory may not read lot:lynas/NDPR-1" in str(refused.value)
 
 
+@SQLITE_ONLY
 def test_probing_for_a_lot_that_does_not_exist_looks_like_a_refusal(
     world: World, server: Served
 ) -> None:
@@ -96,18 +97,21 @@ def test_probing_for_a_lot_that_does_not_exist_looks_like_a_refusal(
     assert refused.value.status == 403
 
 
+@SQLITE_ONLY
 def test_an_unsigned_read_is_refused_with_401(server: Served) -> None:
     response = httpx.get(f"{server.url}/v1/lots/{NDPR}")
     assert response.status_code == 401
     assert "must be signed" in response.json()["error"]
 
 
+@SQLITE_ONLY
 def test_a_read_signed_by_an_unregistered_key_is_refused(server: Served) -> None:
     response = signed_get(server.url, f"/v1/lots/{NDPR}", key_for("stranger"))
     assert response.status_code == 401
     assert set(response.json()) == {"error"}
 
 
+@SQLITE_ONLY
 def test_a_replayed_read_older_than_the_window_is_refused(world: World, server: Served) -> None:
     response = signed_get(
         server.url, f"/v1/lots/{NDPR}", world.lynas, created=int(time.time()) - 3600
@@ -115,6 +119,7 @@ def test_a_replayed_read_older_than_the_window_is_refused(world: World, server: 
     assert response.status_code == 401
 
 
+@SQLITE_ONLY
 def test_a_signature_for_another_path_is_refused(world: World, server: Served) -> None:
     parts = httpx.URL(f"{server.url}/v1/lots/lot:lynas/ORE-1")
     headers = signatures.sign_request(
@@ -169,6 +174,7 @@ def test_proofs_and_findings_answer_what_the_command_line_prints(
     assert refused.value.status == 403
 
 
+@SQLITE_ONLY
 def test_an_unknown_policy_is_a_400_not_a_file_read(world: World, server: Served) -> None:
     with pytest.raises(RemoteError) as refused:
         client(server, world.registrar).read_json(f"/v1/lots/{NDPR}/verdict", policy="/etc/passwd")

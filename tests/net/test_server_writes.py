@@ -16,7 +16,7 @@ from served import Served, served
 from ledger.log import tiles
 from ledger.log.checkpoint import verify_checkpoint
 
-from helpers import World, envelope_bytes, extraction
+from helpers import SQLITE_ONLY, World, envelope_bytes, extraction
 
 ORE_1_TAKEN = "identity: extraction.lots[0].id lot:lynas/ORE-1 already exists"
 
@@ -101,6 +101,7 @@ def test_a_batch_keeps_its_good_records_and_answers_in_order(world: World, serve
     assert results[2]["reason"].startswith("envelope:")
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("body", "kind", "status"),
     [
@@ -119,12 +120,14 @@ def test_a_malformed_request_gets_one_line_and_changes_nothing(
     assert httpx.get(f"{server.url}/healthz").json()["tree_size"] == 11
 
 
+@SQLITE_ONLY
 def test_a_body_over_the_limit_is_refused_with_413(server: Served) -> None:
     response = post(server.url, b"x" * (5 << 20), "application/jsonl")
     assert response.status_code == 413
     assert "larger than" in response.json()["error"]
 
 
+@SQLITE_ONLY
 def test_too_many_records_in_one_request_is_refused_with_413(world: World, server: Served) -> None:
     response = post(server.url, b"{}\n" * 1001, "application/jsonl")
     assert response.status_code == 413
@@ -184,6 +187,7 @@ def test_hash_tiles_give_the_checkpoint_root(world: World, server: Served) -> No
     assert httpx.get(f"{server.url}/tile/0/01").status_code == 404
 
 
+@SQLITE_ONLY
 def test_sigterm_drains_and_exits_0_with_one_json_access_line_per_request(
     server: Served,
 ) -> None:
@@ -197,6 +201,7 @@ def test_sigterm_drains_and_exits_0_with_one_json_access_line_per_request(
     assert {"time", "client", "method", "ms"} <= set(health[0])
 
 
+@SQLITE_ONLY
 def test_a_client_sending_too_fast_gets_429_with_retry_after(world: World) -> None:
     with served(world.home.path, "--rate", "0.5", "--burst", "2") as server:
         answers = [post(server.url, ore(world, n)) for n in range(3)]
