@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ledger.core.files import read_bounded
 from ledger.errors import VerificationError
 from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.log.proofs import require_extends
@@ -113,7 +114,7 @@ def _check_kept(ctx: click.Context, path: Path, as_json: bool) -> None:
     home = current_home(ctx)
     root = home.root()
     try:
-        note = path.read_bytes()[: MAX_NOTE_BYTES + 1].decode("utf-8")
+        note = read_bounded(path, limit=MAX_NOTE_BYTES, what="checkpoint").decode("utf-8")
         old = verify_checkpoint(note, origin=root.origin, key=root.log_key)
     except (UnicodeDecodeError, VerificationError) as e:
         raise VerificationError(f"{path} is not a checkpoint of this ledger: {e}") from e

@@ -43,7 +43,7 @@ from ledger.net._openapi import (
     without_validation_422,
 )
 from ledger.provenance.graph import RENDERERS
-from ledger.service import Ledger, SubmitResult
+from ledger.service import Ledger
 from ledger.service._readers import Reader, may_read_lot
 
 log = logging.getLogger("bloc.server")
@@ -232,10 +232,6 @@ def _tile_response(data: bytes | None, ref: tiles.TileRef) -> Response:
 # -- writes ----------------------------------------------------------------------------------
 
 
-def _result(result: SubmitResult) -> dict[str, Any]:
-    return result.document()
-
-
 def _writes(app: FastAPI, committer: Committer, rates: RateLimiter, limits: Limits) -> None:
     @app.post(
         "/v1/records",
@@ -279,7 +275,7 @@ def _writes(app: FastAPI, committer: Committer, rates: RateLimiter, limits: Limi
             results = await committer.submit(envelopes)
         except LedgerError as e:
             raise _ledger_problem(e) from e
-        answer = [_result(r) for r in results]
+        answer = [r.document() for r in results]
         status = 200 if all(r.accepted for r in results) else 422
         return JSONResponse(answer, status_code=status)
 

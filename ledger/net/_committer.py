@@ -15,6 +15,7 @@ and sending them again is idempotent (duplicates are answered with their log ind
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -38,7 +39,7 @@ class Committer:
     max_group: int = 2048
     """Envelopes per commit at most; a request is never split across commits. Below
     ``PARALLEL_FROM``: a server opens its groups in its own process, never in a pool."""
-    _waiting: list[_Waiting] = field(default_factory=list)
+    _waiting: deque[_Waiting] = field(default_factory=deque)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     _closing: bool = False
@@ -86,7 +87,7 @@ class Committer:
         while self._waiting and (
             not group or count + len(self._waiting[0].envelopes) <= self.max_group
         ):
-            item = self._waiting.pop(0)
+            item = self._waiting.popleft()
             group.append(item)
             count += len(item.envelopes)
         return group

@@ -23,6 +23,7 @@ from pathlib import Path
 from ledger import compliance
 from ledger.compliance import policy as policies
 from ledger.compliance.policy import Policy
+from ledger.core.files import read_bounded
 from ledger.errors import ConfigError, VerificationError
 from ledger.log import merkle, tiles
 from ledger.log.checkpoint import MAX_NOTE_BYTES, Checkpoint, verify_checkpoint
@@ -91,7 +92,7 @@ class RemoteLedger:
         path = self.home.kept_path
         if not path.exists():
             return None
-        data = path.read_bytes()[: MAX_NOTE_BYTES + 1]
+        data = read_bounded(path, limit=MAX_NOTE_BYTES, what="kept checkpoint")
         return self._verified(data.decode("utf-8", errors="replace"), f"{path}")
 
     def _extends_kept(self, new: Checkpoint) -> None:
