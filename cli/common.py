@@ -24,7 +24,7 @@ from ledger.errors import (
     RecordRejected,
     VerificationError,
 )
-from ledger.net import RemoteLedger
+from ledger.net import RemoteLedger, Witnessed, Witnessing
 from ledger.service import Ledger
 from ledger.service.home import LOG_PASSPHRASE_VARIABLE, Home, NoHomeError, find_home
 
@@ -98,6 +98,30 @@ def reading_ledger(ctx: click.Context) -> Ledger:
     home = current_home(ctx)
     remote = remote_ledger(home)
     return remote.replica() if remote is not None else home.ledger(writer=False)
+
+
+def ask_witnesses(ledger: Ledger, *, warn: bool = True) -> Witnessed | None:
+    """After a write: ask the witnesses in root.json to cosign the newest checkpoint (ADR
+    0037). A shortfall is one warning line on standard error: the records are stored, and
+    readers keep the last witnessed checkpoint until 'bloc log publish' gets the quorum."""
+    if not ledger.root.witnesses:
+        return None
+    witnessing = Witnessing(ledger)
+    try:
+        witnessed = witnessing.collect()
+    finally:
+        witnessing.close()
+    if not warn:
+        return witnessed
+    if witnessed is not None and not witnessed.met:
+        click.echo(
+            f"bloc: warning: {witnessed.describe()}; readers keep the last witnessed "
+            "checkpoint: run 'bloc log publish' when the witnesses can be reached",
+            err=True,
+        )
+    elif witnessed is not None and witnessed.failures:
+        click.echo(f"bloc: warning: {witnessed.describe()}", err=True)
+    return witnessed
 
 
 def now() -> datetime:

@@ -87,11 +87,12 @@ def evidence(
         data = bundles.to_bytes(bundle)
     root = home.root()
     size = verify_checkpoint(bundle.checkpoint, origin=root.origin, key=root.log_key).tree_size
+    registry = bundles.registry_entries(bundle)
     write_output(data, output)
     click.echo(
-        f"wrote {output}: {len(bundle.entries)} records about {lot} with inclusion proofs "
-        f"against checkpoint tree size {size}; verdict "
-        f"{bundle.verdict['verdict']} under {chosen.name} as of {bundle.as_of}"
+        f"wrote {output}: {len(bundle.entries) - registry} records about {lot} and the "
+        f"registry ({registry} entries), with inclusion proofs against checkpoint tree size "
+        f"{size}; verdict {bundle.verdict['verdict']} under {chosen.name} as of {bundle.as_of}"
     )
 
 
@@ -152,10 +153,13 @@ def verify_bundle_command(
             }
         )
         return
+    witnessed = f", cosigned by {', '.join(report.cosigned)}" if report.cosigned else ""
     click.echo(
-        f"verified: {report.entries} records about {verdict.lot}, each signed and included in "
+        f"verified: {report.entries - report.registry} records about {verdict.lot} and the "
+        f"complete registry ({report.registry} entries), each signed and included in "
         f"{checkpoint.origin} at tree size {checkpoint.tree_size} (root "
         f"{checkpoint.root_hash.hex()[:16]}…), checkpoint signed by the log key of root.json"
+        f"{witnessed}"
     )
     if report.consistency is not None:
         old, new = report.consistency

@@ -9,9 +9,13 @@ import click
 from ledger.core.files import read_bounded
 from ledger.errors import VerificationError
 from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
+from ledger.log.cosignature import parse_vkey
 from ledger.log.proofs import require_extends
+from ledger.records.trust import WitnessEntry
+from ledger.service.home import replace_root
 
 from .common import (
+    ask_witnesses,
     current_home,
     emit_json,
     json_option,
@@ -31,7 +35,8 @@ def log() -> None:
 @json_option
 @click.pass_context
 def checkpoint(ctx: click.Context, as_json: bool) -> None:
-    """The latest signed checkpoint (verified against root.json before it is shown)."""
+    """The latest checkpoint readers accept: signed by the log key and, when root.json names
+    witnesses, cosigned by their quorum (its cosignature lines follow the log's)."""
     home = current_home(ctx)
     remote = remote_ledger(home)
     source = remote if remote is not None else home.ledger(writer=False)
@@ -42,6 +47,7 @@ def checkpoint(ctx: click.Context, as_json: bool) -> None:
                 "origin": cp.origin,
                 "tree_size": cp.tree_size,
                 "root_hash": cp.root_hash.hex(),
+                "cosigned_by": list(source.root.cosigned_by(note)),
                 "note": note,
             }
         )
@@ -53,9 +59,44 @@ def checkpoint(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def publish(ctx: click.Context) -> None:
     """Sign a checkpoint over the log's tail if none covers it (after a crash between an
-    append and its checkpoint); prints the newest checkpoint either way."""
-    note = writing_ledger(current_home(ctx)).publish_checkpoint(now=now())
-    click.echo(note, nl=False)
+    append and its checkpoint), and ask the witnesses of root.json to cosign the newest
+    checkpoint; prints it. Exits 3 when the witnesses' quorum is not reached."""
+    ledger = writing_ledger(current_home(ctx))
+    note = ledger.publish_checkpoint(now=now())
+    witnessed = ask_witnesses(ledger, warn=False)
+    click.echo(note if witnessed is None else witnessed.note, nl=False)
+    if witnessed is not None and not witnessed.met:
+        raise VerificationError(witnessed.describe())
+
+
+@log.group()
+def witness() -> None:
+    """The witnesses that cosign this log's checkpoints (root.json)."""
+
+
+@witness.command("add")
+@click.argument("witness_spec", metavar="VKEY@URL")
+@click.option(
+    "--quorum",
+    type=click.IntRange(min=1),
+    help="How many witnesses must cosign a checkpoint (default: unchanged; 1 at first).",
+)
+@click.pass_context
+def witness_add(ctx: click.Context, witness_spec: str, quorum: int | None) -> None:
+    """Add a witness (its verifier key, as 'bloc witness init' printed it, '@' and its URL)
+    to root.json, or change its URL. Restart 'bloc serve' afterwards, and give the new
+    root.json to everyone who verifies this ledger."""
+    vkey_text, at, url = witness_spec.partition("@")
+    if not at or not url:
+        raise click.BadParameter("give VKEY@URL, e.g. w1+1a2b3c4d+BASE64@http://127.0.0.1:8770")
+    home = current_home(ctx)
+    entry = WitnessEntry(vkey=parse_vkey(vkey_text), url=url)
+    root = home.root().with_witness(entry, quorum=quorum)
+    replace_root(home, root)
+    click.echo(
+        f"witness {entry.name} at {url} added; quorum {root.witness_quorum} of "
+        f"{len(root.witnesses)} (root.json sha256 {home.identity().root_sha256})"
+    )
 
 
 @log.command()

@@ -18,6 +18,7 @@ from ledger.service.home import REGISTRAR_KEY, Home, read_signer
 from .common import (
     EXIT_REJECTED,
     Item,
+    ask_witnesses,
     current_home,
     emit_json,
     json_option,
@@ -101,7 +102,10 @@ def submit(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bo
             items,
             as_json,
         )
-    _report(items, results, as_json)
+    try:
+        _report(items, results, as_json)
+    finally:
+        ask_witnesses(ledger)
 
 
 @click.command()
@@ -147,7 +151,10 @@ def register(
             items,
             as_json,
         )
-    _report(items, results, as_json)
+    try:
+        _report(items, results, as_json)
+    finally:
+        ask_witnesses(ledger)
 
 
 def _send(
@@ -161,7 +168,16 @@ def _send(
     """Submit through a remote home's server and report as a local submit does."""
     if atomic:
         raise click.UsageError("--atomic needs the ledger's database; a server commits in groups")
-    _report(items, remote.submit(envelopes), as_json)
+    results = remote.submit(envelopes)
+    try:
+        _report(items, results, as_json)
+    finally:
+        if remote.uncovered:
+            click.echo(
+                f"bloc: warning: {remote.uncovered} accepted records are not yet covered by a "
+                "witnessed checkpoint: the server's witnesses have not cosigned one",
+                err=True,
+            )
 
 
 def _registrar_signer(home: Home, passphrase: bytes | None) -> Signer:

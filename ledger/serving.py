@@ -94,6 +94,12 @@ class AccessLog:
             )
 
 
+def report_line(fields: dict[str, object]) -> None:
+    """One JSON line on standard error beside the access log: an event worth an operator's
+    attention (a witness that did not cosign, say), stamped with the time."""
+    _stderr_line(json.dumps({"time": utc_now().isoformat(timespec="milliseconds"), **fields}))
+
+
 def _stderr_line(line: str) -> None:
     sys.stderr.write(line + "\n")
     sys.stderr.flush()

@@ -16,7 +16,7 @@ from ledger.evidence._document import (
     to_bytes,
     to_document,
 )
-from ledger.evidence._replay import Checked, check_bundle
+from ledger.evidence._replay import Checked, check_bundle, registry_entries
 
 __all__ = [
     "FORMAT",
@@ -29,6 +29,7 @@ __all__ = [
     "exact",
     "parse_bundle",
     "policy_digest",
+    "registry_entries",
     "to_bytes",
     "to_document",
 ]

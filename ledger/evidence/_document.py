@@ -144,18 +144,18 @@ def parse_bundle(data: bytes) -> Bundle:
         checkpoint=doc["checkpoint"],
         entries=tuple(
             Entry(
-                log_index=item["log_index"],
+                log_index=_integer(item["log_index"], f"bundle.entries[{i}].log_index"),
                 envelope=canonical_json(item["envelope"]),
                 proof=tuple(bytes.fromhex(h) for h in item["inclusion_proof"]),
             )
-            for item in doc["entries"]
+            for i, item in enumerate(doc["entries"])
         ),
         policy=doc["policy"]["document"],
         policy_digest=doc["policy"]["digest"],
         verdict=doc["verdict"],
         consistency=(
             Consistency(
-                old_size=consistency["old_size"],
+                old_size=_integer(consistency["old_size"], "bundle.consistency.old_size"),
                 old_root=bytes.fromhex(consistency["old_root"]),
                 proof=tuple(bytes.fromhex(h) for h in consistency["proof"]),
             )
@@ -163,6 +163,14 @@ def parse_bundle(data: bytes) -> Bundle:
             else None
         ),
     )
+
+
+def _integer(value: object, what: str) -> int:
+    """A JSON integer written as one: JSON Schema accepts ``5.0`` and ``5e0`` as integers, a
+    bundle must not (the numbers it proves things about are exact log positions)."""
+    if type(value) is not int:
+        raise InputError(f"{what} {value} is not written as an integer")
+    return value
 
 
 def _bounded(value: Any, limit: int, what: str) -> None:

@@ -2,7 +2,8 @@
 
 :func:`check_bundle` is the offline half of ``bloc verify-bundle`` and is pure. In order:
 
-1. the checkpoint is signed by the log key of ``root.json``, for its origin;
+1. the checkpoint is signed by the log key of ``root.json``, for its origin, and cosigned
+   by the quorum of the witnesses ``root.json`` names (ADR 0037);
 2. entries are in strictly increasing log order, inside the checkpoint's tree;
 3. each envelope opens (shape, payload schema), its signatures verify against the
    registrations earlier in the bundle (registrations: against a registrar key of
@@ -11,15 +12,18 @@
 4. each entry's inclusion proof leads to the checkpoint's root hash;
 5. the upstream is complete: the lot, and every lot a transformation in its upstream
    consumed, was created by an entry of the bundle; every shipment a receipt names and
-   every facility a record names is in it;
+   every facility a record names is in it; and the registry is complete: the bundle's
+   registry entries give the registry digest the checkpoint signs (ADR 0038), so no
+   participant, facility or key revocation below its tree size was left out;
 6. the policy document matches its digest.
 
 Recomputing the verdict needs the provenance index, so the service layer replays the checked
 entries into a scratch store (``ledger.service.verify_bundle``).
 
-What a bundle cannot prove is absence: that the log holds no *other* record about an
-upstream lot (a second consumption, a later revocation) than the ones included. A Merkle
-inclusion proof shows a record is in the log, never that a record is not. ADR 0010.
+What a bundle still cannot prove is the absence of *other supply-chain* records about an
+upstream lot (a second consumption, say) than the ones included: a Merkle inclusion proof
+shows a record is in the log, never that a record is not. The registry is the exception,
+because each checkpoint commits to all of it. ADR 0010, ADR 0038.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from ledger.evidence._document import Bundle, Entry, policy_digest
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, verify_checkpoint
 from ledger.log.proofs import require_consistency, require_inclusion
+from ledger.log.registry import registry_digest
 from ledger.records.admission import Opened, Registry, check_signed_tail_entry, open_envelope
 from ledger.records.model import (
+    REGISTRY_KINDS,
     Extraction,
     Facility,
     KeyRevocation,
@@ -73,9 +79,14 @@ def check_bundle(
         VerificationError: the first problem, naming the log index and record.
     """
     checkpoint = _checkpoint(bundle.checkpoint, root, "the bundle's checkpoint")
+    try:
+        root.require_quorum(bundle.checkpoint, size=checkpoint.tree_size)
+    except VerificationError as e:
+        raise VerificationError(f"the bundle's checkpoint is refused: {e}") from e
     policy = _policy(bundle, expected_policy)
     opened = _entries(bundle, root, checkpoint)
     _complete(bundle.lot, opened)
+    _complete_registry(bundle, opened, checkpoint)
     grew = None if since is None else _grew(bundle, root, checkpoint, since)
     return Checked(checkpoint=checkpoint, entries=opened, policy=policy, consistency=grew)
 
@@ -143,6 +154,39 @@ def _checked_entry(
         ),
     )
     return item
+
+
+def registry_entries(bundle: Bundle) -> int:
+    """How many of the bundle's entries are registry entries (the ones that open)."""
+    count = 0
+    for entry in bundle.entries:
+        try:
+            count += open_envelope(entry.envelope).record.kind in REGISTRY_KINDS
+        except RecordRejected:
+            continue
+    return count
+
+
+def _complete_registry(
+    bundle: Bundle, opened: Sequence[tuple[int, Opened]], checkpoint: Checkpoint
+) -> None:
+    """Step 5's registry half: the bundle's registry entries are all of the log's below the
+    checkpoint's tree size, as its signed registry digest says."""
+    if checkpoint.registry is None:
+        raise VerificationError(
+            f"the bundle's checkpoint (tree size {checkpoint.tree_size}) commits to no "
+            "registry state (made by an older bloc): the bundle cannot show that no key "
+            "revocation was left out; ask for a bundle over a newer checkpoint"
+        )
+    leaves = [
+        (index, item.leaf_hash) for index, item in opened if item.record.kind in REGISTRY_KINDS
+    ]
+    if registry_digest(leaves) != checkpoint.registry:
+        raise VerificationError(
+            f"the bundle's {len(leaves)} registry entries are not the log's registry at tree "
+            f"size {checkpoint.tree_size} (its registry digest differs): a participant, "
+            "facility or key revocation was left out of the bundle or added to it"
+        )
 
 
 def _revocations(bundle: Bundle) -> dict[str, tuple[int, KeyRevocation]]:

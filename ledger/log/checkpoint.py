@@ -1,7 +1,11 @@
 """Checkpoints in the C2SP ``tlog-checkpoint`` format, signed as C2SP ``signed-note``s.
 
 A checkpoint body is three lines: the log origin, the tree size in decimal, and the base64
-RFC 6962 root hash. The note is the body, a blank line, and one signature line per signer:
+RFC 6962 root hash; then extension lines. A bloc log writes one, ``registry <hex>``, the
+digest of its key registry at that size (:mod:`ledger.log.registry`, ADR 0038); other
+extension lines are kept in the signed text and otherwise ignored.
+
+The note is the body, a blank line, and one signature line per signer:
 ``— <key name> <base64(4-byte key hash ‖ Ed25519 signature)>``. The key hash of an Ed25519
 note key is the first four bytes of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key). The log signs
 with its origin as the key name. Verification ignores signatures by unknown keys and fails
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from ledger.core.signing import SIGNATURE_SIZE, PublicKey, Signer, b64encode
 from ledger.errors import VerificationError
 from ledger.log.merkle import HASH_SIZE
+from ledger.log.registry import parse_registry_line, registry_line
 
 _ED25519 = b"\x01"
 _DASH = "\u2014"
@@ -33,6 +38,9 @@ class Checkpoint:
     origin: str
     tree_size: int
     root_hash: bytes
+    registry: bytes | None = None
+    """The registry digest the checkpoint commits to (None: a checkpoint without one, made
+    by an older bloc or another log)."""
 
     def __post_init__(self) -> None:
         if not _ORIGIN.fullmatch(self.origin):
@@ -41,9 +49,14 @@ class Checkpoint:
             raise ValueError("tree size is negative")
         if len(self.root_hash) != HASH_SIZE:
             raise ValueError("root hash is not 32 bytes")
+        if self.registry is not None and len(self.registry) != HASH_SIZE:
+            raise ValueError("registry digest is not 32 bytes")
 
     def body(self) -> bytes:
-        return f"{self.origin}\n{self.tree_size}\n{b64encode(self.root_hash)}\n".encode()
+        head = f"{self.origin}\n{self.tree_size}\n{b64encode(self.root_hash)}\n"
+        if self.registry is not None:
+            head += registry_line(self.registry) + "\n"
+        return head.encode()
 
 
 def note_key_hash(name: str, key: PublicKey) -> bytes:
@@ -75,7 +88,15 @@ def parse_checkpoint_body(body: str) -> Checkpoint:
     except binascii.Error as e:
         raise VerificationError("checkpoint root hash is not base64") from e
     try:
-        return Checkpoint(origin=origin, tree_size=int(size), root_hash=root_hash)
+        digests = [d for d in map(parse_registry_line, lines[3:-1]) if d is not None]
+        if len(digests) > 1:
+            raise ValueError("more than one registry line")
+        return Checkpoint(
+            origin=origin,
+            tree_size=int(size),
+            root_hash=root_hash,
+            registry=digests[0] if digests else None,
+        )
     except ValueError as e:
         raise VerificationError(f"checkpoint is malformed: {e}") from e
 

@@ -118,15 +118,45 @@ def verify_cosignature(note: str, *, vkey: VerifierKey) -> int:
             is malformed or does not verify.
         InputError: ``vkey`` is not a cosignature (type 0x04) key.
     """
+    timestamp = find_cosignature(note, vkey=vkey)
+    if timestamp is None:
+        raise VerificationError(f"checkpoint carries no cosignature by witness {vkey.name!r}")
+    return timestamp
+
+
+def find_cosignature(note: str, *, vkey: VerifierKey) -> int | None:
+    """The timestamp of ``vkey``'s cosignature on ``note``, or None when it has none.
+
+    Raises:
+        VerificationError: the note is malformed, or ``vkey``'s line is there but is
+            malformed or does not verify (a damaged cosignature is never just absent).
+        InputError: ``vkey`` is not a cosignature (type 0x04) key.
+    """
     if vkey.signature_type != COSIGNATURE_V1:
         raise InputError(f"verifier key {vkey.name!r} is not a cosignature/v1 key")
     text, lines = split_note(note)
     wanted = vkey.key_id
     for name, blob in lines:
-        if name != vkey.name or blob[:4] != wanted:
-            continue
-        return _check_blob(text.encode("utf-8"), blob, vkey)
-    raise VerificationError(f"checkpoint carries no cosignature by witness {vkey.name!r}")
+        if name == vkey.name and blob[:4] == wanted:
+            return _check_blob(text.encode("utf-8"), blob, vkey)
+    return None
+
+
+def with_cosignatures(note: str, lines: str) -> str:
+    """``note`` with the cosignature ``lines`` (newline-terminated signature lines) added.
+
+    A witness's earlier line (same name and key ID) is replaced by its new one, so a note
+    holds one cosignature per witness; the other signature lines keep their order.
+
+    Raises:
+        VerificationError: ``note`` or ``lines`` is malformed.
+    """
+    text, existing = split_note(note)
+    _, added = split_note("x\n\n" + lines)
+    fresh = {(name, blob[:4]) for name, blob in added}
+    kept = [(name, blob) for name, blob in existing if (name, blob[:4]) not in fresh]
+    signatures = "".join(f"{_DASH} {name} {b64encode(blob)}\n" for name, blob in [*kept, *added])
+    return f"{text}\n{signatures}"
 
 
 def _check_blob(text: bytes, blob: bytes, vkey: VerifierKey) -> int:

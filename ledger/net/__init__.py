@@ -1,7 +1,8 @@
 """The ledger over HTTP: the server (``bloc serve``) and its client (remote homes).
 
 :func:`create_app` is the ASGI application (FastAPI) over one :class:`~ledger.service.Ledger`;
-:func:`serve` runs it on uvicorn. Writes are pooled into group commits
+:func:`serve` runs it on uvicorn. :class:`Witnessing` asks the witnesses
+of ``root.json`` to cosign each new checkpoint (ADR 0037). Writes are pooled into group commits
 (:mod:`._committer`); reads are signed (RFC 9421) and authorised per lot (:mod:`._auth`).
 ADR 0030 and 0031.
 """
@@ -10,6 +11,14 @@ from ledger.net._app import create_app
 from ledger.net._limits import DEFAULT_BURST, DEFAULT_RATE, Limits
 from ledger.net._remote import RemoteLedger, connect
 from ledger.net._serve import DEFAULT_LISTEN, Listen, serve
+from ledger.net._witnessing import (
+    WitnessConflict,
+    Witnessed,
+    Witnessing,
+    WitnessRefused,
+    WitnessUnavailable,
+    request_cosignature,
+)
 
 __all__ = [
     "DEFAULT_BURST",
@@ -18,7 +27,13 @@ __all__ = [
     "Limits",
     "Listen",
     "RemoteLedger",
+    "WitnessConflict",
+    "WitnessRefused",
+    "WitnessUnavailable",
+    "Witnessed",
+    "Witnessing",
     "connect",
     "create_app",
+    "request_cosignature",
     "serve",
 ]

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request
@@ -42,9 +43,11 @@ from ledger.net._openapi import (
     refusals,
     without_validation_422,
 )
+from ledger.net._witnessing import Witnessing
 from ledger.provenance.graph import RENDERERS
 from ledger.service import Ledger
 from ledger.service._readers import Reader, may_read_lot
+from ledger.serving import report_line
 
 log = logging.getLogger("bloc.server")
 
@@ -107,16 +110,22 @@ def create_app(
 ) -> FastAPI:
     """The ASGI application over ``ledger`` (opened as a writer: it signs checkpoints)."""
     limits = limits or Limits()
-    committer = Committer(ledger, clock)
+    witnessing = Witnessing(ledger) if ledger.root.witnesses else None
+    ask = None if witnessing is None else partial(_ask_witnesses, witnessing)
+    committer = Committer(ledger, clock, after_commit=ask)
     rates = RateLimiter(limits, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if ask is not None:  # a checkpoint left uncosigned by a crash or an outage
+            await run_in_threadpool(ask)
         committer.start()
         try:
             yield
         finally:
             await committer.close()
+            if witnessing is not None:
+                witnessing.close()
 
     app = _Service(
         title="Bloc Ledger",
@@ -129,6 +138,18 @@ def create_app(
     _public(app, ledger)
     _writes(app, committer, rates, limits)
     return app
+
+
+def _ask_witnesses(witnessing: Witnessing) -> None:
+    """Ask the witnesses; a checkpoint they do not cosign is reported on standard error
+    (readers keep the last witnessed one), never turned into a failed write."""
+    try:
+        witnessed = witnessing.collect()
+    except LedgerError as e:
+        report_line({"event": "witnessing", "error": str(e)})
+        return
+    if witnessed is not None and (witnessed.failures or not witnessed.met):
+        report_line({"event": "witnessing", "met": witnessed.met, "message": witnessed.describe()})
 
 
 # -- errors ----------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ class Committer:
 
     ledger: Ledger
     clock: Callable[[], datetime]
+    after_commit: Callable[[], object] | None = None
+    """Run in the commit's thread after each commit and before its requests are answered:
+    the server asks its witnesses to cosign the new checkpoint here (ADR 0037), so an
+    answered record is covered by a witnessed checkpoint whenever the witnesses agree."""
     max_group: int = 2048
     """Envelopes per commit at most; a request is never split across commits. Below
     ``PARALLEL_FROM``: a server opens its groups in its own process, never in a pool."""
@@ -114,7 +118,10 @@ class Committer:
                 )
 
     def _submit(self, envelopes: list[bytes]) -> list[SubmitResult]:
-        return self.ledger.submit(envelopes, now=self.clock(), group=True)
+        results = self.ledger.submit(envelopes, now=self.clock(), group=True)
+        if self.after_commit is not None:
+            self.after_commit()
+        return results
 
 
 def _renumbered(result: SubmitResult, position: int) -> SubmitResult:

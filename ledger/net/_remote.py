@@ -66,18 +66,26 @@ class RemoteLedger:
         signer = read_signer(home.reader_key, passphrase=passphrase) if home.reader_key else None
         self.client = Client(home.remote, signer=signer)
         self.clock = clock
+        self.uncovered = 0
+        """Records the last :meth:`submit` stored that no checkpoint readers accept covers
+        yet (the server's witnesses have not cosigned one, ADR 0037)."""
 
     # -- checkpoints -----------------------------------------------------------------------
 
     def latest_checkpoint(self) -> tuple[Checkpoint, str]:
-        """The server's newest checkpoint, verified and shown to extend the kept one; it
-        becomes the kept one.
+        """The server's newest checkpoint, verified (the log's signature and, when root.json
+        names witnesses, their quorum) and shown to extend the kept one; it becomes the
+        kept one.
 
         Raises:
-            VerificationError: a bad signature, a rollback or a fork.
+            VerificationError: a bad signature, too few witnesses, a rollback or a fork.
         """
         note = self.client.checkpoint()
         checkpoint = self._verified(note, "the server's checkpoint")
+        try:
+            self.root.require_quorum(note, size=checkpoint.tree_size)
+        except VerificationError as e:
+            raise VerificationError(f"the server's checkpoint is refused: {e}") from e
         self._extends_kept(checkpoint)
         self._keep(note)
         return checkpoint, note
@@ -168,7 +176,11 @@ class RemoteLedger:
             answers = self.client.submit(envelopes[start : start + 1000])
             results.extend(_result(start + n, answer) for n, answer in enumerate(answers))
         if any(r.accepted for r in results):
-            self.latest_checkpoint()
+            checkpoint, _ = self.latest_checkpoint()
+            self.uncovered = sum(
+                r.accepted and r.log_index is not None and r.log_index >= checkpoint.tree_size
+                for r in results
+            )
         return results
 
     # -- verdicts --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from ledger.errors import ConfigError, LedgerError, RecordRejected, VerificationError
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.merkle import Frontier, hash_leaf
+from ledger.log.registry import EMPTY_REGISTRY, extend_registry
 from ledger.records.admission import (
     Opened,
     Registry,
@@ -26,6 +27,7 @@ from ledger.records.admission import (
     check_signatures,
     open_envelope,
 )
+from ledger.records.model import REGISTRY_KINDS
 from ledger.records.trust import TrustRoot
 from ledger.service import _parallel as parallel
 from ledger.service._common import PREFETCH, Progress
@@ -113,10 +115,10 @@ def verify(
     report = VerifyReport()
     with store.reader() as tx, Store.scratch() as scratch:
         report.tree_size = tx.tree_size
-        checkpoints = _verify_checkpoints(tx, root, report)
+        signed = _verify_checkpoints(tx, root, report)
         with scratch.writer(registrars=root.registrar_keys()) as replay:
-            frontier = _verify_entries(tx, root, report, checkpoints, progress, replay)
-        _verify_head(tx, report, frontier, checkpoints)
+            frontier = _verify_entries(tx, root, report, signed, progress, replay)
+        _verify_head(tx, report, frontier, signed.roots)
         if report.clean and index:
             with scratch.reader() as rebuilt:
                 _verify_index(tx, rebuilt, report)
@@ -128,8 +130,9 @@ def verify(
     return report
 
 
-def _verify_checkpoints(tx: Transaction, root: TrustRoot, report: VerifyReport) -> dict[int, bytes]:
-    roots: dict[int, bytes] = {}
+def _verify_checkpoints(tx: Transaction, root: TrustRoot, report: VerifyReport) -> _Signed:
+    """The root hash and registry digest each verified checkpoint signs, by tree size."""
+    signed = _Signed()
     for row in tx.checkpoints():
         report.checkpoints += 1
         try:
@@ -146,15 +149,57 @@ def _verify_checkpoints(tx: Transaction, root: TrustRoot, report: VerifyReport) 
                 )
             )
             continue
-        roots[checkpoint.tree_size] = checkpoint.root_hash
-    return roots
+        signed.roots[checkpoint.tree_size] = checkpoint.root_hash
+        if checkpoint.registry is not None:
+            signed.registries[checkpoint.tree_size] = checkpoint.registry
+        _verify_cosignatures(root, row.note, checkpoint.tree_size, report)
+    return signed
+
+
+def _verify_cosignatures(root: TrustRoot, note: str, size: int, report: VerifyReport) -> None:
+    """A stored cosignature by a witness of ``root`` must verify (one that does not was
+    forged or damaged after the witness signed)."""
+    try:
+        root.cosigned_by(note)
+    except VerificationError as e:
+        report.problems.append(
+            Problem(log_index=None, message=f"checkpoint at tree size {size}: {e}")
+        )
+
+
+@dataclass(slots=True)
+class _Signed:
+    """What the verified checkpoints sign, by tree size, and the registry digest of the
+    entries replayed so far (ADR 0038)."""
+
+    roots: dict[int, bytes] = field(default_factory=dict)
+    registries: dict[int, bytes] = field(default_factory=dict)
+    digest: bytes = EMPTY_REGISTRY
+
+    def registry_entry(
+        self, index: int, leaf: bytes, item: Opened | RecordRejected, problems: list[Problem]
+    ) -> None:
+        """Take in the entry at ``index`` (its kind from its reopened envelope, never the
+        stored column); at a checkpoint's size, its signed registry digest must match."""
+        if isinstance(item, Opened) and item.record.kind in REGISTRY_KINDS:
+            self.digest = extend_registry(self.digest, [(index, leaf)])
+        expected = self.registries.get(index + 1)
+        if expected is not None and expected != self.digest:
+            problems.append(
+                Problem(
+                    log_index=None,
+                    message=f"checkpoint at tree size {index + 1}: the registry digest it "
+                    "signs does not match the registry entries below it (the signed note "
+                    "proves a false registry state)",
+                )
+            )
 
 
 def _verify_entries(
     tx: Transaction,
     root: TrustRoot,
     report: VerifyReport,
-    checkpoints: dict[int, bytes],
+    signed: _Signed,
     progress: Progress | None,
     replay: Transaction,
 ) -> Frontier:
@@ -176,12 +221,13 @@ def _verify_entries(
             return frontier  # nodes and the head cannot be judged past a gap
         leaf = hash_leaf(entry.envelope)
         _verify_entry(entry, item, leaf, registry, replay, problems)
+        signed.registry_entry(index, leaf, item, problems)
         frontier, completed = frontier.append(leaf)
         for level, idx, digest in completed:
             # Entries beyond the tree head are the head check's business, not the nodes'.
             if level > 0 and (idx + 1) << level <= tx.tree_size:
                 nodes.check(level, idx, digest, problems)
-        vouched = _vouched(checkpoints, frontier, vouched, problems)
+        vouched = _vouched(signed.roots, frontier, vouched, problems)
         if progress is not None:
             progress(1)
     nodes.finish(problems)

@@ -12,8 +12,10 @@ from datetime import datetime
 from ledger.core.signing import Signer
 from ledger.errors import InputError, LedgerError, VerificationError
 from ledger.log import merkle
-from ledger.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.log.checkpoint import Checkpoint, sign_checkpoint, split_note, verify_checkpoint
+from ledger.log.cosignature import with_cosignatures
 from ledger.log.merkle import Frontier, hash_leaf
+from ledger.log.registry import extend_registry, registry_digest
 from ledger.records.admission import Registry, check_signed_tail_entry, open_envelope
 from ledger.records.trust import TrustRoot
 from ledger.store import CheckpointRow, Store, Transaction
@@ -53,7 +55,12 @@ def publish(
     if existing is not None:
         return existing.note
     check_unsigned_tail(tx, root, fresh_from=fresh_from)
-    checkpoint = Checkpoint(origin=root.origin, tree_size=tx.tree_size, root_hash=tx.root_hash())
+    checkpoint = Checkpoint(
+        origin=root.origin,
+        tree_size=tx.tree_size,
+        root_hash=tx.root_hash(),
+        registry=_registry_digest(tx, root),
+    )
     note = sign_checkpoint(checkpoint, signer)
     tx.add_checkpoint(
         tree_size=checkpoint.tree_size,
@@ -64,19 +71,101 @@ def publish(
     return note
 
 
+def _registry_digest(tx: Transaction, root: TrustRoot) -> bytes:
+    """The registry digest at the current tree size (ADR 0038): the latest checkpoint's,
+    extended by the registry entries logged since (all of them when it has none)."""
+    latest = tx.latest_checkpoint()
+    previous = None
+    if latest is not None:
+        previous = verify_checkpoint(latest.note, origin=root.origin, key=root.log_key)
+    if previous is None or previous.registry is None:
+        return registry_digest(tx.registry_leaves(start=0, stop=tx.tree_size))
+    leaves = tx.registry_leaves(start=previous.tree_size, stop=tx.tree_size)
+    return extend_registry(previous.registry, leaves)
+
+
 def latest_checkpoint(store: Store, root: TrustRoot) -> tuple[Checkpoint, str]:
-    """The newest stored checkpoint, verified against the trust root.
+    """The newest stored checkpoint a reader of ``root`` accepts: signed by the log key and,
+    when ``root`` names witnesses, cosigned by ``witness_quorum`` of them (ADR 0037).
+
+    Newer checkpoints the witnesses have not (yet) cosigned are not shown to readers: the
+    records they add are not provable until the witnesses agree.
 
     Raises:
         InputError: no checkpoint has been published yet.
-        VerificationError: the stored checkpoint does not verify.
+        VerificationError: a stored checkpoint does not verify, or none is cosigned by the
+            quorum (naming the witnesses missing from the newest).
+    """
+    with store.reader() as tx:
+        return accepted_checkpoint(tx, root)
+
+
+def accepted_checkpoint(tx: Transaction, root: TrustRoot) -> tuple[Checkpoint, str]:
+    """:func:`latest_checkpoint` inside ``tx``."""
+    newest = tx.latest_checkpoint()
+    if newest is None:
+        raise InputError("the log has no checkpoint yet (submit something first)")
+    checkpoint = verify_checkpoint(newest.note, origin=root.origin, key=root.log_key)
+    if _witnessed(root, newest.note):
+        return checkpoint, newest.note
+    below = newest.tree_size
+    while rows := tx.recent_checkpoints(limit=_PAGE, below=below):
+        for row in rows:
+            if _witnessed(root, row.note):
+                return verify_checkpoint(row.note, origin=root.origin, key=root.log_key), row.note
+        below = rows[-1].tree_size
+    root.require_quorum(newest.note, size=checkpoint.tree_size)
+    raise AssertionError("unreachable: the newest checkpoint lacks the quorum")
+
+
+_PAGE = 64
+
+
+def _witnessed(root: TrustRoot, note: str) -> bool:
+    return len(root.cosigned_by(note)) >= root.witness_quorum
+
+
+def newest_checkpoint(store: Store, root: TrustRoot) -> tuple[Checkpoint, str]:
+    """The newest checkpoint the log signed, whether or not witnesses have cosigned it.
+
+    Raises:
+        InputError: no checkpoint has been published yet.
+        VerificationError: it does not verify under the log key.
     """
     with store.reader() as tx:
         row = tx.latest_checkpoint()
     if row is None:
         raise InputError("the log has no checkpoint yet (submit something first)")
-    checkpoint = verify_checkpoint(row.note, origin=root.origin, key=root.log_key)
-    return checkpoint, row.note
+    return verify_checkpoint(row.note, origin=root.origin, key=root.log_key), row.note
+
+
+def add_cosignatures(store: Store, root: TrustRoot, tree_size: int, lines: str) -> str:
+    """Store witness cosignature ``lines`` on the checkpoint at ``tree_size``; return its note.
+
+    Only lines by ``root``'s witnesses that verify on this very note are stored.
+
+    Raises:
+        InputError: there is no checkpoint at ``tree_size``.
+        VerificationError: a line is malformed, by a witness ``root`` does not name, or
+            does not verify.
+    """
+    with store.writer(registrars=root.registrar_keys()) as tx:
+        row = tx.checkpoint(tree_size)
+        if row is None:
+            raise InputError(f"the log has no checkpoint at tree size {tree_size}")
+        note = with_cosignatures(row.note, lines)
+        named = {w.name for w in root.witnesses}
+        _, added = split_note("-\n\n" + lines)
+        strangers = sorted({name for name, _ in added} - named)
+        if strangers:
+            raise VerificationError(f"cosignature by {strangers[0]!r}, not a witness in root.json")
+        cosigned = root.cosigned_by(note)
+        if any(name not in cosigned for name, _ in added):
+            raise VerificationError("a witness's cosignature does not carry its key id")
+        verify_checkpoint(note, origin=root.origin, key=root.log_key)
+        if note != row.note:
+            tx.set_checkpoint_note(tree_size, note)
+        return note
 
 
 def check_signed_root(

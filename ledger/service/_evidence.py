@@ -23,14 +23,8 @@ from ledger.log.checkpoint import Checkpoint, verify_checkpoint
 from ledger.provenance import graph
 from ledger.records.admission import Opened, open_envelope
 from ledger.records.model import (
-    Extraction,
-    Facility,
-    KeyRevocation,
+    REGISTRY_KINDS,
     LotId,
-    Participant,
-    Receipt,
-    Shipment,
-    Transformation,
 )
 from ledger.records.trust import TrustRoot
 from ledger.service._checkpoints import TREE_CHANGED, check_signed_root, latest_checkpoint
@@ -44,6 +38,10 @@ class BundleReport:
 
     checkpoint: Checkpoint
     entries: int
+    registry: int
+    """How many of the entries are the registry (participants, facilities, revocations)."""
+    cosigned: tuple[str, ...]
+    """The witnesses of ``root.json`` whose cosignature on the checkpoint verified."""
     verdict: compliance.Verdict
     policy: Policy
     consistency: tuple[int, int] | None
@@ -66,7 +64,7 @@ def build_bundle(
             raise InputError(f"lot {lot} was logged after the latest checkpoint (tree size {size})")
         lots = [LotId(n) for n, d in upstream.nodes(data=True) if d["kind"] == "lot"]
         about = [e for e in tx.entries_at(tx.records_about(lots)) if e.log_index < size]
-        chosen = [*about, *_registrations(tx, about, size)]
+        chosen = [*about, *_registrations(tx, size)]
         root_hash = merkle.root_hash(tx.get_node, size)
         check_signed_root(root, tx.checkpoint(size), size, root_hash)
         if root_hash != checkpoint.root_hash:
@@ -114,38 +112,10 @@ def _proved(tx: Transaction, ordered: Sequence[LogEntry], size: int) -> tuple[bu
     )
 
 
-def _registrations(tx: Transaction, about: Sequence[LogEntry], size: int) -> list[LogEntry]:
-    """The registry entries that vouch for ``about``: every registration of each
-    facility the records name and of each participant that signed them or operates
-    such a facility, and every revocation of those participants' keys."""
-    facilities: set[str] = set()
-    participants: set[str] = set()
-    for entry in about:
-        opened = open_envelope(entry.envelope)
-        participants.add(opened.record.signer)
-        for sig in opened.envelope.signatures:
-            state = tx.key(sig.keyid)
-            if state is not None:
-                participants.add(state.participant)
-        facilities.update(_facilities_named(opened))
-    registry = [
-        (entry, open_envelope(entry.envelope)) for entry in tx.registry_entries(before=size)
-    ]
-    for _, opened in registry:
-        if isinstance(opened.record, Facility) and opened.record.id in facilities:
-            participants.add(opened.record.operator)
-    chosen: list[LogEntry] = []
-    for entry, opened in registry:
-        match opened.record:
-            case Facility(id=facility) if facility in facilities:
-                chosen.append(entry)
-            case Participant(id=participant) if participant in participants:
-                chosen.append(entry)
-            case KeyRevocation(participant=participant) if participant in participants:
-                chosen.append(entry)
-            case _:
-                pass
-    return chosen
+def _registrations(tx: Transaction, size: int) -> list[LogEntry]:
+    """Every registry entry below ``size``: the whole key registry the checkpoint's registry
+    digest commits to (ADR 0038), so a reader can see that no revocation was left out."""
+    return list(tx.registry_entries(before=size))
 
 
 def _consistency(tx: Transaction, root: TrustRoot, since: str, size: int) -> bundles.Consistency:
@@ -165,18 +135,6 @@ def _consistency(tx: Transaction, root: TrustRoot, since: str, size: int) -> bun
         old_root=old.root_hash,
         proof=tuple(merkle.consistency_proof(tx.get_node, old.tree_size, size)),
     )
-
-
-def _facilities_named(opened: Opened) -> set[str]:
-    match opened.record:
-        case Extraction(facility=facility) | Transformation(facility=facility):
-            return {facility}
-        case Receipt(facility=facility):
-            return {facility}
-        case Shipment(from_facility=origin, to_facility=destination):
-            return {origin, destination}
-        case _:
-            return set()
 
 
 def verify_bundle(
@@ -219,6 +177,8 @@ def verify_bundle(
     return BundleReport(
         checkpoint=checked.checkpoint,
         entries=len(checked.entries),
+        registry=sum(item.record.kind in REGISTRY_KINDS for _, item in checked.entries),
+        cosigned=root.cosigned_by(bundle.checkpoint),
         verdict=verdict,
         policy=checked.policy,
         consistency=checked.consistency,

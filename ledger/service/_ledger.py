@@ -102,13 +102,29 @@ class Ledger:
         return _checkpoints.publish_checkpoint(self.store, self.root, self._log_signer, now=now)
 
     def latest_checkpoint(self) -> tuple[Checkpoint, str]:
-        """The newest stored checkpoint, verified against the trust root.
+        """The newest checkpoint readers accept: verified against the trust root and, when
+        it names witnesses, cosigned by their quorum (ADR 0037).
 
         Raises:
             InputError: no checkpoint has been published yet.
-            VerificationError: the stored checkpoint does not verify.
+            VerificationError: a stored checkpoint does not verify, or none has the quorum.
         """
         return _checkpoints.latest_checkpoint(self.store, self.root)
+
+    def newest_checkpoint(self) -> tuple[Checkpoint, str]:
+        """The newest checkpoint the log signed, cosigned or not (what witnesses are asked
+        to cosign)."""
+        return _checkpoints.newest_checkpoint(self.store, self.root)
+
+    def add_cosignatures(self, tree_size: int, lines: str) -> str:
+        """Store witnesses' cosignature lines on the checkpoint at ``tree_size``; return the
+        note with them. Only lines by witnesses in ``root.json`` that verify are accepted.
+
+        Raises:
+            InputError: no checkpoint at ``tree_size``.
+            VerificationError: a line is not a valid cosignature by a witness of this log.
+        """
+        return _checkpoints.add_cosignatures(self.store, self.root, tree_size, lines)
 
     def prove_inclusion(self, log_index: int, *, tree_size: int | None = None) -> InclusionProof:
         """An inclusion proof of ``log_index`` in the tree of ``tree_size`` (default: latest

@@ -12,7 +12,7 @@ from ledger.errors import InputError
 from ledger.log import merkle
 from ledger.log.proofs import require_consistency, require_inclusion
 from ledger.records.trust import TrustRoot
-from ledger.service._checkpoints import TREE_CHANGED, check_signed_root
+from ledger.service._checkpoints import TREE_CHANGED, accepted_checkpoint, check_signed_root
 from ledger.store import Store, Transaction
 
 
@@ -61,7 +61,7 @@ def prove_inclusion(
 ) -> InclusionProof:
     """:meth:`ledger.service.Ledger.prove_inclusion`."""
     with store.reader() as tx:
-        size = _proof_size(tx, tree_size)
+        size = _proof_size(tx, root, tree_size)
         if not 0 <= log_index < size:
             raise InputError(f"log index {log_index} is not in a tree of size {size}")
         leaf_hash = tx.get_node(0, log_index)
@@ -119,11 +119,13 @@ def prove_consistency(
     )
 
 
-def _proof_size(tx: Transaction, tree_size: int | None) -> int:
-    """The tree a proof is for: ``tree_size``, else the latest checkpoint's, else the head."""
+def _proof_size(tx: Transaction, root: TrustRoot, tree_size: int | None) -> int:
+    """The tree a proof is for: ``tree_size``, else the latest checkpoint's a reader
+    accepts (witnessed, ADR 0037), else the head when nothing is signed yet."""
     if tree_size is None:
-        row = tx.latest_checkpoint()
-        return row.tree_size if row else tx.tree_size
+        if tx.latest_checkpoint() is None:
+            return tx.tree_size
+        return accepted_checkpoint(tx, root)[0].tree_size
     if not 0 < tree_size <= tx.tree_size:
         raise InputError(f"tree size {tree_size} is not between 1 and {tx.tree_size}")
     return tree_size

@@ -305,6 +305,35 @@ def _undo_on_failure(path: Path) -> Iterator[list[Path]]:
         raise
 
 
+def replace_root(home: Home, root: TrustRoot) -> None:
+    """Rewrite ``home``'s ``root.json`` as ``root`` and record its new digest in the
+    database (ADR 0027, ADR 0037): the operator's own change of trust anchor.
+
+    The database is opened with the old identity first, so only the home it belongs to can
+    do this. The new file is written beside the old one and renamed over it after the
+    database has recorded its digest; a crash in between leaves the database naming a
+    ``root.json`` the home does not have yet, which the next command reports.
+
+    Raises:
+        ConfigError: a remote home, a database of another ledger, or a file error.
+    """
+    if home.remote is not None:
+        raise ConfigError(f"{home.path} is a remote home: the operator's home owns root.json")
+    if root.origin != home.origin:
+        raise ConfigError("the log origin of a ledger cannot change")
+    data = (json.dumps(root.to_dict(), indent=2) + "\n").encode()
+    store = Store.open(home.db_url, identity=home.identity())
+    temporary = home.root_path.with_name(ROOT_FILE + ".new")
+    try:
+        temporary.unlink(missing_ok=True)
+        _write_new(temporary, data, 0o644)
+        store.rebind(LedgerIdentity(home.origin, hashlib.sha256(data).hexdigest()))
+        os.replace(temporary, home.root_path)
+    finally:
+        temporary.unlink(missing_ok=True)
+        store.dispose()
+
+
 def _write_new(path: Path, data: bytes, mode: int) -> None:
     """Write a file that must not exist yet, with ``mode``; never overwrites."""
     try:

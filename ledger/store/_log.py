@@ -21,7 +21,33 @@ from ledger.records.model import REGISTRY_KINDS
 from ledger.store._rows import CheckpointRow, LogEntry, MerkleNode, StoredEntry
 from ledger.store._sql import LOG_ENTRY, MERKLE_NODE, chunks
 from ledger.store._stamps import stamp
+from ledger.store._typed import as_bytes, as_index, as_text, raw, shown
 from ledger.store._unit import Unit
+
+
+def _stored_entry(row: Sequence[object]) -> StoredEntry:
+    """A raw ``log_entry`` row, each column of the type it must have."""
+    index = as_index(row[0], f"log index {shown(row[0])}")
+    where = f"log index {index}"
+    return StoredEntry(
+        log_index=index,
+        leaf_hash=as_bytes(row[1], f"{where}: the leaf hash"),
+        record_id=as_text(row[2], f"{where}: the record id"),
+        kind=as_text(row[3], f"{where}: the kind"),
+        signer=as_text(row[4], f"{where}: the signer"),
+        issued_at=as_text(row[5], f"{where}: issued_at"),
+        appended_at=as_text(row[6], f"{where}: appended_at"),
+        envelope=as_bytes(row[7], f"{where}: the envelope"),
+    )
+
+
+def _node_hash(level: int, index: object, digest: object) -> bytes:
+    what = (
+        f"log index {index}: the leaf hash"
+        if level == 0
+        else (f"Merkle node (level {level}, index {index}): the hash")
+    )
+    return as_bytes(digest, what)
 
 
 class LogRows:
@@ -77,6 +103,15 @@ class LogRows:
         )
         session.flush()
 
+    def set_checkpoint_note(self, tree_size: int, note: str) -> None:
+        """Replace the stored note of the checkpoint at ``tree_size`` (to add cosignatures;
+        the caller checks that the signed body is unchanged)."""
+        row = self._unit.write_session.get(CheckpointRow, tree_size)
+        if row is None:
+            raise LookupError(f"no checkpoint at tree size {tree_size}")
+        row.note = note
+        self._unit.write_session.flush()
+
     # -- lookups by key (the working set's mirrors) ---------------------------------------
 
     def find_leaf(self, leaf_hash: bytes) -> int | None:
@@ -89,18 +124,12 @@ class LogRows:
 
     def get_node(self, level: int, index: int) -> bytes:
         """The perfect subtree hash at (level, index); level 0 is a leaf hash."""
-        session = self._unit.read().session
+        found = self.get_nodes([(level, index)])
+        if (level, index) in found:
+            return found[level, index]
         if level == 0:
-            leaf = session.exec(
-                select(LogEntry.leaf_hash).where(LogEntry.log_index == index)
-            ).one_or_none()
-            if leaf is None:
-                raise StorageError(f"log index {index} is missing")
-            return leaf
-        node = session.get(MerkleNode, (level, index))
-        if node is None:
-            raise StorageError(f"Merkle node (level {level}, index {index}) is missing")
-        return node.hash
+            raise StorageError(f"log index {index} is missing")
+        raise StorageError(f"Merkle node (level {level}, index {index}) is missing")
 
     def get_nodes(self, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """The stored nodes at ``wanted`` (level 0: leaf hashes) in a few queries; absent
@@ -114,16 +143,16 @@ class LogRows:
         for level, indexes in sorted(by_level.items()):
             for chunk in chunks(indexes):
                 query = (
-                    select(entries.c.log_index, entries.c.leaf_hash).where(
+                    select(raw(entries.c.log_index), raw(entries.c.leaf_hash)).where(
                         entries.c.log_index.in_(chunk)
                     )
                     if level == 0
-                    else select(nodes.c.idx, nodes.c.hash).where(
+                    else select(raw(nodes.c.idx), raw(nodes.c.hash)).where(
                         nodes.c.level == level, nodes.c.idx.in_(chunk)
                     )
                 )
                 for index, digest in connection.execute(query):
-                    found[level, int(index)] = bytes(digest)
+                    found[level, int(index)] = _node_hash(level, index, digest)
         return found
 
     def node_levels_above(self, level: int) -> list[tuple[int, int]]:
@@ -146,15 +175,18 @@ class LogRows:
         while (
             rows := self._unit.read()
             .connection.execute(
-                select(table.c.idx, table.c.hash)
+                select(raw(table.c.idx), raw(table.c.hash))
                 .where(table.c.level == level, table.c.idx >= position)
                 .order_by(table.c.idx)
                 .limit(batch)
             )
             .all()
         ):
-            for idx, digest in rows:
-                yield int(idx), bytes(digest)
+            for stored_idx, digest in rows:
+                idx = as_index(
+                    stored_idx, f"Merkle node (level {level}, index {shown(stored_idx)})"
+                )
+                yield idx, _node_hash(level, idx, digest)
             position = int(rows[-1][0]) + 1
 
     def entries(
@@ -162,7 +194,7 @@ class LogRows:
     ) -> Iterator[StoredEntry]:
         """Every stored entry from ``start`` (up to ``stop``) in log-index order, in batches."""
         table = LOG_ENTRY
-        columns = [table.c[name] for name in StoredEntry._fields]
+        columns = [raw(table.c[name]) for name in StoredEntry._fields]
         position = start
         while True:
             query = select(*columns).where(table.c.log_index >= position)
@@ -175,26 +207,31 @@ class LogRows:
             )
             if not rows:
                 return
+            entry = None
             for row in rows:
-                yield StoredEntry._make(row)
-            position = int(rows[-1][0]) + 1
+                entry = _stored_entry(row)
+                yield entry
+            assert entry is not None
+            position = entry.log_index + 1
 
     def leaf_hashes(self, *, start: int, batch: int = 10_000) -> Iterator[tuple[int, bytes]]:
         """(log index, stored leaf hash) from ``start`` on, in log-index order."""
         position = start
+        table = LOG_ENTRY
         while rows := (
             self._unit.read()
-            .session.exec(
-                select(LogEntry.log_index, LogEntry.leaf_hash)
-                .where(LogEntry.log_index >= position)
-                .order_by(col(LogEntry.log_index))
+            .connection.execute(
+                select(raw(table.c.log_index), raw(table.c.leaf_hash))
+                .where(table.c.log_index >= position)
+                .order_by(table.c.log_index)
                 .limit(batch)
             )
             .all()
         ):
-            for index, leaf_hash in rows:
-                yield int(index), bytes(leaf_hash)
-            position = int(rows[-1][0]) + 1
+            for stored_index, stored_leaf in rows:
+                index = as_index(stored_index, f"log index {shown(stored_index)}")
+                yield index, as_bytes(stored_leaf, f"log index {index}: the leaf hash")
+            position = index + 1
 
     def registry_entries(self, *, before: int) -> Iterator[LogEntry]:
         """Registry entries (participants, facilities, revocations) below ``before``."""
@@ -203,6 +240,19 @@ class LogRows:
             .where(col(LogEntry.kind).in_(sorted(REGISTRY_KINDS)), LogEntry.log_index < before)
             .order_by(col(LogEntry.log_index))
         )
+
+    def registry_leaves(self, *, start: int, stop: int) -> list[tuple[int, bytes]]:
+        """(log index, leaf hash) of the registry entries from ``start`` up to ``stop``."""
+        rows = self._unit.read().session.exec(
+            select(LogEntry.log_index, LogEntry.leaf_hash)
+            .where(
+                col(LogEntry.kind).in_(sorted(REGISTRY_KINDS)),
+                LogEntry.log_index >= start,
+                LogEntry.log_index < stop,
+            )
+            .order_by(col(LogEntry.log_index))
+        )
+        return [(index, leaf) for index, leaf in rows]
 
     def entries_at(self, indexes: Iterable[int]) -> list[LogEntry]:
         """The entries at ``indexes``, in log order."""
@@ -233,6 +283,16 @@ class LogRows:
             )
             .one_or_none()
         )
+
+    def recent_checkpoints(
+        self, *, limit: int, below: int | None = None
+    ) -> Sequence[CheckpointRow]:
+        """Up to ``limit`` checkpoints, newest first, of tree sizes below ``below`` if given."""
+        query = select(CheckpointRow)
+        if below is not None:
+            query = query.where(col(CheckpointRow.tree_size) < below)
+        query = query.order_by(col(CheckpointRow.tree_size).desc()).limit(limit)
+        return self._unit.read().session.exec(query).all()
 
     def checkpoints(self) -> Sequence[CheckpointRow]:
         return (

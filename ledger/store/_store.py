@@ -25,6 +25,7 @@ from ledger.log.merkle import Frontier
 from ledger.store._engine import READ_ONLY, backend_of, make_engine, redact
 from ledger.store._rows import DERIVED_TABLES, SCHEMA_VERSION, Meta, TreeHead
 from ledger.store._transaction import Transaction
+from ledger.store._typed import as_bytes, as_index
 
 _HEAD_ID = 1
 _ORIGIN_KEY = "log_origin"
@@ -123,6 +124,22 @@ class Store:
                 f"not this home's {expected.describe()}"
             )
 
+    def rebind(self, identity: LedgerIdentity) -> None:
+        """Record a new identity for this bound database (its home's ``root.json`` changed
+        by the operator's own command: a witness added, ADR 0037). The caller opened the
+        store with the old identity, so only the ledger's own home can do this.
+
+        Raises:
+            ConfigError: the database is unbound, or is for another origin.
+        """
+        if self.unbound is not None or self.stale_index is not None:
+            raise ConfigError(f"{self.label()} must be reindexed before root.json can change")
+        if identity.origin != (self.identity() or identity).origin:
+            raise ConfigError("the log origin of a ledger cannot change")
+        with self._session(read_only=False) as session:
+            session.merge(Meta(key=_ROOT_KEY, value=identity.root_sha256))
+            session.commit()
+
     @contextmanager
     def auditing(self) -> Iterator[None]:
         """Let readers open the log of a database not yet bound to its home (ADR 0027), so
@@ -203,9 +220,11 @@ class Store:
         """
         self._refuse_stale()
         with self._session(read_only=False) as session:
-            head = session.exec(
-                select(TreeHead).where(TreeHead.id == _HEAD_ID).with_for_update()
-            ).one()
+            head = _checked_head(
+                session.exec(
+                    select(TreeHead).where(TreeHead.id == _HEAD_ID).with_for_update()
+                ).one()
+            )
             tx = Transaction(session, head, registrars=registrars, partial=self.partial)
             yield tx
             tx.sync()
@@ -222,7 +241,9 @@ class Store:
         """
         self._refuse_stale()
         with self._session(read_only=True) as session:
-            head = session.exec(select(TreeHead).where(TreeHead.id == _HEAD_ID)).one()
+            head = _checked_head(
+                session.exec(select(TreeHead).where(TreeHead.id == _HEAD_ID)).one()
+            )
             # Closing the session ends the transaction without expiring loaded rows.
             yield Transaction(session, head, registrars=registrars or MappingProxyType({}))
 
@@ -278,6 +299,13 @@ class Store:
                 yield session
         except SQLAlchemyError as e:
             raise StorageError(f"database error: {_first_line(e)}") from e
+
+
+def _checked_head(head: TreeHead) -> TreeHead:
+    """The tree head, its columns of the types they must have (ADR 0006)."""
+    as_index(head.tree_size, "the tree head's tree_size")
+    as_bytes(head.frontier, "the tree head's frontier")
+    return head
 
 
 def _first_line(error: Exception) -> str:

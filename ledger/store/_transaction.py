@@ -123,6 +123,9 @@ class Transaction:
     def registry_entries(self, *, before: int) -> Iterator[LogEntry]:
         return self._log.registry_entries(before=before)
 
+    def registry_leaves(self, *, start: int, stop: int) -> list[tuple[int, bytes]]:
+        return self._log.registry_leaves(start=start, stop=stop)
+
     def entries_at(self, indexes: Iterable[int]) -> list[LogEntry]:
         return self._log.entries_at(indexes)
 
@@ -136,8 +139,16 @@ class Transaction:
             tree_size=tree_size, root_hash=root_hash, note=note, created_at=created_at
         )
 
+    def set_checkpoint_note(self, tree_size: int, note: str) -> None:
+        self._log.set_checkpoint_note(tree_size, note)
+
     def checkpoint(self, tree_size: int) -> CheckpointRow | None:
         return self._log.checkpoint(tree_size)
+
+    def recent_checkpoints(
+        self, *, limit: int, below: int | None = None
+    ) -> Sequence[CheckpointRow]:
+        return self._log.recent_checkpoints(limit=limit, below=below)
 
     def latest_checkpoint(self) -> CheckpointRow | None:
         return self._log.latest_checkpoint()

@@ -62,7 +62,8 @@ def test_pretty_printed_envelope_is_one_document(world: World, tmp_path: Path) -
 
 def test_log_commands_json_shapes(world: World) -> None:
     checkpoint = json.loads(run(world, "log", "checkpoint", "--json").output)
-    assert set(checkpoint) == {"origin", "tree_size", "root_hash", "note"}
+    assert set(checkpoint) == {"origin", "tree_size", "root_hash", "cosigned_by", "note"}
+    assert checkpoint["cosigned_by"] == []  # this ledger names no witnesses
     assert checkpoint["tree_size"] == 11
     proof = json.loads(run(world, "log", "prove", "4", "--json").output)
     assert proof["root_hash"] == checkpoint["root_hash"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import pytest
 from ledger import evidence
 from ledger.compliance import verdict_document
 from ledger.compliance.policy import load
+from ledger.errors import VerificationError
+from ledger.records.admission import open_envelope
 from ledger.service import verify_bundle
 from ledger.service.home import find_home
 
@@ -111,6 +114,29 @@ def test_demo_bundles_verify_in_a_directory_with_only_bundle_and_root(
     result = run(["verify-bundle", "lot.bundle.json", "--root", "root.json"], offline)
     assert result.returncode == 0, result.stderr
     assert f"{lot}: FAIL under dfars-252.225-7052" in result.stdout
+
+
+def test_a_seller_cannot_hide_the_stolen_key_revocation_of_wha_t2608(
+    story: tuple[Path, str],
+) -> None:
+    """Issue 13's attack: remove the key_revocation entry from the bundle of
+    lot:hanbit/WHA-T2608 (INCONCLUSIVE honestly) to make it verify as PASS offline."""
+    directory, _ = story
+    home = find_home(directory, None, directory)
+    ledger = home.ledger(writer=False)
+    policy = load("dfars-252.225-7052")
+    try:
+        bundle = ledger.evidence("lot:hanbit/WHA-T2608", policy=policy, as_of=date(2027, 2, 1))
+    finally:
+        ledger.store.dispose()
+    honest = verify_bundle(evidence.to_bytes(bundle), home.root())
+    assert honest.verdict.verdict == "inconclusive"
+    kept = tuple(
+        e for e in bundle.entries if open_envelope(e.envelope).record.kind != "key_revocation"
+    )
+    assert len(kept) == len(bundle.entries) - 1
+    with pytest.raises(VerificationError, match="registry digest differs"):
+        verify_bundle(evidence.to_bytes(replace(bundle, entries=kept)), home.root())
 
 
 def test_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:

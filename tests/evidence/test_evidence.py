@@ -40,6 +40,7 @@ from helpers import (
     envelope_of_size,
     extraction,
     key_for,
+    participant,
     revocation,
 )
 
@@ -114,11 +115,13 @@ def test_bundle_verifies_offline_and_reproduces_the_ledgers_verdict(empty_world:
         assert report.checkpoint.tree_size == tx.tree_size
     doc = parse(data)
     kinds = [payload_of(e)["kind"] for e in doc["entries"]]
-    # Every event of the chain, and the registrations of its signers and facilities.
+    # Every event of the chain, and the whole registry below the checkpoint (ADR 0038).
     assert kinds.count("extraction") == 3
     assert kinds.count("transformation") == 5
-    assert kinds.count("participant") == 4
-    assert "facility" in kinds
+    with empty_world.ledger.store.reader() as tx:
+        registry = [e.kind for e in tx.registry_entries(before=tx.tree_size)]
+    assert [k for k in kinds if k in ("participant", "facility", "key_revocation")] == registry
+    assert registry.count("participant") >= 4
     assert doc["policy"]["digest"] == DFARS.digest
     assert doc["verdict"]["verdict"] == "fail"
 
@@ -278,6 +281,46 @@ def test_checkpoint_for_a_forged_tree_is_refused(empty_world: World) -> None:
     rejected(empty_world, dump(doc), "not signed by the log key")
 
 
+def test_a_hidden_key_revocation_is_refused(empty_world: World) -> None:
+    """The seller drops the revocation of a stolen key from the bundle and recomputes the
+    verdict offline: the bundle's registry no longer gives the checkpoint's digest."""
+    _, magnet = magnet_world(empty_world)
+    jpmag = key_for("jpmag")
+    empty_world.register(
+        [revocation("jpmag", jpmag.keyid, "2026-05-02T00:00:00Z", issued_at="2026-05-03T00:00:00Z")]
+    )
+    doc = parse(bundle_bytes(empty_world, magnet))
+    verify_bundle(dump(doc), empty_world.home.root())  # the honest bundle verifies
+    del doc["entries"][find(doc, lambda r: r["kind"] == "key_revocation")]
+    rejected(
+        empty_world,
+        dump(doc),
+        r"the bundle's \d+ registry entries are not the log's registry at tree size \d+ \(its "
+        r"registry digest differs\): a participant, facility or key revocation was left out",
+    )
+
+
+def test_an_unrelated_registration_cannot_be_dropped_either(empty_world: World) -> None:
+    _, magnet = magnet_world(empty_world)
+    empty_world.register([participant("bystander", country="CA")])
+    doc = parse(bundle_bytes(empty_world, magnet))
+    del doc["entries"][find(doc, lambda r: r.get("id") == "org:bystander")]
+    rejected(empty_world, dump(doc), "registry digest differs")
+
+
+def test_a_checkpoint_without_a_registry_digest_is_refused(empty_world: World) -> None:
+    """A checkpoint that commits to no registry (an older bloc's, or one the operator
+    re-signed without it) cannot show that nothing was left out."""
+    _, magnet = magnet_world(empty_world)
+    doc = parse(bundle_bytes(empty_world, magnet))
+    root = empty_world.home.root()
+    real = verify_checkpoint(doc["checkpoint"], origin=root.origin, key=root.log_key)
+    assert real.registry is not None
+    bare = Checkpoint(origin=real.origin, tree_size=real.tree_size, root_hash=real.root_hash)
+    doc["checkpoint"] = sign_checkpoint(bare, empty_world.home.signer(LOG_KEY))
+    rejected(empty_world, dump(doc), "commits to no registry state")
+
+
 def test_record_signed_with_a_revoked_key_is_refused(empty_world: World) -> None:
     s, magnet = magnet_world(empty_world)
     jpmag = key_for("jpmag")
@@ -414,6 +457,23 @@ def test_dropped_signer_registration_is_named(empty_world: World) -> None:
     doc = parse(bundle_bytes(empty_world, magnet))
     del doc["entries"][find(doc, lambda r: r["kind"] == "participant" and r["id"] == "org:jpmag")]
     rejected(empty_world, dump(doc), r"keyid \w+ is not a registered participant key")
+
+
+@pytest.mark.parametrize("written", ["5.0", "5e0", "5E0", "5.00"])
+def test_a_log_index_written_as_a_real_number_is_a_malformed_bundle(
+    empty_world: World, written: str
+) -> None:
+    _, magnet = magnet_world(empty_world)
+    data = bundle_bytes(empty_world, magnet)
+    index = parse(data)["entries"][2]["log_index"]
+    doctored = data.replace(b'"log_index":%d}' % index, b'"log_index":%s}' % written.encode(), 1)
+    assert doctored != data
+    rejected(
+        empty_world,
+        doctored,
+        r"not a valid evidence bundle: bundle.entries\[2\].log_index \S+ is not written as an "
+        r"integer",
+    )
 
 
 def test_entries_out_of_order_are_refused(empty_world: World) -> None:

@@ -298,3 +298,41 @@ def test_note_too_large() -> None:
 def test_checkpoint_invariants(origin: str, size: int, root: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         Checkpoint(origin=origin, tree_size=size, root_hash=root)
+
+
+# --- the registry extension line (ADR 0038) ------------------------------------------------
+
+REGISTRY = hashlib.sha256(b"registry").digest()
+
+
+def test_a_registry_digest_is_an_extension_line_after_the_root() -> None:
+    checkpoint = Checkpoint(origin=ORIGIN, tree_size=7, root_hash=ROOT, registry=REGISTRY)
+    assert checkpoint.body() == f"{ORIGIN}\n7\n{ROOT_B64}\nregistry {REGISTRY.hex()}\n".encode()
+    assert verify(sign_checkpoint(checkpoint, LOG)) == checkpoint
+
+
+def test_other_extension_lines_are_signed_but_ignored() -> None:
+    body = f"{ORIGIN}\n7\n{ROOT_B64}\nsomething else\nregistry {REGISTRY.hex()}\n".encode()
+    text = body.decode() + "\n" + signature_line(ORIGIN, LOG, body)
+    assert verify(text).registry == REGISTRY
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        f"registry {REGISTRY.hex()}\nregistry {REGISTRY.hex()}\n",
+        f"registry {REGISTRY.hex().upper()}\n",
+        f"registry {REGISTRY.hex()[:-2]}\n",
+        "registry \n",
+    ],
+    ids=["twice", "upper-case", "short", "empty"],
+)
+def test_a_malformed_registry_line_is_refused(lines: str) -> None:
+    body = f"{ORIGIN}\n7\n{ROOT_B64}\n{lines}".encode()
+    text = body.decode() + "\n" + signature_line(ORIGIN, LOG, body)
+    assert "checkpoint is malformed" in failure(text)
+
+
+def test_a_registry_line_added_to_a_signed_note_breaks_its_signature() -> None:
+    tampered = note().replace(f"{ROOT_B64}\n", f"{ROOT_B64}\nregistry {REGISTRY.hex()}\n")
+    assert failure(tampered) == BAD_SIGNATURE

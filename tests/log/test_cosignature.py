@@ -21,8 +21,10 @@ from ledger.log.cosignature import (
     VerifierKey,
     cosign,
     cosignature_message,
+    find_cosignature,
     parse_vkey,
     verify_cosignature,
+    with_cosignatures,
     witness_vkey,
 )
 
@@ -141,3 +143,37 @@ def test_tampered_cosignatures_fail(attack: str) -> None:
         return
     with pytest.raises(VerificationError):
         verify_cosignature(note, vkey=vkey)
+
+
+def test_a_new_cosignature_replaces_the_same_witnesses_old_one_and_keeps_the_rest() -> None:
+    ours, other = Signer.from_seed(SEED), Signer.from_seed(bytes(32))
+    vkey = witness_vkey("witness.example/w1", ours.public_key)
+    old = cosign(SPEC_BODY, name="witness.example/w1", signer=ours, timestamp=1)
+    theirs = cosign(SPEC_BODY, name="other.example/w", signer=other, timestamp=5)
+    new = cosign(SPEC_BODY, name="witness.example/w1", signer=ours, timestamp=9)
+    merged = with_cosignatures(_note(old, theirs), new)
+    assert merged == _note(theirs, new)  # the log's line first, one line per witness
+    assert verify_cosignature(merged, vkey=vkey) == 9
+    assert find_cosignature(_note(theirs), vkey=vkey) is None
+
+
+def test_adding_nothing_new_leaves_the_note_byte_for_byte() -> None:
+    line = cosign(SPEC_BODY, name="witness.example/w1", signer=Signer.from_seed(SEED), timestamp=3)
+    assert with_cosignatures(_note(line), line) == _note(line)
+
+
+def test_a_damaged_cosignature_is_an_error_not_an_absence() -> None:
+    signer = Signer.from_seed(SEED)
+    vkey = witness_vkey("witness.example/w1", signer.public_key)
+    line = cosign(SPEC_BODY, name="witness.example/w1", signer=signer, timestamp=7)
+    blob = bytearray(base64.b64decode(line.split(" ")[2]))
+    blob[-1] ^= 1
+    forged = f"\u2014 witness.example/w1 {base64.b64encode(bytes(blob)).decode()}\n"
+    with pytest.raises(VerificationError, match="does not verify"):
+        find_cosignature(_note(forged), vkey=vkey)
+
+
+@pytest.mark.parametrize("lines", ["not a signature line\n", "\u2014 w AAAA\n"])
+def test_malformed_lines_are_not_merged(lines: str) -> None:
+    with pytest.raises(VerificationError):
+        with_cosignatures(_note(), lines)

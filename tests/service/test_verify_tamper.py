@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,8 +23,10 @@ from sqlalchemy import text
 
 from ledger.cli.main import bloc
 from ledger.core.signing import Signer
-from ledger.log.checkpoint import Checkpoint, sign_checkpoint
+from ledger.log.checkpoint import Checkpoint, parse_checkpoint_body, sign_checkpoint
 from ledger.log.merkle import Frontier, hash_leaf
+from ledger.log.registry import registry_digest
+from ledger.service.home import LOG_KEY
 from ledger.store import stamp
 
 from helpers import (
@@ -412,6 +415,30 @@ def test_forged_checkpoint_is_found(world: World, size: int) -> None:
     )
 
 
+@pytest.mark.parametrize("size", [7, 11])
+def test_a_false_registry_digest_signed_by_the_operator_is_found(world: World, size: int) -> None:
+    """The operator (who holds the log key) signs a checkpoint whose registry digest leaves
+    out a registration: the tree is right, the registry it vouches for is not."""
+    (row,) = query(world, "SELECT note FROM checkpoint WHERE tree_size = :s", s=size)
+    signed = parse_checkpoint_body(row[0].rpartition("\n\n")[0] + "\n")
+    assert signed.registry is not None
+    entries = query(
+        world,
+        "SELECT log_index, leaf_hash FROM log_entry WHERE kind = 'participant' "
+        "AND log_index < :s ORDER BY log_index",
+        s=size,
+    )
+    false = registry_digest([(index, bytes(leaf)) for index, leaf in entries[1:]])
+    note = sign_checkpoint(replace(signed, registry=false), world.home.signer(LOG_KEY))
+    sql(world, "UPDATE checkpoint SET note = :note WHERE tree_size = :s", note=note, s=size)
+    assert_detected(
+        world,
+        f"checkpoint at tree size {size}: the registry digest it signs does not match the "
+        "registry entries below it (the signed note proves a false registry state)",
+        log_index=None,
+    )
+
+
 def test_checkpoint_root_column_edit_is_found(world: World) -> None:
     sql(
         world,
@@ -655,3 +682,76 @@ def test_edited_entry_columns_are_found(world: World, column: str, value: str) -
         f"log index 8: the stored {column} column does not match the record",
         log_index=8,
     )
+
+
+# -- columns of the wrong type (issue 13: exit 3 naming the row, never a TypeError) ----------
+
+WRONG_TYPES_SQLITE = [
+    (
+        "UPDATE log_entry SET envelope = CAST(envelope AS TEXT) WHERE log_index = 5",
+        "log index 5: the envelope is stored as text, not bytes (the database was edited)",
+    ),
+    (
+        "UPDATE log_entry SET envelope = 12345 WHERE log_index = 5",
+        "log index 5: the envelope is stored as an integer, not bytes (the database was edited)",
+    ),
+    (
+        "UPDATE merkle_node SET hash = hex(hash) WHERE level = 1 AND idx = 2",
+        "Merkle node (level 1, index 2): the hash is stored as text, not bytes (the database "
+        "was edited)",
+    ),
+    (
+        "UPDATE log_entry SET log_index = '5x' WHERE log_index = 5",
+        "log index '5x' is stored as text, not an integer (the database was edited)",
+    ),
+    (
+        "UPDATE log_entry SET log_index = 5.5 WHERE log_index = 5",
+        "log index 5.5 is stored as a real number, not an integer (the database was edited)",
+    ),
+    (
+        "UPDATE tree_head SET tree_size = 'eleven'",
+        "the tree head's tree_size is stored as text, not an integer (the database was edited)",
+    ),
+]
+
+
+WRONG_TYPES_POSTGRES = [
+    (
+        "ALTER TABLE log_entry ALTER COLUMN envelope TYPE text USING encode(envelope, 'escape')",
+        "log index 0: the envelope is stored as text, not bytes (the database was edited)",
+    ),
+    (
+        "ALTER TABLE merkle_node ALTER COLUMN hash TYPE text USING encode(hash, 'hex')",
+        "Merkle node (level 1, index 0): the hash is stored as text, not bytes (the database "
+        "was edited)",
+    ),
+    (
+        "ALTER TABLE log_entry ALTER COLUMN log_index TYPE numeric",
+        "log index 0 is stored as Decimal, not an integer (the database was edited)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("db_url", "statement", "message"),
+    [
+        *(
+            pytest.param("sqlite", *case, id=f"sqlite-{i}")
+            for i, case in enumerate(WRONG_TYPES_SQLITE)
+        ),
+        *(
+            pytest.param("postgresql", *case, id=f"postgresql-{i}", marks=pytest.mark.postgres)
+            for i, case in enumerate(WRONG_TYPES_POSTGRES)
+        ),
+    ],
+    indirect=["db_url"],
+)
+def test_a_column_of_the_wrong_type_is_exit_3_naming_the_row(
+    world: World, statement: str, message: str
+) -> None:
+    """SQLite keeps any value in any column; on PostgreSQL the column is altered."""
+    sql(world, statement)
+    world.ledger.store.dispose()
+    result = verify(world)
+    assert result.exit_code == EXIT_INTEGRITY, result.output
+    assert result.stderr == f"bloc: error: {message}\n"

@@ -149,6 +149,7 @@ _READS: list[tuple[str, _Read]] = [
         "registry_entries",
         lambda tx, ids: [(e.log_index, e.kind) for e in tx.registry_entries(before=ids.size)],
     ),
+    ("registry_leaves", lambda tx, ids: tx.registry_leaves(start=0, stop=ids.size)),
     ("leaf_hashes", lambda tx, ids: list(tx.leaf_hashes(start=0))),
     ("get_node", lambda tx, ids: (tx.get_node(0, ids.size - 1), tx.get_node(2, 0))),
     ("get_nodes", lambda tx, ids: tx.get_nodes({(0, ids.size - 1), (1, 0), (3, 1)})),
@@ -196,6 +197,7 @@ _READS: list[tuple[str, _Read]] = [
 _NOT_READ_HERE = {
     # writes
     "add_checkpoint",
+    "set_checkpoint_note",
     "append",
     "clear_index",
     "index_entry",
@@ -210,6 +212,7 @@ _NOT_READ_HERE = {
     "checkpoint",
     "checkpoints",
     "latest_checkpoint",
+    "recent_checkpoints",
 }
 
 
