@@ -176,21 +176,24 @@ class _Signed:
     registries: dict[int, bytes] = field(default_factory=dict)
     digest: bytes = EMPTY_REGISTRY
 
-    def registry_entry(
-        self, index: int, leaf: bytes, item: Opened | RecordRejected, problems: list[Problem]
-    ) -> None:
+    def registry_entry(self, index: int, leaf: bytes, item: Opened | RecordRejected) -> None:
         """Take in the entry at ``index`` (its kind from its reopened envelope, never the
-        stored column); at a checkpoint's size, its signed registry digest must match."""
+        stored column)."""
         if isinstance(item, Opened) and item.record.kind in REGISTRY_KINDS:
             self.digest = extend_registry(self.digest, [(index, leaf)])
-        expected = self.registries.get(index + 1)
+
+    def check_registry(self, size: int, problems: list[Problem]) -> None:
+        """At a checkpoint whose signed root the entries reproduce: its signed registry
+        digest must be theirs too. (Where the root differs, the entries were changed and
+        that is the problem reported, not the registry.)"""
+        expected = self.registries.get(size)
         if expected is not None and expected != self.digest:
             problems.append(
                 Problem(
                     log_index=None,
-                    message=f"checkpoint at tree size {index + 1}: the registry digest it "
-                    "signs does not match the registry entries below it (the signed note "
-                    "proves a false registry state)",
+                    message=f"checkpoint at tree size {size}: the registry digest it signs "
+                    "does not match the registry entries below it (the signed note proves a "
+                    "false registry state)",
                 )
             )
 
@@ -221,13 +224,15 @@ def _verify_entries(
             return frontier  # nodes and the head cannot be judged past a gap
         leaf = hash_leaf(entry.envelope)
         _verify_entry(entry, item, leaf, registry, replay, problems)
-        signed.registry_entry(index, leaf, item, problems)
+        signed.registry_entry(index, leaf, item)
         frontier, completed = frontier.append(leaf)
         for level, idx, digest in completed:
             # Entries beyond the tree head are the head check's business, not the nodes'.
             if level > 0 and (idx + 1) << level <= tx.tree_size:
                 nodes.check(level, idx, digest, problems)
         vouched = _vouched(signed.roots, frontier, vouched, problems)
+        if vouched == frontier.size:
+            signed.check_registry(frontier.size, problems)
         if progress is not None:
             progress(1)
     nodes.finish(problems)
