@@ -1,7 +1,7 @@
 """Group commit: concurrent submissions share one transaction (ADR 0030).
 
 Requests hand their envelopes to :class:`Committer` and wait. One task takes everything
-waiting, submits it in one call (``Ledger.submit(group=True)``: each envelope judged on its
+waiting, submits it in one call (``Ledger.submit``: each envelope judged on its
 own against the log as the ones before it left it, the accepted ones committed together
 with a checkpoint covering them) in a worker thread, and answers every request with its own
 results. While a commit runs, new requests gather for the next one, so a busy server commits
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ledger.errors import StorageError
-from ledger.service import Ledger, SubmitResult
+from ledger.service import COMMIT_GROUP, Ledger, SubmitResult
 
 
 @dataclass(slots=True)
@@ -40,7 +40,7 @@ class Committer:
     """Run in the commit's thread after each commit and before its requests are answered:
     the server asks its witnesses to cosign the new checkpoint here (ADR 0037), so an
     answered record is covered by a witnessed checkpoint whenever the witnesses agree."""
-    max_group: int = 2048
+    max_group: int = COMMIT_GROUP
     """Envelopes per commit at most; a request is never split across commits. Below
     ``PARALLEL_FROM``: a server opens its groups in its own process, never in a pool."""
     _waiting: deque[_Waiting] = field(default_factory=deque)
@@ -118,7 +118,7 @@ class Committer:
                 )
 
     def _submit(self, envelopes: list[bytes]) -> list[SubmitResult]:
-        results = self.ledger.submit(envelopes, now=self.clock(), group=True)
+        results = self.ledger.submit(envelopes, now=self.clock())
         if self.after_commit is not None:
             self.after_commit()
         return results

@@ -8,9 +8,15 @@ from ledger.service._audit import Problem, VerifyReport
 from ledger.service._evidence import BundleReport, replay_verdict, verify_bundle
 from ledger.service._ledger import Ledger
 from ledger.service._proofs import ConsistencyProof, InclusionProof
-from ledger.service._submit import CheckpointRefused, SubmitInterrupted, SubmitResult
+from ledger.service._submit import (
+    COMMIT_GROUP,
+    CheckpointRefused,
+    SubmitInterrupted,
+    SubmitResult,
+)
 
 __all__ = [
+    "COMMIT_GROUP",
     "BundleReport",
     "CheckpointRefused",
     "ConsistencyProof",

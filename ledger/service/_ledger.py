@@ -58,16 +58,16 @@ class Ledger:
         *,
         now: datetime,
         atomic: bool = False,
-        group: bool = False,
         progress: Progress | None = None,
     ) -> list[SubmitResult]:
         """Admit and append each envelope; publish a checkpoint if the log grew.
 
-        Without ``atomic`` every valid envelope is kept whatever happens to the others; with
-        it, one rejection keeps the whole batch out (and the others are reported as not
-        stored). Each envelope is committed in a transaction of its own, unless ``group``
-        (or ``atomic``) commits the accepted ones in one transaction, signing the
-        checkpoint under the same lock: nothing is stored if the database fails.
+        Without ``atomic`` every valid envelope is kept whatever happens to the others: each
+        is judged on its own, and the accepted ones are committed in groups of at most
+        ``COMMIT_GROUP`` envelopes, one transaction and one checkpoint (signed under the same
+        lock) per group (ADR 0039); a result says "accepted" only once its group is
+        committed. With ``atomic``, one rejection keeps the whole batch out (and the others
+        are reported as not stored), and the batch is one transaction.
         Storage failures raise; rejections are results. A batch of
         :data:`~ledger.service._parallel.PARALLEL_FROM` envelopes or more is opened by worker
         processes, which import the calling script again: guard its entry point with
@@ -86,7 +86,6 @@ class Ledger:
             log_signer=self._log_signer,
             now=now,
             atomic=atomic,
-            group=group,
             progress=progress,
         )
 

@@ -1,5 +1,6 @@
-"""Submission: admit and append envelopes, one transaction each or one for an atomic batch,
-then publish a checkpoint over what was appended.
+"""Submission: admit and append envelopes — in groups of at most :data:`COMMIT_GROUP`, one
+transaction and one checkpoint each (group commit), or in one transaction for an atomic
+batch — then publish a checkpoint over what was appended if none was signed with it.
 
 Rejections are results (:class:`SubmitResult`); storage failures and a refused checkpoint
 raise, carrying the results so far.
@@ -23,6 +24,10 @@ from ledger.service import _parallel as parallel
 from ledger.service._checkpoints import publish, publish_checkpoint
 from ledger.service._common import PREFETCH, Progress
 from ledger.store import Store, Transaction
+
+COMMIT_GROUP = PREFETCH
+"""Envelopes per group commit at most: large enough to amortise the commit and its
+checkpoint, small enough that other writers wait a fraction of a second (ADR 0039)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,7 +104,6 @@ def submit(
     log_signer: Signer | None,
     now: datetime,
     atomic: bool,
-    group: bool = False,
     progress: Progress | None,
 ) -> list[SubmitResult]:
     """:meth:`ledger.service.Ledger.submit`: admit and append each envelope, then publish a
@@ -114,7 +118,7 @@ def submit(
         else item
         for position, item in enumerate(parallel.open_many(items, keys))
     )
-    if atomic or group:
+    if atomic:
         # The first chunks open before the append lock is taken, so that starting the
         # workers does not hold up other submitters.
         head = list(itertools.islice(opened, PREFETCH))
@@ -125,10 +129,12 @@ def submit(
             log_signer=log_signer,
             now=now,
             progress=progress,
-            all_or_nothing=atomic,
+            all_or_nothing=True,
         )
     else:
-        results, signed = _submit_each(store, root, opened, now=now, progress=progress), False
+        results, signed = _submit_in_groups(
+            store, root, opened, log_signer=log_signer, now=now, progress=progress
+        )
     grew = any(r.log_index is not None and not r.duplicate for r in results)
     # Also after a write that added nothing: a crash between an append and its checkpoint
     # left a tail no checkpoint covers, and any write with the log key repairs it.
@@ -151,24 +157,53 @@ def _uncovered_tail(store: Store) -> bool:
         return tx.tree_size > 0 and tx.checkpoint(tx.tree_size) is None
 
 
-def _submit_each(
+def _submit_in_groups(
     store: Store,
     root: TrustRoot,
     opened: Iterable[Opened | SubmitResult],
     *,
+    log_signer: Signer | None,
     now: datetime,
     progress: Progress | None,
-) -> list[SubmitResult]:
-    """One transaction per envelope; after a database failure the rest are not judged."""
+) -> tuple[list[SubmitResult], bool]:
+    """Group commit (ADR 0039): each envelope is judged on its own, and the accepted ones of
+    up to :data:`COMMIT_GROUP` envelopes are committed in one transaction with a checkpoint
+    over them, so other writers wait at most one group. After a database failure the
+    group's envelopes and the rest are not judged (nothing of that group is stored). Also
+    says whether something was appended and every group that appended was signed in its
+    own transaction."""
     results: list[SubmitResult] = []
-    for position, item in enumerate(opened):
-        failed = results and results[-1].storage_failure
-        results.append(
-            _not_judged(position, item, "an earlier envelope hit a database error")
-            if failed
-            else _submit_one(store, root, position, item, now=now, progress=progress)
-        )
-    return results
+    signed, appended_any = True, False
+    remaining = iter(opened)
+    while group := list(itertools.islice(remaining, COMMIT_GROUP)):
+        first = len(results)
+        if results and results[-1].storage_failure:
+            results.extend(
+                _not_judged(first + i, item, "an earlier envelope hit a database error")
+                for i, item in enumerate(group)
+            )
+            continue
+        try:
+            done, group_signed = _submit_together(
+                store,
+                root,
+                group,
+                log_signer=log_signer,
+                now=now,
+                progress=progress,
+                all_or_nothing=False,
+                first_position=first,
+            )
+        except StorageError as e:
+            results.extend(_not_judged(first + i, item, str(e)) for i, item in enumerate(group))
+            continue
+        results.extend(done)
+        appended = any(r.log_index is not None and not r.duplicate for r in done)
+        signed = signed and (group_signed or not appended)
+        appended_any = appended_any or appended
+    # Nothing appended: nothing was signed either, and the caller repairs an uncovered
+    # tail (a crash between an append and its checkpoint) as after any write.
+    return results, signed and appended_any
 
 
 def _not_judged(position: int, item: Opened | SubmitResult, why: str) -> SubmitResult:
@@ -221,30 +256,6 @@ def _warnings(item: Opened, index: int, tx: Transaction) -> tuple[str, ...]:
     return tuple(f"{f.code}: {f.message}" for f in findings.stage_gaps(record, index, tx))
 
 
-def _submit_one(
-    store: Store,
-    root: TrustRoot,
-    position: int,
-    item: Opened | SubmitResult,
-    *,
-    now: datetime,
-    progress: Progress | None,
-) -> SubmitResult:
-    try:
-        if isinstance(item, SubmitResult):
-            return item
-        try:
-            with store.writer(registrars=root.registrar_keys()) as tx:
-                return _admit_append(tx, position, item, now)
-        except RecordRejected as e:
-            return _rejected(position, item, e)
-        except StorageError as e:
-            return _not_judged(position, item, str(e))
-    finally:
-        if progress is not None:
-            progress(1)
-
-
 def _submit_together(
     store: Store,
     root: TrustRoot,
@@ -254,6 +265,7 @@ def _submit_together(
     now: datetime,
     progress: Progress | None,
     all_or_nothing: bool,
+    first_position: int = 0,
 ) -> tuple[list[SubmitResult], bool]:
     """One transaction for the batch; chunks are admitted as the workers open them. Each
     envelope is judged on its own against the log as the ones before it left it (a
@@ -265,7 +277,7 @@ def _submit_together(
     try:
         with store.writer(registrars=root.registrar_keys()) as tx:
             start = tx.tree_size
-            for position, item in _prefetched(tx, opened):
+            for position, item in _prefetched(tx, opened, first_position):
                 if isinstance(item, SubmitResult):
                     results.append(item)
                 else:
@@ -307,11 +319,12 @@ def _rolled_back(results: list[SubmitResult], start: int) -> list[SubmitResult]:
 
 
 def _prefetched(
-    tx: Transaction, items: Iterable[Opened | SubmitResult]
+    tx: Transaction, items: Iterable[Opened | SubmitResult], first_position: int
 ) -> Iterator[tuple[int, Opened | SubmitResult]]:
-    """``items`` with their positions, each chunk's rows loaded into ``tx`` before it is
-    admitted (a few queries per chunk instead of several per envelope)."""
-    position = 0
+    """``items`` with their positions (from ``first_position``), each chunk's rows loaded
+    into ``tx`` before it is admitted (a few queries per chunk instead of several per
+    envelope)."""
+    position = first_position
     remaining = iter(items)
     while chunk := list(itertools.islice(remaining, PREFETCH)):
         tx.prefetch([item for item in chunk if isinstance(item, Opened)])

@@ -127,37 +127,44 @@ def test_now_is_a_parameter(world: World) -> None:
     )
 
 
-def test_database_failure_mid_batch_reports_what_was_stored(world: World) -> None:
-    """A storage failure on one envelope stops the batch; the caller still learns which
-    envelopes were stored, and the ones stored are covered by a checkpoint."""
+def test_a_database_failure_rolls_back_its_group_only_and_says_what_was_stored(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit (ADR 0039), in groups of two here: the first group is committed with its
+    checkpoint; a storage failure in the second rolls that group back whole, its envelopes
+    and every later one are reported not stored, and the caller still learns which were."""
     from sqlalchemy import text
 
-    from ledger.service import SubmitInterrupted
+    from ledger.service import SubmitInterrupted, _submit
 
+    monkeypatch.setattr(_submit, "COMMIT_GROUP", 2)
     with world.ledger.store.engine.begin() as connection:
         connection.execute(text("DROP TABLE shipment_lot"))
-    first = envelope_bytes(
-        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-2", "rare_earth_ore", 10)]),
-        world.lynas,
-    )
+
+    def ore(n: int) -> bytes:
+        lot = f"lot:lynas/ORE-{n}"
+        return envelope_bytes(
+            extraction("lynas", "lynas-mt-weld", [(lot, "rare_earth_ore", 10)]), world.lynas
+        )
+
     ship = envelope_bytes(
         shipment("lynas", "ship:lynas/S-2", "lynas-mt-weld", "lynas-kuantan", ["lot:lynas/ORE-2"]),
         world.lynas,
     )
-    last = envelope_bytes(
-        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-3", "rare_earth_ore", 10)]),
-        world.lynas,
-    )
     with pytest.raises(SubmitInterrupted) as caught:
-        world.ledger.submit([first, ship, last], now=NOW)
+        world.ledger.submit([ore(2), ore(3), ore(4), ship, ore(5)], now=NOW)
     results = caught.value.results
-    assert results[0].log_index == 11
-    assert results[1].storage_failure
-    assert results[1].error is not None
-    assert results[1].error.startswith("not stored: database error: ")
-    assert results[2].error == "not stored: an earlier envelope hit a database error"
+    assert [r.log_index for r in results[:2]] == [11, 12]
+    for result in results[2:4]:  # the failing group: ore 4 was judged, then rolled back
+        assert result.storage_failure
+        assert result.log_index is None
+        assert result.error is not None
+        assert result.error.startswith("not stored: database error: ")
+    assert results[4].error == "not stored: an earlier envelope hit a database error"
     checkpoint, _ = world.ledger.latest_checkpoint()
-    assert checkpoint.tree_size == 12
+    assert checkpoint.tree_size == 13
+    with world.ledger.store.reader() as tx:
+        assert tx.tree_size == 13
 
 
 def test_atomic_rollback_does_not_report_rolled_back_duplicates(world: World) -> None:
@@ -294,7 +301,7 @@ def test_group_commit_keeps_the_good_records_of_a_batch_with_a_bad_one(world: Wo
         ),
         world.lynas,
     )
-    results = world.ledger.submit([ore, reuse, ore, uses_ore], now=NOW, group=True)
+    results = world.ledger.submit([ore, reuse, ore, uses_ore], now=NOW)
     assert [r.log_index for r in results] == [start, None, start, start + 1]
     assert [r.duplicate for r in results] == [False, False, True, False]
     assert results[1].error == "identity: extraction.lots[0].id lot:lynas/ORE-1 already exists"
@@ -309,6 +316,6 @@ def test_group_commit_of_only_rejected_records_changes_nothing(world: World) -> 
         extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-1", "rare_earth_ore", 10)]),
         world.lynas,
     )
-    results = world.ledger.submit([reuse, b"{not json"], now=NOW, group=True)
+    results = world.ledger.submit([reuse, b"{not json"], now=NOW)
     assert [r.accepted for r in results] == [False, False]
     assert world.state() == before
