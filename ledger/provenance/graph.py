@@ -366,35 +366,52 @@ def node_label(graph: Graph, node: str) -> str:
 
 
 def render_tree(graph: Graph) -> str:
-    """An indented tree from the root lot; each line names the log index that proves it."""
+    """An indented tree from the root lot; each line names the log index that proves it.
+
+    A lot reached again (a DAG: one lot blended into two others upstream) is printed once,
+    in full where it is first reached, and afterwards as one line referring to it, so the
+    output is linear in the size of the graph, never exponential in its depth.
+    """
     root = graph.graph["root"]
     down = graph.graph["direction"] == "down"
     lines: list[str] = []
-
-    def walk(node: str, depth: int, via: EdgeData | None, seen: frozenset[str]) -> None:
+    printed: set[str] = set()
+    # An explicit stack, not recursion: a chain thousands of stages deep must print too.
+    stack: list[tuple[str, int, EdgeData | None]] = [(root, 0, None)]
+    while stack:
+        node, depth, via = stack.pop()
         flow = f"{format_kg(via['grams'])} {'→' if down else '←'} " if via is not None else ""
-        lines.append("  " * depth + flow + node_label(graph, node))
-        for hop in graph.nodes[node].get("hops", []):
-            received = (
-                f", received at log index {hop['received_index']}"
-                if hop["received_index"] is not None
-                else ", not received"
-            )
+        if node in printed:
             lines.append(
-                "  "
-                * (depth + 1)
-                + f"shipped {hop['shipment']} {hop['from']} → {hop['to']} ({hop['to_country']}) "
-                f"on {hop['shipped_on']} (log index {hop['log_index']}{received})"
+                "  " * depth
+                + f"{flow}{node} (shown above, log index {graph.nodes[node]['log_index']})"
             )
-        if node in seen:
-            return
+            continue
+        printed.add(node)
+        lines.append("  " * depth + flow + node_label(graph, node))
+        lines.extend(_hop_lines(graph, node, depth + 1))
         neighbours = graph.successors(node) if down else graph.predecessors(node)
-        for other in sorted(neighbours):
+        for other in sorted(neighbours, reverse=True):
             edge = graph.edges[node, other] if down else graph.edges[other, node]
-            walk(other, depth + 1, edge, seen | {node})
-
-    walk(root, 0, None, frozenset())
+            stack.append((other, depth + 1, edge))
     return "\n".join(lines) + "\n"
+
+
+def _hop_lines(graph: Graph, node: str, depth: int) -> list[str]:
+    lines = []
+    for hop in graph.nodes[node].get("hops", []):
+        received = (
+            f", received at log index {hop['received_index']}"
+            if hop["received_index"] is not None
+            else ", not received"
+        )
+        lines.append(
+            "  "
+            * depth
+            + f"shipped {hop['shipment']} {hop['from']} → {hop['to']} ({hop['to_country']}) "
+            f"on {hop['shipped_on']} (log index {hop['log_index']}{received})"
+        )
+    return lines
 
 
 def render_json(graph: Graph) -> str:

@@ -137,3 +137,34 @@ def test_reindex_rebuilds_an_emptied_index(world: World) -> None:
     assert result.stdout == "reindexed 11 entries\n"
     assert run(world, "verify").exit_code == 0
     assert run(world, "trace", "lot:lynas/NDPR-1").exit_code == 0
+
+
+def test_trace_of_a_dag_prints_each_lot_once(world: World) -> None:
+    """Issue 14: 30 blends, each of the two lots before it, made the text tree exponential
+    (2^30 lines); a lot reached again is now one line referring to the first."""
+    blends = 30
+    records = [
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/A0", "rare_earth_concentrate", 100)]),
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/A1", "rare_earth_concentrate", 100)]),
+    ]
+    for i in range(2, blends + 2):
+        records.append(
+            transformation(
+                "lynas",
+                "lynas-mt-weld",
+                "beneficiation",
+                [(f"lot:lynas/A{i - 1}", 50), (f"lot:lynas/A{i - 2}", 50)],
+                [(f"lot:lynas/A{i}", "rare_earth_concentrate", 100)],
+            )
+        )
+    results = world.submit([envelope_bytes(r, world.lynas) for r in records])
+    assert all(r.accepted for r in results), [r.error for r in results if not r.accepted]
+    assert len(world.ledger.trace(f"lot:lynas/A{blends + 1}").nodes) == blends + 2
+    result = run(world, "trace", f"lot:lynas/A{blends + 1}")
+    assert result.exit_code == 0, result.output
+    printed = result.stdout.splitlines()
+    assert len(printed) == 1 + 2 * blends  # each lot once, each other edge a reference
+    assert sum("(shown above, log index" in line for line in printed) == blends - 1
+    down = run(world, "trace", "lot:lynas/A0", "--down")
+    assert down.exit_code == 0, down.output
+    assert len(down.stdout.splitlines()) <= 2 * (blends + 2)
