@@ -8,7 +8,10 @@ turns, and a thread waiting to re-enter the interpreter after each signature che
 behind the admitting one. Small batches, and machines with one core, are opened inline.
 
 Workers start from a fresh interpreter (``forkserver``), never as forks of the caller: a
-fork would share the caller's database connections and locks.
+fork would share the caller's database connections and locks. They die with the caller,
+however it dies (``kill -9`` included): each watches the caller's process and exits when it
+is gone; the fork server exits when its pipe from the caller closes, and the resource
+tracker when nobody holds its pipe any more.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import itertools
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -152,9 +156,40 @@ def _shared_pool(workers: int) -> ProcessPoolExecutor:
             # working directory with its own sys.path, where a checkout's ``ledger`` would
             # shadow the installed one. Each worker imports with the caller's sys.path.
             context.set_forkserver_preload([])
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            _pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_die_with,
+                initargs=(os.getpid(),),
+            )
             atexit.register(_discard_pool)
         return _pool
+
+
+_WATCH_SECONDS = 0.5
+
+
+def _die_with(caller: int) -> None:
+    """Worker start-up: exit as soon as the process that made the pool no longer exists (a
+    worker's parent is the fork server, so the kernel's parent-death signal would not do)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(_WATCH_SECONDS)
+            if not _alive(caller):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="watch-caller", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - the pid was reused by another user
+        return False
+    return True
 
 
 def _discard_pool() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 import pytest
@@ -150,3 +151,57 @@ def test_workers_import_the_callers_ledger_not_one_in_the_working_directory(tmp_
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == str(len(list(demo.synthetic(600, seed=3).items)))
+
+
+_BUSY_CALLER = """
+import sys, time
+from ledger.service import _parallel as parallel
+pool = parallel._shared_pool(2)
+running = [pool.submit(time.sleep, 60) for _ in range(2)]
+while len(pool._processes) < 2:
+    time.sleep(0.05)
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def _marked(mark: str) -> set[int]:
+    """Processes whose environment carries ``mark`` (the caller and all it started)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                if f"BLOC_TEST_MARK={mark}".encode() in handle.read().split(b"\0"):
+                    found.add(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the processes")
+def test_workers_die_with_a_caller_killed_with_sigkill() -> None:
+    """Issue 14: after ``kill -9`` of a large submit, the fork server, the resource tracker
+    and the workers stayed attached to init forever."""
+    mark = os.urandom(8).hex()
+    caller = subprocess.Popen(
+        [sys.executable, "-c", _BUSY_CALLER],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "BLOC_TEST_MARK": mark},
+    )
+    try:
+        assert caller.stdout is not None
+        assert caller.stdout.readline() == b"ready\n"
+        started = _marked(mark) - {caller.pid}
+        assert len(started) >= 3  # the fork server and two workers, at least
+        caller.kill()
+        caller.wait(30)
+        deadline = time.monotonic() + 15
+        while _marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _marked(mark) == set()
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+            caller.wait()
