@@ -11,31 +11,44 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger.core.files import GIB, read_bounded
 from ledger.errors import (
     ConfigError,
     InputError,
-    LedgerError,
-    RecordRejected,
-    VerificationError,
 )
-from ledger.net import RemoteLedger, Witnessed, Witnessing
 from ledger.service import Ledger
 from ledger.service.home import LOG_PASSPHRASE_VARIABLE, Home, NoHomeError, find_home
 
-EXIT_OK = 0
-EXIT_FAIL = 1
-EXIT_USAGE = 2
-EXIT_INTEGRITY = 3
-EXIT_INCONCLUSIVE = 4
-EXIT_REJECTED = 5
-EXIT_INTERNAL = 70
-"""A bug in bloc, not a mistake of the user's: ``EX_SOFTWARE`` of sysexits.h."""
+from ._base import (
+    EXIT_FAIL,
+    EXIT_INCONCLUSIVE,
+    EXIT_INTEGRITY,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    Settings,
+    exit_code_for,
+)
+
+if TYPE_CHECKING:  # the HTTP stack is imported only by the commands that reach a server
+    from ledger.net import RemoteLedger, Witnessed
+
+__all__ = [
+    "EXIT_FAIL",
+    "EXIT_INCONCLUSIVE",
+    "EXIT_INTEGRITY",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "EXIT_USAGE",
+    "Settings",
+    "exit_code_for",
+]
 
 MAX_INPUT_BYTES = 8 * GIB
 """The largest file of records read (a million records is about 1.5 GiB)."""
@@ -44,20 +57,6 @@ PROGRESS_THRESHOLD = 100
 """Inputs at least this long show a progress bar (on a terminal only)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def exit_code_for(error: LedgerError) -> int:
-    if isinstance(error, RecordRejected):
-        return EXIT_REJECTED
-    if isinstance(error, VerificationError):
-        return EXIT_INTEGRITY
-    return EXIT_USAGE  # input, configuration and storage errors: the command could not run
-
-
-@dataclass(slots=True)
-class Settings:
-    home: Path | None
-    debug: bool
 
 
 def settings(ctx: click.Context) -> Settings:
@@ -81,7 +80,11 @@ def optional_home(ctx: click.Context) -> Home | None:
 
 def remote_ledger(home: Home) -> RemoteLedger | None:
     """The server behind a remote home (ADR 0032), or ``None`` for a home with a database."""
-    return RemoteLedger(home) if home.remote is not None else None
+    if home.remote is None:
+        return None
+    from ledger.net import RemoteLedger
+
+    return RemoteLedger(home)
 
 
 def writing_ledger(home: Home) -> Ledger:
@@ -106,6 +109,8 @@ def ask_witnesses(ledger: Ledger, *, warn: bool = True) -> Witnessed | None:
     readers keep the last witnessed checkpoint until 'bloc log publish' gets the quorum."""
     if not ledger.root.witnesses:
         return None
+    from ledger.net import Witnessing
+
     witnessing = Witnessing(ledger)
     try:
         witnessed = witnessing.collect()
@@ -209,6 +214,14 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
     if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -93,7 +93,12 @@ def demo_command(directory: Path, size: int | None, seed: int, db_url: str | Non
 
 
 def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer) -> None:
-    envelopes = list(demo.envelopes(plan, registrar))
+    envelopes: list[bytes] = []
+    with progress_bar(len(plan.items), "signing") as advance:
+        for envelope in demo.envelopes(plan, registrar):
+            envelopes.append(envelope)
+            if advance is not None:
+                advance(1)
     click.echo(
         f"building a ledger of {len(envelopes)} signed records "
         f"({len(plan.keys)} participants' keys)"

@@ -67,9 +67,9 @@ def evidence(
     since: Path | None,
     output: Path,
 ) -> None:
-    """Write an evidence bundle for LOT: its upstream records and their signers'
-    registrations with inclusion proofs against one signed checkpoint, the policy and the
-    verdict. 'bloc verify-bundle' checks it offline with root.json alone."""
+    """Write an evidence bundle for LOT: its upstream records and the whole key registry,
+    with inclusion proofs against one witnessed checkpoint, the policy and the verdict.
+    'bloc verify-bundle' checks it offline with root.json alone."""
     chosen = policies.load(policy_name)
     home = current_home(ctx)
     remote = remote_ledger(home)
@@ -120,9 +120,10 @@ def verify_bundle_command(
     policy_name: str | None,
     as_json: bool,
 ) -> None:
-    """Check an evidence bundle offline, with no ledger: the checkpoint's signature against
-    root.json, every inclusion proof, every signature against the registrations in the
-    bundle, that the upstream is complete; then recompute the verdict and compare.
+    """Check an evidence bundle offline, with no ledger: the checkpoint's signature and its
+    witnesses' quorum against root.json, every inclusion proof, every signature against the
+    registrations in the bundle, that the upstream and the registry are complete; then
+    recompute the verdict and compare.
 
     Exits 0 when everything holds (and prints the verdict), 3 naming the first problem.
     """

@@ -1,7 +1,14 @@
-"""The ``bloc`` group: global options, error mapping, and the subcommands."""
+"""The ``bloc`` group: global options, error mapping, and the subcommands.
+
+Subcommands are loaded when they are run, not when ``bloc`` starts: ``bloc --version`` and
+``bloc --help`` import click and this package's light base only, and ``bloc check`` never
+imports the HTTP stack (issue 14). :data:`COMMANDS` names each command's module and its
+one-line summary (a test holds the summaries to the commands' own help).
+"""
 
 from __future__ import annotations
 
+import importlib
 import traceback
 from pathlib import Path
 from typing import Any, NoReturn
@@ -11,21 +18,109 @@ import click
 from ledger import __version__
 from ledger.errors import LedgerError
 
-from . import (
-    compliance,
-    demo,
-    evidence,
-    keys,
-    log,
-    picture,
-    provenance,
-    records,
-    server,
-    setup,
-    verify,
-    witness,
-)
-from .common import EXIT_INTERNAL, EXIT_USAGE, Settings, exit_code_for
+from ._base import EXIT_INTERNAL, EXIT_USAGE, Settings, exit_code_for
+
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": (
+        "compliance",
+        "check",
+        "The verdict on LOT (or --all lots) under a policy as of a date.",
+    ),
+    "connect": (
+        "setup",
+        "connect",
+        "Make a remote home for the ledger served at URL: no database, root.json "
+        "pinned, and the server's checkpoint verified and kept; later checkpoints must "
+        "extend it.",
+    ),
+    "demo": (
+        "demo",
+        "demo_command",
+        "Build a sample ledger in DIRECTORY (new; default ./bloc-demo) with real keys "
+        "and signatures, run 'check --all --end-use defense' under both built-in "
+        "policies, and write DIRECTORY/report.html.",
+    ),
+    "evidence": (
+        "evidence",
+        "evidence",
+        "Write an evidence bundle for LOT: its upstream records and the whole key "
+        "registry, with inclusion proofs against one witnessed checkpoint, the policy "
+        "and the verdict.",
+    ),
+    "findings": (
+        "provenance",
+        "findings",
+        "Integrity findings: stable code, severity, message, and the log indexes proving it.",
+    ),
+    "graph": (
+        "picture",
+        "graph",
+        "Draw LOT's provenance from mine to buyer into FILE (.svg, .html or .dot).",
+    ),
+    "init": (
+        "setup",
+        "init",
+        "Create a ledger home: registrar and log keys, root.json, bloc.toml, empty database.",
+    ),
+    "keys": (
+        "keys",
+        "keys",
+        "Manage signing keys (in the home's keys/ directory, or anywhere with --out).",
+    ),
+    "log": ("log", "log", "The log's signed checkpoints and proofs."),
+    "policy": ("compliance", "policy", "Compliance policies (built in, or JSON files)."),
+    "register": (
+        "records",
+        "register",
+        "Sign participant, facility and key_revocation records with the registrar key "
+        "and submit them.",
+    ),
+    "reindex": (
+        "provenance",
+        "reindex",
+        "Rebuild the derived index (lots, flows, shipments, findings) from the log.",
+    ),
+    "serve": (
+        "server",
+        "serve_command",
+        "Serve this home's ledger: signed records in (POST /v1/records), checkpoints, "
+        "C2SP tiles and signed reads out.",
+    ),
+    "sign": (
+        "records",
+        "sign",
+        "Sign a record (JSON) or records (JSON Lines) into DSSE envelope(s) of the same shape.",
+    ),
+    "submit": (
+        "records",
+        "submit",
+        "Submit DSSE envelopes (JSON, JSON Lines, or - for standard input).",
+    ),
+    "trace": (
+        "provenance",
+        "trace",
+        "The provenance of LOT: every lot upstream (or downstream), each naming its log index.",
+    ),
+    "verify": (
+        "verify",
+        "verify",
+        "Recompute every leaf, signature, Merkle node and root; check every checkpoint.",
+    ),
+    "verify-bundle": (
+        "evidence",
+        "verify_bundle_command",
+        "Check an evidence bundle offline, with no ledger: the checkpoint's signature "
+        "and its witnesses' quorum against root.json, every inclusion proof, every "
+        "signature against the registrations in the bundle, that the upstream and the "
+        "registry are complete; then recompute the verdict and compare.",
+    ),
+    "witness": (
+        "witness",
+        "witness",
+        "A witness: cosigns a log's checkpoint only when it extends the last one it cosigned.",
+    ),
+}
+"""Command name: (module in ``ledger.cli``, attribute, the summary ``bloc --help`` shows)."""
 
 
 def _fail(message: str, exit_code: int, *, label: str = "error") -> NoReturn:
@@ -39,10 +134,31 @@ def _fail(message: str, exit_code: int, *, label: str = "error") -> NoReturn:
 
 
 class BlocGroup(click.Group):
-    """The root group: maps every exception a command lets through to one line and an exit
-    code. The library's errors and the environment's (a file that cannot be read) are the
-    user's to fix; anything else is a bug, exit 70 (``EX_SOFTWARE``), so that a script can
-    tell the two apart."""
+    """The root group: loads a subcommand when it is run, and maps every exception a command
+    lets through to one line and an exit code. The library's errors and the environment's
+    (a file that cannot be read) are the user's to fix; anything else is a bug, exit 70
+    (``EX_SOFTWARE``), so that a script can tell the two apart."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f".{module}", __package__), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`COMMANDS`, without importing any command."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit))
+            for name in sorted(COMMANDS)
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -95,27 +211,6 @@ def bloc(ctx: click.Context, home: Path | None, debug: bool) -> None:
     failure, 4 inconclusive, 5 some submitted records rejected, 70 internal error (a bug).
     """
     ctx.obj = Settings(home=home, debug=debug)
-
-
-bloc.add_command(setup.init)
-bloc.add_command(setup.connect)
-bloc.add_command(keys.keys)
-bloc.add_command(records.sign)
-bloc.add_command(records.submit)
-bloc.add_command(records.register)
-bloc.add_command(verify.verify)
-bloc.add_command(log.log)
-bloc.add_command(provenance.trace)
-bloc.add_command(provenance.findings)
-bloc.add_command(provenance.reindex)
-bloc.add_command(picture.graph)
-bloc.add_command(compliance.check)
-bloc.add_command(compliance.policy)
-bloc.add_command(evidence.evidence)
-bloc.add_command(evidence.verify_bundle_command)
-bloc.add_command(demo.demo_command)
-bloc.add_command(server.serve_command)
-bloc.add_command(witness.witness)
 
 
 def main() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -273,3 +276,57 @@ def test_expected_errors_from_the_same_place_are_not_reported_as_bugs(
     result = run(empty_world, "verify")
     assert result.exit_code == code
     assert result.stderr == f"bloc: error: {error}\n"
+
+
+# -- start-up (issue 14): what each command imports, never how long it takes ---------------
+
+
+def test_the_help_summaries_are_the_commands_own() -> None:
+    from ledger.cli.main import COMMANDS, BlocGroup
+
+    group = BlocGroup()
+    ctx = click.Context(group)
+    for name, (_, _, summary) in COMMANDS.items():
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        assert command.get_short_help_str(limit=400) == summary, name
+
+
+HEAVY = {"sqlalchemy", "sqlmodel", "fastapi", "uvicorn", "httpx", "networkx", "jsonschema"}
+
+
+def imported_by(*args: str, cwd: Path | None = None) -> set[str]:
+    """The top-level modules (and ledger's packages) a ``bloc`` process imports."""
+    script = (
+        "import sys\nfrom ledger.cli.main import main\nsys.argv = ['bloc', *sys.argv[1:]]\nmain()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", script, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+    names = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            module = line.rsplit("|", 1)[1].strip()
+            names.add(module if module.startswith("ledger.") else module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help_import_no_library_machinery(args: list[str]) -> None:
+    imported = imported_by(*args)
+    assert "click" in imported
+    assert not imported & HEAVY
+    assert not {m for m in imported if m.startswith(("ledger.service", "ledger.store"))}
+
+
+def test_a_local_check_does_not_import_the_http_stack(world: World) -> None:
+    imported = imported_by(
+        "--home", str(world.home.path), "check", "lot:lynas/NDPR-1", "--policy",
+        "dfars-252.225-7052", "--as-of", "2026-06-01",
+    )  # fmt: skip
+    assert "ledger.compliance" in imported  # the command did run
+    assert not imported & {"fastapi", "uvicorn", "httpx", "starlette"}
