@@ -54,6 +54,7 @@ SUBMITTERS = 4
 
 MEASUREMENT_KEYS: dict[str, tuple[str, ...]] = {
     "ingest": ("ingest1",),
+    "ingest-atomic": ("ingest1_atomic",),
     "ingest4": ("ingest4",),
     "serve": tuple(key for load in serve.LOADS for key in load.keys),
     "verify": ("verify",),
@@ -69,6 +70,7 @@ MEASUREMENTS = (
     "limit",
     "sslib",
     "ingest",
+    "ingest-atomic",
     "ingest4",
     "serve",
     "verify",
@@ -534,6 +536,13 @@ class SizeRun:
         ledger_home: Path | None = None
         if self.h.wanted("ingest"):
             ledger_home = self.ingest(backend, "ingest1", 1, homes)
+        if self.h.wanted("ingest-atomic"):
+            kept = self.ingest(backend, "ingest1_atomic", 1, homes, atomic=True)
+            if ledger_home is None:
+                ledger_home = kept
+            elif kept is not None and not self.o.keep:
+                homes.remove(kept)
+                self.discard(kept)
         if backend == "postgresql" and self.h.wanted("ingest4"):
             kept = self.ingest(backend, "ingest4", SUBMITTERS, homes)
             if ledger_home is None:
@@ -580,8 +589,11 @@ class SizeRun:
 
     # ingest
 
-    def ingest(self, backend: str, key: str, submitters: int, homes: list[Path]) -> Path | None:
-        """Repeated ingests into new databases; returns the home of the last good one."""
+    def ingest(
+        self, backend: str, key: str, submitters: int, homes: list[Path], *, atomic: bool = False
+    ) -> Path | None:
+        """Repeated ingests into new databases; returns the home of the last good one. The
+        default is what users run, ``bloc submit FILE``; ``atomic`` adds ``--atomic``."""
         name = report.BACKEND_NAMES[backend]
         cell = self.cell(backend, key)
         kept: Path | None = None
@@ -602,7 +614,7 @@ class SizeRun:
         with self.h.measuring(f"{self.size:,} {name}: {key}", cell):
             for attempt in range(self.repeat):
                 home = self.new_home(backend, homes)
-                seconds = self.submit(home, phases)
+                seconds = self.submit(home, phases, atomic=atomic)
                 cell.values.append(len(self.envelopes) / seconds)
                 log(f"  run {attempt + 1}: {cell.values[-1]:,.0f} records/s ({seconds:.1f} s)")
                 if kept is not None and not self.o.keep:
@@ -619,7 +631,7 @@ class SizeRun:
             self.submit_rss = 0
         return kept
 
-    def submit(self, home: Path, phases: list[list[list[int]]]) -> float:
+    def submit(self, home: Path, phases: list[list[list[int]]], *, atomic: bool) -> float:
         """Write the chunk files, then time submitting them: phase after phase, the streams
         of a phase concurrently, the chunks of a stream one after another."""
         chunks = home.parent / f"{home.name}-chunks"
@@ -642,10 +654,13 @@ class SizeRun:
             started = time.perf_counter()
             for streams in plan:
                 if len(streams) == 1:
-                    self.submit_stream(home, streams[0])
+                    self.submit_stream(home, streams[0], atomic=atomic)
                     continue
                 with ThreadPoolExecutor(max_workers=len(streams)) as pool:
-                    running = [pool.submit(self.submit_stream, home, files) for files in streams]
+                    running = [
+                        pool.submit(self.submit_stream, home, files, atomic=atomic)
+                        for files in streams
+                    ]
                     for future in running:
                         future.result()
             seconds = time.perf_counter() - started
@@ -666,10 +681,17 @@ class SizeRun:
                 f"the ledger holds {stored:,} entries after ingest, not {len(self.envelopes):,}"
             )
 
-    def submit_stream(self, home: Path, files: list[tuple[Path, int]]) -> None:
+    def submit_stream(self, home: Path, files: list[tuple[Path, int]], *, atomic: bool) -> None:
         for path, count in files:
             done = run_bloc(
-                ["--home", str(home), "submit", str(path), "--atomic", "--json"],
+                [
+                    "--home",
+                    str(home),
+                    "submit",
+                    str(path),
+                    *(["--atomic"] if atomic else []),
+                    "--json",
+                ],
                 ok=(0, 5),
                 timeout=self.h.timeout(),
             )

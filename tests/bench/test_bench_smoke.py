@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 FIGURES = (
     "ingest1",
+    "ingest1_atomic",
     "serve_single",
     "serve_single_p50",
     "serve_single_p99",
@@ -46,7 +47,8 @@ are PostgreSQL's only)."""
 
 ROWS = (
     "start-up (`bloc --version`)",
-    "ingest, 1 submitter",
+    "ingest, 1 submitter (`bloc submit FILE`, what users run)",
+    "ingest, 1 submitter (`bloc submit --atomic FILE`)",
     "ingest (1 submitter) ÷ limit",
     "`bloc serve`, 32 clients × 1 record per request",
     "`bloc serve`, 32 single-record clients: ack p50",

@@ -295,8 +295,9 @@ def test_the_help_summaries_are_the_commands_own() -> None:
 HEAVY = {"sqlalchemy", "sqlmodel", "fastapi", "uvicorn", "httpx", "networkx", "jsonschema"}
 
 
-def imported_by(*args: str, cwd: Path | None = None) -> set[str]:
-    """The top-level modules (and ledger's packages) a ``bloc`` process imports."""
+def imported_by(*args: str, cwd: Path) -> set[str]:
+    """The top-level modules (and ledger's packages) a ``bloc`` process imports, run from
+    ``cwd`` (never a checkout, whose ``ledger/`` would shadow the installed package)."""
     script = (
         "import sys\nfrom ledger.cli.main import main\nsys.argv = ['bloc', *sys.argv[1:]]\nmain()"
     )
@@ -307,6 +308,7 @@ def imported_by(*args: str, cwd: Path | None = None) -> set[str]:
         cwd=cwd,
         timeout=120,
     )
+    assert done.returncode == 0, done.stderr[-2000:]
     names = set()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -316,17 +318,17 @@ def imported_by(*args: str, cwd: Path | None = None) -> set[str]:
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"]])
-def test_version_and_help_import_no_library_machinery(args: list[str]) -> None:
-    imported = imported_by(*args)
+def test_version_and_help_import_no_library_machinery(args: list[str], tmp_path: Path) -> None:
+    imported = imported_by(*args, cwd=tmp_path)
     assert "click" in imported
     assert not imported & HEAVY
     assert not {m for m in imported if m.startswith(("ledger.service", "ledger.store"))}
 
 
-def test_a_local_check_does_not_import_the_http_stack(world: World) -> None:
+def test_a_local_check_does_not_import_the_http_stack(world: World, tmp_path: Path) -> None:
     imported = imported_by(
         "--home", str(world.home.path), "check", "lot:lynas/NDPR-1", "--policy",
-        "dfars-252.225-7052", "--as-of", "2026-06-01",
+        "dfars-252.225-7052", "--as-of", "2026-06-01", cwd=tmp_path,
     )  # fmt: skip
     assert "ledger.compliance" in imported  # the command did run
     assert not imported & {"fastapi", "uvicorn", "httpx", "starlette"}
