@@ -422,9 +422,10 @@ METHODS: tuple[tuple[str, str], ...] = (
     ),
     (
         "ingest",
-        "a new home with an empty database, then `bloc --home H submit CHUNK.jsonl --atomic "
-        "--json` for each chunk of the pre-signed envelopes, in log order; records/s over the "
-        "wall time of all chunks, start-up included; every envelope must be accepted",
+        "a new home with an empty database, then `bloc --home H submit CHUNK.jsonl --json` "
+        "(what users run; the atomic row adds `--atomic`) for each chunk of the pre-signed "
+        "envelopes, in log order; records/s over the wall time of all chunks, start-up "
+        "included; every envelope must be accepted",
     ),
     (
         "ingest, 4 submitters",
