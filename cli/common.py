@@ -233,6 +233,36 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
         yield lambda n: bar.advance(task, n)
 
 
+@contextmanager
+def progress_steps(
+    description: str, *, quiet: bool = False
+) -> Iterator[Callable[[int, int], None]]:
+    """A callback told (done, total) for work whose total is known only once it began; it
+    shows a progress bar on stderr when that is a terminal, the work is long and not
+    ``quiet`` (``--json``)."""
+    shown: dict[str, Any] = {}
+    show = not quiet and sys.stderr.isatty()
+
+    def step(done: int, total: int) -> None:
+        if not show or total < PROGRESS_THRESHOLD:
+            return
+        if not shown:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+            )
+            bar.start()
+            shown["bar"], shown["task"] = bar, bar.add_task(description, total=total)
+        shown["bar"].update(shown["task"], completed=done)
+
+    try:
+        yield step
+    finally:
+        if shown:
+            shown["bar"].stop()
+
+
 def write_output(data: bytes, output: Path | None) -> None:
     """Write ``data`` to ``output`` whole or not at all (a temporary file, then a rename);
     to stdout when ``output`` is None."""

@@ -10,7 +10,15 @@ import click
 from ledger import compliance, render
 from ledger.compliance import policy as policies
 
-from .common import current_home, emit_json, json_option, now, reading_ledger, remote_ledger
+from .common import (
+    current_home,
+    emit_json,
+    json_option,
+    now,
+    progress_steps,
+    reading_ledger,
+    remote_ledger,
+)
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -96,7 +104,8 @@ def check(
     ledger = reading_ledger(ctx)
     if lot is not None:
         _show(ctx, ledger.check(lot, policy=chosen, as_of=day), as_json)
-    verdicts = ledger.check_all(policy=chosen, as_of=day, end_use=end_use)
+    with progress_steps("judging", quiet=as_json) as steps:
+        verdicts = ledger.check_all(policy=chosen, as_of=day, end_use=end_use, steps=steps)
     if as_json:
         for v in verdicts:
             emit_json(compliance.verdict_document(v))

@@ -34,7 +34,7 @@ from ledger.service import (
     _tiles,
 )
 from ledger.service._audit import VerifyReport
-from ledger.service._common import Progress
+from ledger.service._common import Progress, Steps
 from ledger.service._proofs import ConsistencyProof, InclusionProof
 from ledger.service._submit import SubmitResult
 from ledger.store import Store
@@ -192,11 +192,19 @@ class Ledger:
             return _queries.judge(tx, lot, policy=policy, as_of=as_of)
 
     def check_all(
-        self, *, policy: Policy, as_of: date, end_use: str | None = None
+        self,
+        *,
+        policy: Policy,
+        as_of: date,
+        end_use: str | None = None,
+        steps: Steps | None = None,
     ) -> list[compliance.Verdict]:
         """Verdicts on every lot (or every lot shipped with ``end_use``): one linear pass per
-        material rule over the whole ledger, not one traversal per lot."""
-        return _queries.check_all(self.store, policy=policy, as_of=as_of, end_use=end_use)
+        material rule over the whole ledger, not one traversal per lot. ``steps`` is told
+        (lots judged, lots to judge) after each lot."""
+        return _queries.check_all(
+            self.store, policy=policy, as_of=as_of, end_use=end_use, steps=steps
+        )
 
     # -- evidence -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from ledger.provenance import findings as found
 from ledger.provenance import graph
 from ledger.records.envelope import parse_envelope
 from ledger.records.model import LotId, Transformation, decode_record
+from ledger.service._common import Steps
 from ledger.store import Store, Transaction
 
 
@@ -67,7 +68,12 @@ def judge(tx: Transaction, lot: str, *, policy: Policy, as_of: date) -> complian
 
 
 def check_all(
-    store: Store, *, policy: Policy, as_of: date, end_use: str | None
+    store: Store,
+    *,
+    policy: Policy,
+    as_of: date,
+    end_use: str | None,
+    steps: Steps | None = None,
 ) -> list[compliance.Verdict]:
     """:meth:`ledger.service.Ledger.check_all`."""
     with store.reader() as tx:
@@ -85,19 +91,23 @@ def check_all(
         and (end_use is None or any(h["end_use"] == end_use for h in data.get("hops", [])))
     )
     rule_shares: dict[str, compliance.RuleShares] = {}
-    return [
-        compliance.judge(
-            lot,
-            everything,
-            policy=policy,
-            as_of=as_of,
-            facilities=facilities,
-            unknown_grams=unknown,
-            rule_shares=rule_shares,
-            declarations=declared,
+    verdicts = []
+    for done, lot in enumerate(targets, 1):
+        verdicts.append(
+            compliance.judge(
+                lot,
+                everything,
+                policy=policy,
+                as_of=as_of,
+                facilities=facilities,
+                unknown_grams=unknown,
+                rule_shares=rule_shares,
+                declarations=declared,
+            )
         )
-        for lot in targets
-    ]
+        if steps is not None:
+            steps(done, len(targets))
+    return verdicts
 
 
 def key_owner(store: Store, keyid: KeyId) -> str | None:

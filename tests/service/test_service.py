@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 
 import pytest
 
+from ledger.compliance.policy import load
 from ledger.log import merkle
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.service import _parallel as parallel
@@ -319,3 +321,14 @@ def test_group_commit_of_only_rejected_records_changes_nothing(world: World) -> 
     results = world.ledger.submit([reuse, b"{not json"], now=NOW)
     assert [r.accepted for r in results] == [False, False]
     assert world.state() == before
+
+
+def test_check_all_reports_each_lot_judged_against_the_total(world: World) -> None:
+    """The progress `bloc check --all` shows on a terminal (issue 14)."""
+    seen: list[tuple[int, int]] = []
+    verdicts = world.ledger.check_all(
+        policy=load("dfars-252.225-7052"),
+        as_of=date(2026, 6, 1),
+        steps=lambda d, t: seen.append((d, t)),
+    )
+    assert seen == [(n, len(verdicts)) for n in range(1, len(verdicts) + 1)]
