@@ -68,6 +68,7 @@ MEASUREMENT_KEYS: dict[str, tuple[str, ...]] = {
 MEASUREMENTS = (
     "startup",
     "limit",
+    "floor",
     "sslib",
     "ingest",
     "ingest-atomic",
@@ -485,6 +486,15 @@ class SizeRun:
             with self.h.measuring(f"{self.size:,}: limit (no storage)", cell):
                 for _ in range(self.repeat):
                     cell.values.append(n / baselines.limit(self.envelopes, self.corpus.keys))
+        if self.h.wanted("floor"):
+            for key, measure, what in (
+                ("floor1", baselines.floor, "one core"),
+                ("floor_all", baselines.floor_all_cores, "every core"),
+            ):
+                cell = self.cell(report.NO_DB, key)
+                with self.h.measuring(f"{self.size:,}: floor, {what}", cell):
+                    for _ in range(self.repeat):
+                        cell.values.append(n / measure(self.envelopes, self.corpus.keys))
         if self.h.wanted("sslib"):
             cell = self.cell(report.NO_DB, "sslib")
             if not baselines.securesystemslib_available():

@@ -78,6 +78,9 @@ ROWS = (
     "evidence build (library",
     "bundle verification (library",
     "limit: open + schema-check",
+    "floor, one core: JSON parse + base64 + Ed25519 verify + SHA-256",
+    "floor, every core",
+    "ingest (1 submitter, `bloc submit FILE`) ÷ floor on every core: the headline",
     "securesystemslib `Envelope.from_dict`",
 )
 
@@ -139,7 +142,7 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
         cell = measured[f"300/sqlite/{key}"]
         assert cell["note"] is None, (key, cell)
         assert len(cell["values"]) == 1, (key, cell)
-    for key in ("limit", "startup"):
+    for key in ("limit", "startup", "floor1", "floor_all"):
         cell = measured[f"{0 if key == 'startup' else 300}/none/{key}"]
         assert cell["note"] is None, (key, cell)
         assert cell["values"], (key, cell)
