@@ -89,3 +89,9 @@ def connect(
     click.echo(
         f"  verified   checkpoint at tree size {size} (kept in {remote.home.kept_path.name})"
     )
+    cosigned = remote.root.cosigned_by(note)
+    if remote.root.witnesses:
+        click.echo(
+            f"  witnesses  cosigned by {', '.join(cosigned)} (quorum "
+            f"{remote.root.witness_quorum} of {len(remote.root.witnesses)})"
+        )

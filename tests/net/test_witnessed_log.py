@@ -240,7 +240,11 @@ def test_a_server_asks_its_witnesses_before_it_answers(
     with served(world.home.path) as server:
         home = tmp_path / "remote"
         connect = ["connect", server.url, str(home), "--root", str(world.home.root_path)]
-        assert bloc(tmp_path, *connect, "--key", str(key)).returncode == 0
+        connected = bloc(tmp_path, *connect, "--key", str(key))
+        assert connected.returncode == 0, connected.stderr
+        assert "  witnesses  cosigned by w1.test, w2.test, w3.test (quorum 2 of 3)\n" in (
+            connected.stdout
+        )
         done = bloc(home, "submit", str(ore(world, "VIA-SERVER", tmp_path)))
         assert done.returncode == 0, done.stderr
         shown = checkpoint(home)
