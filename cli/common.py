@@ -19,6 +19,7 @@ from ledger.core.files import GIB, read_bounded
 from ledger.errors import (
     ConfigError,
     InputError,
+    LedgerError,
 )
 from ledger.service import Ledger
 from ledger.service.home import LOG_PASSPHRASE_VARIABLE, Home, NoHomeError, find_home
@@ -114,6 +115,9 @@ def ask_witnesses(ledger: Ledger, *, warn: bool = True) -> Witnessed | None:
     witnessing = Witnessing(ledger)
     try:
         witnessed = witnessing.collect()
+    except LedgerError as e:  # the records are stored: say so, never turn it into a failure
+        click.echo(f"bloc: warning: the witnesses were not asked: {e}", err=True)
+        return None
     finally:
         witnessing.close()
     if not warn:

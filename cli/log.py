@@ -92,7 +92,7 @@ def witness_add(ctx: click.Context, witness_spec: str, quorum: int | None) -> No
     home = current_home(ctx)
     entry = WitnessEntry(vkey=parse_vkey(vkey_text), url=url)
     root = home.root().with_witness(entry, quorum=quorum)
-    replace_root(home, root)
+    replace_root(home, root)  # checks the new root.json against its schema first
     click.echo(
         f"witness {entry.name} at {url} added; quorum {root.witness_quorum} of "
         f"{len(root.witnesses)} (root.json sha256 {home.identity().root_sha256})"

@@ -170,8 +170,10 @@ def _send(
         raise click.UsageError("--atomic needs the ledger's database; a server commits in groups")
     results = remote.submit(envelopes)
     try:
-        _report(items, results, as_json)
+        _report(items, results, as_json, final=remote.checkpoint_problem is None)
     finally:
+        if remote.checkpoint_problem is not None:
+            raise remote.checkpoint_problem
         if remote.uncovered:
             click.echo(
                 f"bloc: warning: {remote.uncovered} accepted records are not yet covered by a "

@@ -145,8 +145,8 @@ def _ask_witnesses(witnessing: Witnessing) -> None:
     (readers keep the last witnessed one), never turned into a failed write."""
     try:
         witnessed = witnessing.collect()
-    except LedgerError as e:
-        report_line({"event": "witnessing", "error": str(e)})
+    except Exception as e:  # the commit is done: a witnessing failure never fails it
+        report_line({"event": "witnessing", "error": f"{type(e).__name__}: {e}"})
         return
     if witnessed is not None and (witnessed.failures or not witnessed.met):
         report_line({"event": "witnessing", "met": witnessed.met, "message": witnessed.describe()})

@@ -67,6 +67,9 @@ class RemoteLedger:
         self.client = Client(home.remote, signer=signer)
         self.clock = clock
         self.uncovered = 0
+        self.checkpoint_problem: VerificationError | None = None
+        """Why the checkpoint after the last :meth:`submit` was refused (its records are
+        stored; the caller reports them, then this)."""
         """Records the last :meth:`submit` stored that no checkpoint readers accept covers
         yet (the server's witnesses have not cosigned one, ADR 0037)."""
 
@@ -176,7 +179,11 @@ class RemoteLedger:
             answers = self.client.submit(envelopes[start : start + 1000])
             results.extend(_result(start + n, answer) for n, answer in enumerate(answers))
         if any(r.accepted for r in results):
-            checkpoint, _ = self.latest_checkpoint()
+            try:
+                checkpoint, _ = self.latest_checkpoint()
+            except VerificationError as e:  # the records are stored: report them first
+                self.checkpoint_problem = e
+                return results
             self.uncovered = sum(
                 r.accepted and r.log_index is not None and r.log_index >= checkpoint.tree_size
                 for r in results

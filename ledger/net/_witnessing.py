@@ -66,10 +66,10 @@ def request_cosignature(
     body = encode_add_checkpoint(old_size=old_size, proof=proof, note=note)
     target = url.rstrip("/") + ADD_CHECKPOINT_PATH
     try:
-        response = http.post(target, content=body)
-    except httpx.HTTPError as e:
+        with http.stream("POST", target, content=body) as response:
+            text = _bounded_body(response)
+    except (httpx.HTTPError, httpx.InvalidURL) as e:
         raise WitnessUnavailable(f"unreachable at {url} ({type(e).__name__})") from e
-    text = response.content[:_MAX_ANSWER_BYTES]
     if response.status_code == 200:
         return text.decode("utf-8", errors="replace")
     line = text.decode("utf-8", errors="replace").strip().split("\n")[0][:200]
@@ -84,6 +84,17 @@ def request_cosignature(
             raise WitnessRefused(409, f"answered 409 with a malformed size: {e}") from e
         raise WitnessConflict(size, f"holds tree size {size}")
     raise WitnessRefused(response.status_code, f"refused ({response.status_code}): {line}")
+
+
+def _bounded_body(response: httpx.Response) -> bytes:
+    """At most :data:`_MAX_ANSWER_BYTES` of the answer: a witness cannot make the log read
+    more (an answer is a few cosignature lines)."""
+    received = bytearray()
+    for chunk in response.iter_bytes():
+        received += chunk
+        if len(received) > _MAX_ANSWER_BYTES:
+            raise WitnessUnavailable(f"answered more than {_MAX_ANSWER_BYTES} bytes")
+    return bytes(received)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,17 +155,15 @@ class Witnessing:
         done = root.cosigned_by(note)
         asking = [w for w in root.witnesses if w.name not in done]
         failures: list[tuple[str, str]] = []
-        lines: list[str] = []
         if asking:
             with ThreadPoolExecutor(max_workers=len(asking)) as pool:
                 answers = list(pool.map(lambda w: self._ask(w, checkpoint, note), asking))
             for witness, (line, failure) in zip(asking, answers, strict=True):
+                if failure is None:
+                    # One witness's answer at a time: a bad one fails that witness only.
+                    note, failure = self._store(witness, checkpoint.tree_size, line or "", note)
                 if failure is not None:
                     failures.append((witness.name, failure))
-                elif line:
-                    lines.append(line)
-        if lines:
-            note = self._ledger.add_cosignatures(checkpoint.tree_size, "".join(lines))
         return Witnessed(
             tree_size=checkpoint.tree_size,
             quorum=root.witness_quorum,
@@ -163,6 +172,23 @@ class Witnessing:
             failures=tuple(failures),
             note=note,
         )
+
+    def _store(
+        self, witness: WitnessEntry, size: int, lines: str, note: str
+    ) -> tuple[str, str | None]:
+        """(the stored note, None) once ``witness``'s answer is stored, or (``note``, why
+        not) when the answer is not a valid cosignature by it."""
+        ours = [
+            line
+            for line in lines.splitlines(keepends=True)
+            if line.startswith(f"\u2014 {witness.name} ")
+        ]
+        if not ours:
+            return note, "answered 200 without a cosignature line by it"
+        try:
+            return self._ledger.add_cosignatures(size, "".join(ours)), None
+        except VerificationError as e:
+            return note, f"answered with a cosignature that is not valid: {e}"
 
     def _ask(
         self, witness: WitnessEntry, checkpoint: Checkpoint, note: str
@@ -193,6 +219,8 @@ class Witnessing:
                 return None, str(e)
             except (WitnessUnavailable, InputError, VerificationError) as e:
                 return None, str(e)
+            except Exception as e:  # a witness, whatever it does, never fails a write
+                return None, f"could not be asked: {type(e).__name__}: {e}"
             self._sizes[witness.name] = checkpoint.tree_size
             return line, None
         return None, f"it holds tree size {old} and again refused the size it named"

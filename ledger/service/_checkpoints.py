@@ -17,6 +17,7 @@ from ledger.log.cosignature import with_cosignatures
 from ledger.log.merkle import Frontier, hash_leaf
 from ledger.log.registry import extend_registry, registry_digest
 from ledger.records.admission import Registry, check_signed_tail_entry, open_envelope
+from ledger.records.model import REGISTRY_KINDS
 from ledger.records.trust import TrustRoot
 from ledger.store import CheckpointRow, Store, Transaction
 
@@ -54,12 +55,12 @@ def publish(
     existing = tx.checkpoint(tx.tree_size)
     if existing is not None:
         return existing.note
-    check_unsigned_tail(tx, root, fresh_from=fresh_from)
+    tail_registry = check_unsigned_tail(tx, root, fresh_from=fresh_from)
     checkpoint = Checkpoint(
         origin=root.origin,
         tree_size=tx.tree_size,
         root_hash=tx.root_hash(),
-        registry=_registry_digest(tx, root),
+        registry=_registry_digest(tx, root, tail_registry),
     )
     note = sign_checkpoint(checkpoint, signer)
     tx.add_checkpoint(
@@ -71,17 +72,25 @@ def publish(
     return note
 
 
-def _registry_digest(tx: Transaction, root: TrustRoot) -> bytes:
+def _registry_digest(
+    tx: Transaction, root: TrustRoot, tail_registry: list[tuple[int, bytes]]
+) -> bytes:
     """The registry digest at the current tree size (ADR 0038): the latest checkpoint's,
-    extended by the registry entries logged since (all of them when it has none)."""
+    extended by the registry entries of the unsigned tail, whose kinds were read from the
+    envelopes themselves (:func:`check_unsigned_tail`), never from the editable ``kind``
+    column. A latest checkpoint without a digest (an older bloc's) is extended from the
+    registry entries below it by their stored kind: ``bloc verify`` re-checks that once."""
     latest = tx.latest_checkpoint()
     previous = None
     if latest is not None:
         previous = verify_checkpoint(latest.note, origin=root.origin, key=root.log_key)
-    if previous is None or previous.registry is None:
-        return registry_digest(tx.registry_leaves(start=0, stop=tx.tree_size))
-    leaves = tx.registry_leaves(start=previous.tree_size, stop=tx.tree_size)
-    return extend_registry(previous.registry, leaves)
+    if previous is None:
+        base = registry_digest([])
+    elif previous.registry is None:
+        base = registry_digest(tx.registry_leaves(start=0, stop=previous.tree_size))
+    else:
+        base = previous.registry
+    return extend_registry(base, tail_registry)
 
 
 def latest_checkpoint(store: Store, root: TrustRoot) -> tuple[Checkpoint, str]:
@@ -183,7 +192,9 @@ def check_signed_root(
         raise VerificationError(TREE_CHANGED.format(size=size))
 
 
-def check_unsigned_tail(tx: Transaction, root: TrustRoot, *, fresh_from: int | None = None) -> None:
+def check_unsigned_tail(
+    tx: Transaction, root: TrustRoot, *, fresh_from: int | None = None
+) -> list[tuple[int, bytes]]:
     """Before signing, re-check what the new checkpoint would vouch for.
 
     Nothing here trusts the index tables, which anyone with database access can edit:
@@ -200,6 +211,10 @@ def check_unsigned_tail(tx: Transaction, root: TrustRoot, *, fresh_from: int | N
     lock, so only their leaf hashes are re-checked (and the registry is not replayed
     when nothing older is unsigned).
 
+    Returns (log index, leaf hash) of the registry entries in the unsigned tail, for the
+    registry digest: kinds from the reopened envelopes, or for fresh entries from the rows
+    this transaction wrote.
+
     Raises:
         VerificationError: naming the entry or checkpoint that does not hold.
     """
@@ -208,7 +223,11 @@ def check_unsigned_tail(tx: Transaction, root: TrustRoot, *, fresh_from: int | N
     registry = Registry(root.registrar_keys())
     if start < first_fresh:
         _replay_signed_registry(tx, registry, start, signed_root)
-    frontier = _check_unsigned_entries(tx, registry, frontier, start=start, stop=first_fresh)
+    tail_registry: list[tuple[int, bytes]] = []
+    frontier = _check_unsigned_entries(
+        tx, registry, frontier, start=start, stop=first_fresh, registry_leaves=tail_registry
+    )
+    tail_registry += tx.registry_leaves(start=max(start, first_fresh), stop=tx.tree_size)
     for index, leaf_hash in tx.leaf_hashes(start=max(start, first_fresh)):
         # Appended by this transaction from the bytes it hashed: the stored leaf hashes
         # must carry the tree from the signed size to the head.
@@ -219,6 +238,7 @@ def check_unsigned_tail(tx: Transaction, root: TrustRoot, *, fresh_from: int | N
         raise VerificationError(
             f"{_REFUSE}: the tree head does not match the entries (run 'bloc verify')"
         )
+    return tail_registry
 
 
 def _signed_prefix(tx: Transaction, root: TrustRoot) -> tuple[int, bytes, Frontier]:
@@ -271,7 +291,13 @@ def _replay_signed_registry(
 
 
 def _check_unsigned_entries(
-    tx: Transaction, registry: Registry, frontier: Frontier, *, start: int, stop: int
+    tx: Transaction,
+    registry: Registry,
+    frontier: Frontier,
+    *,
+    start: int,
+    stop: int,
+    registry_leaves: list[tuple[int, bytes]],
 ) -> Frontier:
     """Step 3 for the entries from ``start`` (the signed size) up to ``stop``; returns the
     frontier grown over them."""
@@ -290,5 +316,7 @@ def _check_unsigned_entries(
                 f"{_REFUSE}: log index {entry.log_index}: {e} (run 'bloc verify')"
             ) from e
         registry.apply(opened.record)
+        if opened.record.kind in REGISTRY_KINDS:
+            registry_leaves.append((entry.log_index, entry.leaf_hash))
         frontier, _ = frontier.append(entry.leaf_hash)
     return frontier

@@ -173,11 +173,11 @@ def _submit_in_groups(
     says whether something was appended and every group that appended was signed in its
     own transaction."""
     results: list[SubmitResult] = []
-    signed, appended_any = True, False
+    signed, appended_any, failed = True, False, False
     remaining = iter(opened)
     while group := list(itertools.islice(remaining, COMMIT_GROUP)):
         first = len(results)
-        if results and results[-1].storage_failure:
+        if failed:
             results.extend(
                 _not_judged(first + i, item, "an earlier envelope hit a database error")
                 for i, item in enumerate(group)
@@ -196,6 +196,7 @@ def _submit_in_groups(
             )
         except StorageError as e:
             results.extend(_not_judged(first + i, item, str(e)) for i, item in enumerate(group))
+            failed = True
             continue
         results.extend(done)
         appended = any(r.log_index is not None and not r.duplicate for r in done)

@@ -322,6 +322,10 @@ def replace_root(home: Home, root: TrustRoot) -> None:
     if root.origin != home.origin:
         raise ConfigError("the log origin of a ledger cannot change")
     data = (json.dumps(root.to_dict(), indent=2) + "\n").encode()
+    try:
+        TrustRoot.from_bytes(data)  # what every later command will read must parse
+    except InputError as e:
+        raise ConfigError(f"the new root.json would not be valid: {e}") from e
     store = Store.open(home.db_url, identity=home.identity())
     temporary = home.root_path.with_name(ROOT_FILE + ".new")
     try:

@@ -242,17 +242,23 @@ class LogRows:
         )
 
     def registry_leaves(self, *, start: int, stop: int) -> list[tuple[int, bytes]]:
-        """(log index, leaf hash) of the registry entries from ``start`` up to ``stop``."""
-        rows = self._unit.read().session.exec(
-            select(LogEntry.log_index, LogEntry.leaf_hash)
+        """(log index, leaf hash) of the registry entries from ``start`` up to ``stop``, by
+        the stored ``kind`` (callers that must not trust it reopen the envelopes)."""
+        table = LOG_ENTRY
+        rows = self._unit.read().connection.execute(
+            select(raw(table.c.log_index), raw(table.c.leaf_hash))
             .where(
-                col(LogEntry.kind).in_(sorted(REGISTRY_KINDS)),
-                LogEntry.log_index >= start,
-                LogEntry.log_index < stop,
+                table.c.kind.in_(sorted(REGISTRY_KINDS)),
+                table.c.log_index >= start,
+                table.c.log_index < stop,
             )
-            .order_by(col(LogEntry.log_index))
+            .order_by(table.c.log_index)
         )
-        return [(index, leaf) for index, leaf in rows]
+        found = []
+        for stored_index, stored_leaf in rows:
+            index = as_index(stored_index, f"log index {shown(stored_index)}")
+            found.append((index, as_bytes(stored_leaf, f"log index {index}: the leaf hash")))
+        return found
 
     def entries_at(self, indexes: Iterable[int]) -> list[LogEntry]:
         """The entries at ``indexes``, in log order."""

@@ -125,3 +125,66 @@ def test_verify_finds_a_stored_cosignature_that_was_tampered_with(world: World) 
     assert "checkpoint at tree size 11: cosignature by witness 'w1.test' does not verify" in (
         result.stdout
     )
+
+
+def test_a_hostile_witness_fails_alone(world: World) -> None:
+    """One witness answers 200 with garbage, the other honestly: the honest cosignature is
+    stored and the hostile witness is named (review finding: one bad answer blocked all)."""
+    import httpx
+
+    from ledger.log.witnessing import parse_add_checkpoint
+    from ledger.net import Witnessing
+
+    root = world.home.root()
+    for i, signer in enumerate(WITNESSES):
+        entry = WitnessEntry(vkey=witness_vkey(f"w{i}.test", signer.public_key), url=f"http://w{i}")
+        root = root.with_witness(entry, quorum=1)
+    world.ledger.store.dispose()
+    replace_root(world.home, root)
+    ledger = world.home.ledger()
+
+    def witness(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "w0":
+            return httpx.Response(200, text="hello\n")
+        note = parse_add_checkpoint(request.content).note
+        text_, _ = split_note(note)
+        line = cosign(text_.encode(), name="w1.test", signer=WITNESSES[1], timestamp=5)
+        return httpx.Response(200, text=line)
+
+    witnessing = Witnessing(ledger, transport=httpx.MockTransport(witness))
+    try:
+        witnessed = witnessing.collect()
+    finally:
+        witnessing.close()
+        ledger.store.dispose()
+    assert witnessed is not None
+    assert witnessed.cosigned == ("w1.test",)
+    assert witnessed.met
+    assert witnessed.failures == (("w0.test", "answered 200 without a cosignature line by it"),)
+
+
+def test_a_witness_url_that_is_not_a_url_is_a_warning_not_a_crash(world: World) -> None:
+    root = world.home.root().with_witness(
+        WitnessEntry(vkey=witness_vkey("w0.test", WITNESSES[0].public_key), url="http://a:b"),
+        quorum=1,
+    )
+    world.ledger.store.dispose()
+    replace_root(world.home, root)
+    path = world.home.path.parent / "ore.json"
+    record = extraction("lynas", "lynas-mt-weld", [("lot:lynas/URL-1", "rare_earth_ore", 1)])
+    path.write_bytes(envelope_bytes(record, world.lynas))
+    result = CliRunner().invoke(bloc, ["--home", str(world.home.path), "submit", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "w0.test: unreachable at http://a:b (InvalidURL)" in result.stderr
+
+
+def test_adding_a_witness_with_a_bad_url_changes_nothing(world: World) -> None:
+    before = world.home.root_path.read_bytes()
+    vkey = witness_vkey("w0.test", WITNESSES[0].public_key).encode()
+    result = CliRunner().invoke(
+        bloc, ["--home", str(world.home.path), "log", "witness", "add", f"{vkey}@127.0.0.1:8770"]
+    )
+    assert result.exit_code == 2
+    assert "the new root.json would not be valid" in result.stderr
+    assert world.home.root_path.read_bytes() == before
+    assert CliRunner().invoke(bloc, ["--home", str(world.home.path), "verify"]).exit_code == 0

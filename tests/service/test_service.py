@@ -332,3 +332,66 @@ def test_check_all_reports_each_lot_judged_against_the_total(world: World) -> No
         steps=lambda d, t: seen.append((d, t)),
     )
     assert seen == [(n, len(verdicts)) for n in range(1, len(verdicts) + 1)]
+
+
+def test_after_a_failed_group_no_later_group_is_committed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even when the failed group ends with an envelope rejected before it was judged
+    (review finding: the failure was read from the last result only)."""
+    from sqlalchemy import text
+
+    from ledger.service import SubmitInterrupted, _submit
+
+    monkeypatch.setattr(_submit, "COMMIT_GROUP", 3)
+    with world.ledger.store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE shipment_lot"))
+    ore = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-7", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    ship = envelope_bytes(
+        shipment("lynas", "ship:lynas/S-7", "lynas-mt-weld", "lynas-kuantan", ["lot:lynas/ORE-7"]),
+        world.lynas,
+    )
+    later = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-8", "rare_earth_ore", 10)]),
+        world.lynas,
+    )
+    with pytest.raises(SubmitInterrupted) as caught:
+        world.ledger.submit([ore, ship, b"{not json", later], now=NOW)
+    results = caught.value.results
+    assert results[3].error == "not stored: an earlier envelope hit a database error"
+    with world.ledger.store.reader() as tx:
+        assert tx.tree_size == 11
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_registry_digest_of_an_unsigned_tail_reads_the_envelopes_not_the_kind_column(
+    world: World,
+) -> None:
+    """Review finding: a registration whose stored kind was edited in the unsigned tail
+    (after a crash) must still count in the registry digest the log signs."""
+    from sqlalchemy import text
+
+    from ledger.log.checkpoint import parse_checkpoint_body
+    from ledger.log.registry import registry_digest
+    from ledger.records.admission import open_envelope
+    from ledger.records.model import REGISTRY_KINDS
+
+    from helpers import participant
+
+    world.register([participant("bystander", country="CA")])
+    with world.ledger.store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM checkpoint WHERE tree_size = 12"))
+        connection.execute(text("UPDATE log_entry SET kind = 'shipment' WHERE log_index = 11"))
+    note = world.ledger.publish_checkpoint(now=NOW)
+    signed = parse_checkpoint_body(note.rpartition("\n\n")[0] + "\n")
+    with world.ledger.store.reader() as tx:
+        truth = [
+            (e.log_index, e.leaf_hash)
+            for e in tx.entries()
+            if open_envelope(e.envelope).record.kind in REGISTRY_KINDS
+        ]
+    assert truth[-1][0] == 11
+    assert signed.registry == registry_digest(truth)
