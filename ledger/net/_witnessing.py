@@ -1,13 +1,14 @@
 """The log's side of C2SP ``tlog-witness``: ask each witness in ``root.json`` to cosign the
 newest checkpoint, and store the cosignatures it returns (ADR 0037).
 
-A witness is asked with the size it is believed to hold and a consistency proof from it. A
-log does not store those sizes: it starts from the size a witness last cosigned in this
-process (0 at first) and, when the witness answers ``409`` with its own size, asks once
-more with a proof from that size. A witness that holds a *larger* tree than the log, or
-whose tree the log's does not extend (``422``), is evidence of a rollback or a fork; it is
-reported as such and never retried. Witnesses are asked in parallel, each with a bounded
-timeout, outside any database transaction; only the cosignatures are written afterwards.
+A witness is asked with the size it is believed to hold and a consistency proof from it:
+the size of the newest stored checkpoint that carries its cosignature (0 when none), or the
+size it last cosigned in this process. When the witness answers ``409`` with its own size,
+the log asks once more with a proof from that size. A witness that holds a *larger* tree
+than the log, or whose tree the log's does not extend (``422``), is evidence of a rollback
+or a fork; it is reported as such and never retried. Witnesses are asked in parallel, each
+with a bounded timeout, outside any database transaction; only the cosignatures are written
+afterwards.
 """
 
 from __future__ import annotations
@@ -154,6 +155,11 @@ class Witnessing:
             return None  # nothing signed yet: nothing to cosign
         done = root.cosigned_by(note)
         asking = [w for w in root.witnesses if w.name not in done]
+        if any(w.name not in self._sizes for w in asking):
+            # Where each witness stands, from the cosignatures the log stored: a new process
+            # asks from there instead of from 0, and needs no 409 round trip.
+            for name, size in self._ledger.last_cosigned_sizes().items():
+                self._sizes.setdefault(name, size)
         failures: list[tuple[str, str]] = []
         if asking:
             with ThreadPoolExecutor(max_workers=len(asking)) as pool:

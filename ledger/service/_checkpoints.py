@@ -148,6 +148,25 @@ def newest_checkpoint(store: Store, root: TrustRoot) -> tuple[Checkpoint, str]:
     return verify_checkpoint(row.note, origin=root.origin, key=root.log_key), row.note
 
 
+def last_cosigned_sizes(store: Store, root: TrustRoot, *, scan: int = 64) -> dict[str, int]:
+    """For each witness of ``root``, the tree size of the newest of the last ``scan``
+    checkpoints that carries its valid cosignature: where the log believes that witness
+    stands (a witness not found is left out)."""
+    found: dict[str, int] = {}
+    with store.reader() as tx:
+        rows = tx.recent_checkpoints(limit=scan)
+    for row in rows:
+        try:
+            cosigned = root.cosigned_by(row.note)
+        except VerificationError:
+            continue  # a damaged note says nothing about where a witness stands
+        for name in cosigned:
+            found.setdefault(name, row.tree_size)
+        if len(found) == len(root.witnesses):
+            break
+    return found
+
+
 def add_cosignatures(store: Store, root: TrustRoot, tree_size: int, lines: str) -> str:
     """Store witness cosignature ``lines`` on the checkpoint at ``tree_size``; return its note.
 

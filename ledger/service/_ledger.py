@@ -115,6 +115,11 @@ class Ledger:
         to cosign)."""
         return _checkpoints.newest_checkpoint(self.store, self.root)
 
+    def last_cosigned_sizes(self) -> dict[str, int]:
+        """Witness name → the tree size of the newest recent checkpoint it cosigned: the
+        size to ask it from (it answers 409 with its own when that is stale)."""
+        return _checkpoints.last_cosigned_sizes(self.store, self.root)
+
     def add_cosignatures(self, tree_size: int, lines: str) -> str:
         """Store witnesses' cosignature lines on the checkpoint at ``tree_size``; return the
         note with them. Only lines by witnesses in ``root.json`` that verify are accepted.

@@ -29,7 +29,7 @@ NOW = datetime(2026, 12, 7, tzinfo=UTC)
 def witnessed_ledger(world: World, quorum: int = 2) -> Ledger:
     root = world.home.root()
     for i, signer in enumerate(WITNESSES):
-        entry = WitnessEntry(vkey=witness_vkey(f"w{i}.test", signer.public_key), url="http://w")
+        entry = WitnessEntry(vkey=witness_vkey(f"w{i}.test", signer.public_key), url=f"http://w{i}")
         root = root.with_witness(entry, quorum=quorum if i else 1)
     world.ledger.store.dispose()
     replace_root(world.home, root)
@@ -188,3 +188,37 @@ def test_adding_a_witness_with_a_bad_url_changes_nothing(world: World) -> None:
     assert "the new root.json would not be valid" in result.stderr
     assert world.home.root_path.read_bytes() == before
     assert CliRunner().invoke(bloc, ["--home", str(world.home.path), "verify"]).exit_code == 0
+
+
+def test_a_new_process_asks_each_witness_from_where_it_stands(world: World) -> None:
+    """Where each witness stands is read from the stored cosignatures, so a new `bloc
+    submit` process needs no 409 round trip to learn it."""
+    import httpx
+
+    from ledger.log.witnessing import parse_add_checkpoint
+    from ledger.net import Witnessing
+
+    ledger = witnessed_ledger(world, quorum=1)
+    olds: list[int] = []
+
+    def witness(request: httpx.Request) -> httpx.Response:
+        asked = parse_add_checkpoint(request.content)
+        olds.append(asked.old_size)
+        text_, _ = split_note(asked.note)
+        i = 0 if request.url.host == "w0" else 1
+        answer = cosign(text_.encode(), name=f"w{i}.test", signer=WITNESSES[i], timestamp=9)
+        return httpx.Response(200, text=answer)
+
+    try:
+        ledger.add_cosignatures(11, line(ledger, 0) + line(ledger, 1))
+        grow(world, ledger, "C")
+        witnessing = Witnessing(ledger, transport=httpx.MockTransport(witness))
+        try:
+            witnessed = witnessing.collect()
+        finally:
+            witnessing.close()
+    finally:
+        ledger.store.dispose()
+    assert witnessed is not None
+    assert witnessed.cosigned == ("w0.test", "w1.test")
+    assert olds == [11, 11]  # not 0: no 409 round trip
