@@ -110,16 +110,13 @@ def ask_witnesses(ledger: Ledger, *, warn: bool = True) -> Witnessed | None:
     readers keep the last witnessed checkpoint until 'bloc log publish' gets the quorum."""
     if not ledger.root.witnesses:
         return None
-    from ledger.net import Witnessing
+    from ledger.net import collect_once
 
-    witnessing = Witnessing(ledger)
     try:
-        witnessed = witnessing.collect()
+        witnessed = collect_once(ledger)
     except LedgerError as e:  # the records are stored: say so, never turn it into a failure
         click.echo(f"bloc: warning: the witnesses were not asked: {e}", err=True)
         return None
-    finally:
-        witnessing.close()
     if not warn:
         return witnessed
     if witnessed is not None and not witnessed.met:

@@ -17,6 +17,7 @@ from ledger.net._witnessing import (
     Witnessing,
     WitnessRefused,
     WitnessUnavailable,
+    collect_once,
     request_cosignature,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "WitnessUnavailable",
     "Witnessed",
     "Witnessing",
+    "collect_once",
     "connect",
     "create_app",
     "request_cosignature",

@@ -235,3 +235,19 @@ class Witnessing:
         if old in (0, new):
             return ()
         return self._ledger.prove_consistency(old, new).consistency_proof
+
+
+def collect_once(
+    ledger: Ledger, *, transport: httpx.BaseTransport | None = None
+) -> Witnessed | None:
+    """:meth:`Witnessing.collect` for one write (a command line process): ask, store, close.
+
+    Raises:
+        VerificationError: the newest checkpoint does not verify.
+        StorageError: the cosignatures could not be stored.
+    """
+    witnessing = Witnessing(ledger, transport=transport)
+    try:
+        return witnessing.collect()
+    finally:
+        witnessing.close()

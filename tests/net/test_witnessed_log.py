@@ -22,7 +22,7 @@ import pytest
 from served import Served, served, served_command
 
 from ledger.log.cosignature import VerifierKey, verify_cosignature
-from ledger.net import Witnessing
+from ledger.net import collect_once
 from ledger.records.trust import WitnessEntry
 from ledger.service.home import replace_root, write_signer
 from ledger.witness import init_witness
@@ -75,11 +75,9 @@ def witnesses(world: World, tmp_path: Path) -> Iterator[list[Witness]]:
         world.ledger.store.dispose()
         replace_root(world.home, root)
         ledger = world.home.ledger()
-        witnessing = Witnessing(ledger)
         try:
-            witnessed = witnessing.collect()
+            witnessed = collect_once(ledger)
         finally:
-            witnessing.close()
             ledger.store.dispose()
         assert witnessed is not None
         assert len(witnessed.cosigned) == 3, witnessed

@@ -48,18 +48,23 @@ def accepted(world: World, record: dict[str, Any], signer: Signer) -> int:
     return index
 
 
+def sintering() -> dict[str, Any]:
+    """Shin-Etsu's sintering of the oxide Lynas shipped it into MAGNET-1 at Takefu."""
+    return transformation(
+        "shinetsu",
+        "shinetsu-takefu",
+        "sintering",
+        [("lot:lynas/NDPR-1", 5199.8)],
+        [("lot:shinetsu/MAGNET-1", "ndfeb_magnet", 5150)],
+        issued_at="2026-03-20T00:00:00Z",
+    )
+
+
 def magnet(world: World) -> str:
     """Shin-Etsu sinters the oxide it received into a magnet it holds at Takefu."""
     index = accepted(
         world,
-        transformation(
-            "shinetsu",
-            "shinetsu-takefu",
-            "sintering",
-            [("lot:lynas/NDPR-1", 5199.8)],
-            [("lot:shinetsu/MAGNET-1", "ndfeb_magnet", 5150)],
-            issued_at="2026-03-20T00:00:00Z",
-        ),
+        sintering(),
         World.shinetsu,
     )
     assert "overdrawn" not in codes_at(world, index)
@@ -167,14 +172,7 @@ def test_a_lot_in_transit_is_held_by_nobody(empty_world: World) -> None:
     assert error == f"authority: shipment.lots[0] {in_transit}, not by org:lynas"
     error, _ = submit(
         world,
-        transformation(
-            "shinetsu",
-            "shinetsu-takefu",
-            "sintering",
-            [("lot:lynas/NDPR-1", 5199.8)],
-            [("lot:shinetsu/MAGNET-1", "ndfeb_magnet", 5150)],
-            issued_at="2026-03-20T00:00:00Z",
-        ),
+        sintering(),
         World.shinetsu,
     )
     assert error == f"authority: transformation.inputs[0] {in_transit}, not by org:shinetsu"

@@ -133,7 +133,7 @@ def test_a_hostile_witness_fails_alone(world: World) -> None:
     import httpx
 
     from ledger.log.witnessing import parse_add_checkpoint
-    from ledger.net import Witnessing
+    from ledger.net import collect_once
 
     root = world.home.root()
     for i, signer in enumerate(WITNESSES):
@@ -151,11 +151,9 @@ def test_a_hostile_witness_fails_alone(world: World) -> None:
         line = cosign(text_.encode(), name="w1.test", signer=WITNESSES[1], timestamp=5)
         return httpx.Response(200, text=line)
 
-    witnessing = Witnessing(ledger, transport=httpx.MockTransport(witness))
     try:
-        witnessed = witnessing.collect()
+        witnessed = collect_once(ledger, transport=httpx.MockTransport(witness))
     finally:
-        witnessing.close()
         ledger.store.dispose()
     assert witnessed is not None
     assert witnessed.cosigned == ("w1.test",)
@@ -196,7 +194,7 @@ def test_a_new_process_asks_each_witness_from_where_it_stands(world: World) -> N
     import httpx
 
     from ledger.log.witnessing import parse_add_checkpoint
-    from ledger.net import Witnessing
+    from ledger.net import collect_once
 
     ledger = witnessed_ledger(world, quorum=1)
     olds: list[int] = []
@@ -212,11 +210,7 @@ def test_a_new_process_asks_each_witness_from_where_it_stands(world: World) -> N
     try:
         ledger.add_cosignatures(11, line(ledger, 0) + line(ledger, 1))
         grow(world, ledger, "C")
-        witnessing = Witnessing(ledger, transport=httpx.MockTransport(witness))
-        try:
-            witnessed = witnessing.collect()
-        finally:
-            witnessing.close()
+        witnessed = collect_once(ledger, transport=httpx.MockTransport(witness))
     finally:
         ledger.store.dispose()
     assert witnessed is not None
