@@ -111,7 +111,7 @@ def _plain(
 def _covered(
     lot: str, run: RuleShares, policy: Policy, window: Window, rule: MaterialRule, as_of: date
 ) -> Verdict:
-    shares = run.shares[lot]
+    shares = run.of(lot)
     asked = shares.asked
     material = run.graph.nodes[lot]["material"]
     base: dict[str, Any] = {
@@ -160,7 +160,7 @@ def _covered(
         # Judged as if the rule did not restrict what the exemption does not ask about
         # (where recycled NdFeB scrap came from: ADR 0018); every gram must be recycled,
         # exactly (ADR 0023).
-        judged = run.ignoring(exemption.ignores_stages).shares[lot]
+        judged = run.ignoring(exemption.ignores_stages).of(lot)
         if exemption.all_recycled and (judged.recycled != 1 or judged.unknown != 0):
             continue  # mass of unknown origin is not shown to be recycled
         where = run.stages_upstream(lot, exemption.stages_in)

@@ -31,8 +31,8 @@ families), every gram of every lot is *compliant*, *non-compliant*, *unknown*, o
   its family (ADR 0021).
 
 Lots are visited in log order, which is topological because records arrive in causal
-order: one pass computes every lot (``check --all`` is linear) and one lot costs only its
-upstream.
+order, and only where a verdict asks: one lot costs only its upstream, and ``check --all``
+visits each lot once for each rule that reaches it (it stays linear).
 """
 
 from __future__ import annotations
@@ -102,9 +102,39 @@ class RuleShares:
         self.declared_causes: dict[str, str] = {}
         """Untraced input → why its declared origin offends (ADR 0024)."""
         self._variants: dict[frozenset[str], RuleShares] = {}
-        lots = [n for n, d in graph.nodes(data=True) if d["kind"] == "lot"]
-        for lot in sorted(lots, key=lambda n: (graph.nodes[n]["log_index"], n)):
-            self.shares[lot] = self._lot(lot)
+
+    def of(self, lot: str) -> Shares:
+        """``lot``'s shares, computing first those of its upstream not yet computed.
+
+        A rule's shares are computed for the lots whose verdicts ask for them, and for their
+        upstream, once each: judging every lot of a ledger visits each lot once per rule
+        that reaches it, not once per rule.
+        """
+        shares = self.shares.get(lot)
+        if shares is None:
+            for node in self._not_computed_upstream(lot):
+                self.shares[node] = self._lot(node)
+            shares = self.shares[lot]
+        return shares
+
+    def _not_computed_upstream(self, lot: str) -> list[str]:
+        """The lots upstream of ``lot`` (itself included) whose shares are not computed yet,
+        in log order, which is topological: records arrive in causal order."""
+        nodes = self.graph.nodes
+        needed: list[str] = []
+        seen = {lot}
+        todo = [lot]
+        while todo:
+            node = todo.pop()
+            if nodes[node]["kind"] != "lot":
+                continue
+            needed.append(node)
+            for pred in self.graph.predecessors(node):
+                if pred not in seen and pred not in self.shares:
+                    seen.add(pred)
+                    todo.append(pred)
+        needed.sort(key=lambda n: (nodes[n]["log_index"], n))
+        return needed
 
     def _asked(self, material: str) -> bool:
         return vocabulary().materials[material].family in self.rule.constituents

@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from random import Random
 from typing import Any
 
 import networkx as nx
@@ -566,7 +567,7 @@ def test_brute_force_agrees_with_the_one_pass(world: World) -> None:
     rule_shares: dict[str, RuleShares] = {}
     for lot in world.lots():
         want = brute_force(world, lot)
-        got = as_dict(run.shares[lot])
+        got = as_dict(run.of(lot))
         assert all(abs(got[k] - float(want[k])) <= TOLERANCE for k in want), (lot, got, want)
         verdict = world.judge(lot, rule_shares)
         assert verdict.verdict == expected_verdict(want), (lot, verdict, want)
@@ -580,6 +581,24 @@ def test_brute_force_agrees_with_the_one_pass(world: World) -> None:
                 assert abs(value - float(want[key] / asked)) <= TOLERANCE, (lot, key, verdict)
 
 
+@examples(200)
+@given(worlds(), st.randoms(use_true_random=False))
+def test_the_order_lots_are_asked_in_changes_no_share(world: World, random: Random) -> None:
+    """Shares are computed lazily, a lot's upstream when a verdict first asks for it: asking
+    in any order (newest first, one lot alone) gives exactly what log order gives."""
+    note(describe(world))
+    in_order = world.run()
+    by_index = sorted(world.lots(), key=lambda n: (world.graph.nodes[n]["log_index"], n))
+    expected = {lot: in_order.of(lot) for lot in by_index}
+    shuffled = list(world.lots())
+    random.shuffle(shuffled)
+    any_order = world.run()
+    for lot in shuffled:
+        assert any_order.of(lot) == expected[lot], lot
+    for lot in world.lots():
+        assert world.run().of(lot) == expected[lot], lot
+
+
 @examples(300)
 @given(worlds(exact_rounding=True))
 def test_shares_sum_to_one(world: World) -> None:
@@ -587,7 +606,7 @@ def test_shares_sum_to_one(world: World) -> None:
     note(describe(world))
     run = world.run()
     for lot in world.lots():
-        s = run.shares[lot]
+        s = run.of(lot)
         assert min(s.compliant, s.non_compliant, s.unknown, s.other) >= 0, (lot, s)
         assert abs(s.compliant + s.non_compliant + s.unknown + s.other - 1.0) <= TOLERANCE, (
             lot,
@@ -787,7 +806,7 @@ def test_non_compliant_beats_unknown(world: World, data: st.DataObject) -> None:
     rule_shares: dict[str, RuleShares] = {}
     for lot in mixed.lots():
         judged = mixed.judge(lot, rule_shares)
-        if rule_shares["W/*"].shares[lot].non_compliant > 0:
+        if rule_shares["W/*"].of(lot).non_compliant > 0:
             assert judged.verdict == FAIL, lot
 
 
@@ -947,7 +966,7 @@ def test_a_one_gram_output_of_a_forbidden_restricted_stage_fails() -> None:
     graph = build_all(_Ledger(lots, flows))
     assert all(graph.edges[a, "lot:small"]["grams"] == 0 for a in ("lot:a", "lot:b"))
     built = world.with_graph(graph, world.facilities)
-    shares = built.run().shares["lot:small"]
+    shares = built.run().of("lot:small")
     assert (
         abs(shares.compliant + shares.non_compliant + shares.unknown + shares.other - 1)
         <= TOLERANCE

@@ -137,9 +137,9 @@ def test_a_finding_counts_exactly_where_the_rule_looks(world: Any, data: st.Data
         unknown_grams={lot: grams},
     )
     made_by = implies(node["material"]) | {node["stage"]}
-    looks = bool(made_by & world.restricted) or plain.shares[lot].recycled > 0
+    looks = bool(made_by & world.restricted) or plain.of(lot).recycled > 0
     for other in lots:
-        before, after = plain.shares[other], doubted.shares[other]
+        before, after = plain.of(other), doubted.of(other)
         if not looks:
             assert after.compliant == before.compliant, other
             assert after.unknown == before.unknown, other
@@ -147,5 +147,5 @@ def test_a_finding_counts_exactly_where_the_rule_looks(world: Any, data: st.Data
         else:
             assert after.compliant <= before.compliant + 1e-9, other
             assert after.non_compliant == pytest.approx(before.non_compliant, abs=1e-9), other
-    if looks and plain.shares[lot].compliant > 0:
-        assert doubted.shares[lot].unknown > plain.shares[lot].unknown
+    if looks and plain.of(lot).compliant > 0:
+        assert doubted.of(lot).unknown > plain.of(lot).unknown
