@@ -77,6 +77,14 @@ def judge(
             as_of=as_of,
             facilities=facilities,
             unknown_grams=unknown_grams,
+            context=next(
+                (
+                    run.context
+                    for run in cache.values()
+                    if run.context.fits(graph, policy, facilities, as_of)
+                ),
+                None,
+            ),
         )
     return _covered(lot, cache[key], policy, window, rule, as_of)
 
@@ -160,6 +168,10 @@ def _covered(
         # Judged as if the rule did not restrict what the exemption does not ask about
         # (where recycled NdFeB scrap came from: ADR 0018); every gram must be recycled,
         # exactly (ADR 0023).
+        if exemption.all_recycled and shares.recycled != 1:
+            # Which stages a rule restricts never changes what share is recycled, so the
+            # variant below (a second pass over the upstream) would not be all recycled.
+            continue
         judged = run.ignoring(exemption.ignores_stages).of(lot)
         if exemption.all_recycled and (judged.recycled != 1 or judged.unknown != 0):
             continue  # mass of unknown origin is not shown to be recycled

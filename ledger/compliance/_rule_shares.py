@@ -37,10 +37,12 @@ visits each lot once for each rule that reaches it (it stays linear).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from fractions import Fraction
+from typing import NamedTuple, cast
 
 from ledger.compliance._model import FacilityFacts, Step
 from ledger.compliance._shares import (
@@ -54,14 +56,14 @@ from ledger.compliance._shares import (
 from ledger.compliance._why import declared_origin, implied_here, offence, place_offence
 from ledger.compliance.policy import MaterialRule, Policy
 from ledger.core.vocabulary import vocabulary
-from ledger.provenance.graph import Graph, NodeData
+from ledger.provenance.graph import EdgeData, Graph, NodeData
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Made:
+class _Made(NamedTuple):
     """The event that made the lot being computed: its node, its facility's registration
     in force on its day (``None`` before the first), the stages its material implies, and
-    its day."""
+    its day. (A tuple: one is made per lot and rule, and a frozen dataclass costs more
+    to make than the rest of an ordinary lot's computation.)"""
 
     data: NodeData
     facts: FacilityFacts | None
@@ -72,6 +74,68 @@ class _Made:
     def registered_stages(self) -> frozenset[str]:
         """The stages the facility was registered for on the day (none if unregistered)."""
         return frozenset() if self.facts is None else self.facts.stages
+
+
+class Context:
+    """What every rule judged over one graph, under one policy, as of one date, with the
+    same facility facts, computes alike, once: the graph's nodes and each lot's inputs as
+    plain dicts and lists, and for each facility and day the registration in force and
+    whether the policy forbids restricted stages there then (a whole ledger asks the same
+    few thousand questions a million times)."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        policy: Policy,
+        facilities: Mapping[str, FacilityFacts],
+        as_of: date,
+    ) -> None:
+        self.graph = graph
+        self.policy = policy
+        self.facilities = facilities
+        self.as_of = as_of
+        self.nodes: dict[str, NodeData] = {node: data for node, data in graph.nodes(data=True)}
+        self._inputs: dict[str, list[tuple[str, EdgeData]]] = {}
+        self._on: dict[tuple[str, date], FacilityFacts | None] = {}
+        self._forbidden: dict[tuple[str, date], bool] = {}
+
+    def inputs(self, lot: str) -> list[tuple[str, EdgeData]]:
+        """What went into ``lot``: (source node, edge), in the graph's order."""
+        found = self._inputs.get(lot)
+        if found is None:
+            found = cast(list[tuple[str, EdgeData]], list(self.graph.pred[lot].items()))
+            self._inputs[lot] = found
+        return found
+
+    def fits(
+        self, graph: Graph, policy: Policy, facilities: Mapping[str, FacilityFacts], as_of: date
+    ) -> bool:
+        """Whether this context is the one for judging ``graph`` under ``policy``."""
+        return (
+            graph is self.graph
+            and policy is self.policy
+            and facilities is self.facilities
+            and as_of == self.as_of
+        )
+
+    def on(self, facility: str, day: date) -> FacilityFacts | None:
+        """:meth:`FacilityFacts.on` of ``facility``."""
+        key = (facility, day)
+        try:
+            return self._on[key]
+        except KeyError:
+            found = self._on[key] = self.facilities[facility].on(day)
+            return found
+
+    def forbidden(self, facility: str, day: date) -> bool:
+        """:func:`forbidden` of ``facility`` on ``day``."""
+        key = (facility, day)
+        try:
+            return self._forbidden[key]
+        except KeyError:
+            found = forbidden(self.policy, self.facilities[facility], day, self.as_of)
+            self._forbidden[key] = found
+            return found
 
 
 class RuleShares:
@@ -86,13 +150,18 @@ class RuleShares:
         as_of: date,
         facilities: Mapping[str, FacilityFacts],
         unknown_grams: Mapping[str, int],
+        context: Context | None = None,
     ) -> None:
+        """``context`` may be shared by rules judged over the same graph, under the same
+        policy, as-of date and facilities."""
         self.graph = graph
         self.policy = policy
         self.rule = rule
         self.as_of = as_of
         self.facilities = facilities
         self.unknown_grams = unknown_grams
+        self.context = Context(graph, policy, facilities, as_of) if context is None else context
+        self._as_of_text = as_of.isoformat()
         self.shares: dict[str, Shares] = {}
         self.causes: dict[int, str] = {}
         """Log index of a restricted stage at a forbidden facility → why it offends."""
@@ -102,6 +171,7 @@ class RuleShares:
         self.declared_causes: dict[str, str] = {}
         """Untraced input → why its declared origin offends (ADR 0024)."""
         self._variants: dict[frozenset[str], RuleShares] = {}
+        self._gaps: dict[frozenset[str], list[str]] = {}
 
     def of(self, lot: str) -> Shares:
         """``lot``'s shares, computing first those of its upstream not yet computed.
@@ -120,7 +190,7 @@ class RuleShares:
     def _not_computed_upstream(self, lot: str) -> list[str]:
         """The lots upstream of ``lot`` (itself included) whose shares are not computed yet,
         in log order, which is topological: records arrive in causal order."""
-        nodes = self.graph.nodes
+        nodes, inputs = self.context.nodes, self.context.inputs
         needed: list[str] = []
         seen = {lot}
         todo = [lot]
@@ -129,7 +199,7 @@ class RuleShares:
             if nodes[node]["kind"] != "lot":
                 continue
             needed.append(node)
-            for pred in self.graph.predecessors(node):
+            for pred, _ in inputs(node):
                 if pred not in seen and pred not in self.shares:
                     seen.add(pred)
                     todo.append(pred)
@@ -139,19 +209,22 @@ class RuleShares:
     def _asked(self, material: str) -> bool:
         return vocabulary().materials[material].family in self.rule.constituents
 
-    def _restricted_gap(self, implied: Iterable[str]) -> list[str]:
-        return sorted(set(implied) & self.rule.restricted_stages)
+    def _restricted_gap(self, implied: frozenset[str]) -> list[str]:
+        gap = self._gaps.get(implied)
+        if gap is None:
+            gap = self._gaps[implied] = sorted(implied & self.rule.restricted_stages)
+        return gap
 
     def forbidden(self, facility: str, day: date) -> bool:
-        return forbidden(self.policy, self.facilities[facility], day, self.as_of)
+        return self.context.forbidden(facility, day)
 
     def _lot(self, lot: str) -> Shares:
-        data = self.graph.nodes[lot]
+        data = self.context.nodes[lot]
         index = data["log_index"]
         day = date.fromisoformat(data["date"])
         made = _Made(
             data=data,
-            facts=self.facilities[data["facility"]].on(day),
+            facts=self.context.on(data["facility"], day),
             implied=vocabulary().materials[data["material"]].implies,
             day=day,
         )
@@ -236,7 +309,7 @@ class RuleShares:
             return True
         material = made.data["material"]
         return any(
-            self.graph.nodes[p]["material"] != material for p in self.graph.predecessors(lot)
+            self.context.nodes[p]["material"] != material for p, _ in self.context.inputs(lot)
         )
 
     def ignoring(self, stages: frozenset[str]) -> RuleShares:
@@ -251,6 +324,7 @@ class RuleShares:
                 as_of=self.as_of,
                 facilities=self.facilities,
                 unknown_grams=self.unknown_grams,
+                context=self.context,
             )
         return self._variants[stages]
 
@@ -260,19 +334,21 @@ class RuleShares:
         forbidden_here = made.day <= self.as_of and self.forbidden(made.data["facility"], made.day)
         index = made.data["log_index"]
         inputs: list[tuple[int, Shares]] = []
-        for source, _, edge in self.graph.in_edges(lot, data=True):
-            node = self.graph.nodes[source]
+        nodes = self.context.nodes
+        for source, edge in self.context.inputs(lot):
+            node = nodes[source]
             start = self._start(source, node, index)
             if node["kind"] == "untraced":
                 start = self._declared(source, node, start, made)
-            elif made.day <= self.as_of < date.fromisoformat(node["date"]):
+            elif made.day <= self.as_of and node["date"] > self._as_of_text:
+                # ISO dates (YYYY-MM-DD, as records require) compare as text.
                 start = not_existing(start, self._future_input(source, node, index))
             weight = int(edge.get("consumed", edge["grams"]))
             inputs.append((weight, self._input(start, node["material"], made, forbidden_here)))
         shares = mix(inputs)
-        if (
-            not inputs
-            or shares.compliant + shares.non_compliant + shares.unknown + shares.other <= 0
+        # Shares are never negative: they sum to nothing only when each is zero.
+        if not inputs or not (
+            shares.compliant or shares.non_compliant or shares.unknown or shares.other
         ):
             shares = origin(True, recycled=False, unknown=True, why=f"no inputs at {index}")
         return shares
@@ -339,10 +415,7 @@ class RuleShares:
         the output's own family take its chain: iron melted into an NdFeB alloy was never
         separated, and its own history was judged where it entered the ledger.
         """
-        materials = vocabulary().materials
-        if materials[material].family != materials[made.data["material"]].family:
-            return shares
-        needed = made.implied - materials[material].implies - {made.data["stage"]}
+        needed = _needed_here(material, made.data["material"], made.data["stage"])
         if not needed:
             return shares
         done_here = needed & made.registered_stages
@@ -446,6 +519,16 @@ class RuleShares:
                 found.setdefault(data["stage"], set()).add(data["country"])
             todo.extend(self.graph.predecessors(node))
         return found
+
+
+@functools.cache
+def _needed_here(material: str, made: str, stage: str) -> frozenset[str]:
+    """The stages a ``made`` lot's material implies that a ``material`` input, entering
+    ``stage``, had not had: none for an input of another family (it keeps its own chain)."""
+    materials = vocabulary().materials
+    if materials[material].family != materials[made].family:
+        return frozenset()
+    return materials[made].implies - materials[material].implies - {stage}
 
 
 def _gap_reason(gap: list[str], data: NodeData) -> str:

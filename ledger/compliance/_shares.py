@@ -61,32 +61,49 @@ def mix(items: Iterable[tuple[int, Shares]]) -> Shares:
     """The mass-weighted mix of several inputs' shares (weights, in grams, need not sum to 1)."""
     pairs = [(w, s) for w, s in items if w > 0]
     total = sum(w for w, _ in pairs)
-    mixed = Shares()
     if total <= 0:
-        return mixed
+        return Shares()
     first = pairs[0][1]
     if all(s == first for _, s in pairs):
         # The weights sum to 1, so a mix of equal shares is those shares, exactly; most
         # mixes are of inputs alike (all compliant, all of one origin), and Fraction
         # arithmetic is what judging a whole ledger spends its time on.
         return first.copy()
+    # Sums of grams × share, divided by the total once; a share that is zero (most are)
+    # costs nothing.
+    compliant = non_compliant = unknown = other = recycled = ZERO
+    offending: dict[int, Fraction] = {}
+    unknown_from: dict[str, Fraction] = {}
     for weight, s in pairs:
-        k = Fraction(weight, total)
-        mixed.compliant += k * s.compliant
-        mixed.non_compliant += k * s.non_compliant
-        mixed.unknown += k * s.unknown
-        mixed.other += k * s.other
-        mixed.recycled += k * s.recycled
-        for index, f in s.offending.items():
-            mixed.offending[index] = mixed.offending.get(index, ZERO) + k * f
-        for why, f in s.unknown_from.items():
-            mixed.unknown_from[why] = mixed.unknown_from.get(why, ZERO) + k * f
-    mixed.offending = _top(mixed.offending)
-    mixed.unknown_from = _top(mixed.unknown_from)
-    return mixed
+        if s.compliant:
+            compliant += weight * s.compliant
+        if s.non_compliant:
+            non_compliant += weight * s.non_compliant
+        if s.unknown:
+            unknown += weight * s.unknown
+        if s.other:
+            other += weight * s.other
+        if s.recycled:
+            recycled += weight * s.recycled
+        _add_weighted(offending, weight, s.offending)
+        _add_weighted(unknown_from, weight, s.unknown_from)
+    return Shares(
+        compliant=compliant / total,
+        non_compliant=non_compliant / total,
+        unknown=unknown / total,
+        other=other / total,
+        recycled=recycled / total,
+        offending=_top({index: f / total for index, f in offending.items()}),
+        unknown_from=_top({why: f / total for why, f in unknown_from.items()}),
+    )
 
 
 K = TypeVar("K")
+
+
+def _add_weighted(into: dict[K, Fraction], weight: int, shares: dict[K, Fraction]) -> None:
+    for key, f in shares.items():
+        into[key] = into.get(key, ZERO) + weight * f
 
 
 def _top(weights: dict[K, Fraction]) -> dict[K, Fraction]:

@@ -74,6 +74,10 @@ class ProvenanceSource(Protocol):
 
     def outputs_of(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[LotInfo]]: ...
 
+    def output_grams(self, log_indexes: Iterable[int]) -> Mapping[int, int]:
+        """The grams of all the lots each transformation made."""
+        ...
+
     def flows_into(self, log_indexes: Iterable[int]) -> Mapping[int, Sequence[Flow]]:
         """The traced inputs of each transformation."""
         ...

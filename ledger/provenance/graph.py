@@ -162,34 +162,34 @@ def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> 
     return graph
 
 
-def build_all(source: ProvenanceSource, only: Iterable[LotId] | None = None) -> Graph:
+def build_all(
+    source: ProvenanceSource, only: Iterable[LotId] | None = None, *, hops: bool = True
+) -> Graph:
     """Every lot of the ledger and every flow between them (for ``check --all``).
 
     With ``only``, just those lots, which must be closed upstream (every input of one of
     them is one of them, as :meth:`ProvenanceSource.upstream_lots` gives): what a verdict
-    on any of them reads is the same as in the whole graph.
+    on any of them reads is the same as in the whole graph. Without ``hops``, the lots'
+    shipments are left out (verdicts do not read them).
     """
     lots = source.all_lots() if only is None else source.lots(only)
     graph: Graph = nx.DiGraph(root=None, direction="up")
-    for lot, info in lots.items():
-        graph.add_node(lot, **_lot_attributes(info))
+    graph.add_nodes_from((lot, _lot_attributes(info)) for lot, info in lots.items())
     made = {info.created_index for info in lots.values() if info.source is None}
     flows, untraced = source.flows_into(made), source.untraced_into(made)
-    outputs: Mapping[int, Sequence[LotInfo]]
+    outputs: dict[int, list[LotInfo]] = {}
+    for info in lots.values():
+        outputs.setdefault(info.created_index, []).append(info)
+    totals: Mapping[int, int]
     if only is None:
-        grouped: dict[int, list[LotInfo]] = {}
-        for info in lots.values():
-            grouped.setdefault(info.created_index, []).append(info)
-        outputs = grouped
+        totals = {index: sum(o.mass_g for o in outs) for index, outs in outputs.items()}
     else:
-        outputs = source.outputs_of(made)  # siblings outside count towards the shares
+        totals = source.output_grams(made)  # siblings outside count towards the shares
     for index in made:
-        outs = outputs.get(index, [])
-        out_total = sum(o.mass_g for o in outs)
-        for out in outs:
-            if out.id in lots:
-                _link(graph, index, out, out_total, flows.get(index, ()), untraced.get(index, ()))
-    _add_hops(graph, source.hops(lots))
+        for out in outputs[index]:
+            _link(graph, index, out, totals[index], flows.get(index, ()), untraced.get(index, ()))
+    if hops:
+        _add_hops(graph, source.hops(lots))
     return graph
 
 

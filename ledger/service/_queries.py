@@ -80,15 +80,15 @@ def check_all(
         # With an end use, only what its shipments' verdicts read: those lots and
         # everything upstream of them.
         everything = graph.build_all(
-            tx, None if end_use is None else tx.upstream_of_shipped(end_use)
+            tx, None if end_use is None else tx.upstream_of_shipped(end_use), hops=False
         )
         facilities, unknown = facts(tx, everything)
         declared = declarations(tx, everything, policy)
+        shipped = None if end_use is None else tx.shipped_lots(end_use)
     targets = sorted(
         node
         for node, data in everything.nodes(data=True)
-        if data["kind"] == "lot"
-        and (end_use is None or any(h["end_use"] == end_use for h in data.get("hops", [])))
+        if data["kind"] == "lot" and (shipped is None or node in shipped)
     )
     rule_shares: dict[str, compliance.RuleShares] = {}
     verdicts = []

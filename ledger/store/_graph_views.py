@@ -9,22 +9,79 @@ reads through :meth:`Unit.read`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy import select as core_select
-from sqlalchemy import true
 from sqlmodel import col, select
 
 from ledger.compliance import FacilityFacts
 from ledger.provenance import graph
 from ledger.records.model import Control, LotId
 from ledger.store._rows import ControlRow, FacilityRegistrationRow, ParticipantRow
-from ledger.store._sql import EVENT, FLOW, LOT, SHIPMENT, SHIPMENT_LOT, UNTRACED, chunks
+from ledger.store._sql import (
+    EVENT,
+    FLOW,
+    LOT,
+    SHIPMENT,
+    SHIPMENT_LOT,
+    UNTRACED,
+    chunks,
+    rows_in,
+)
 from ledger.store._stamps import unstamp
 from ledger.store._unit import Unit
+
+_LOT_ROWS = core_select(
+    LOT.c.id,
+    LOT.c.material,
+    LOT.c.mass_g,
+    LOT.c.created_index,
+    EVENT.c.facility,
+    EVENT.c.stage,
+    EVENT.c.happened_on,
+    EVENT.c.source,
+    EVENT.c.origin,
+).join(EVENT, EVENT.c.log_index == LOT.c.created_index)
+"""Lots with their creating event (:meth:`GraphReads._lot_infos` reads these columns)."""
+
+_HOP_ROWS = core_select(
+    SHIPMENT_LOT.c.lot,
+    SHIPMENT.c.id,
+    SHIPMENT.c.from_facility,
+    SHIPMENT.c.to_facility,
+    SHIPMENT.c.shipped_on,
+    SHIPMENT.c.created_index,
+    SHIPMENT.c.received_index,
+    SHIPMENT.c.end_use,
+).join(SHIPMENT, SHIPMENT.c.id == SHIPMENT_LOT.c.shipment)
+
+_OUTPUT_GRAMS = core_select(LOT.c.created_index, func.sum(LOT.c.mass_g)).group_by(
+    LOT.c.created_index
+)
+
+_FLOW_ROWS = core_select(FLOW.c.log_index, FLOW.c.lot, FLOW.c.grams)
+
+_UNTRACED_ROWS = core_select(
+    UNTRACED.c.log_index,
+    UNTRACED.c.position,
+    UNTRACED.c.material,
+    UNTRACED.c.grams,
+    UNTRACED.c.declared_origin,
+)
+
+
+def _shipped(end_use: str) -> Any:
+    """The lots shipped with ``end_use``, as a query (``id``)."""
+    return (
+        core_select(SHIPMENT_LOT.c.lot.label("id"))
+        .join(SHIPMENT, SHIPMENT.c.id == SHIPMENT_LOT.c.shipment)
+        .where(SHIPMENT.c.end_use == end_use)
+    )
 
 
 class GraphReads:
@@ -34,20 +91,28 @@ class GraphReads:
         self._unit = unit
 
     def lots(self, ids: Iterable[LotId]) -> dict[LotId, graph.LotInfo]:
-        found: dict[LotId, graph.LotInfo] = {}
-        for chunk in chunks(ids):
-            found.update((info.id, info) for info in self._lot_infos(LOT.c.id.in_(chunk)))
-        return found
+        rows = self._rows_in(_LOT_ROWS, LOT.c.id, ids)
+        return {info.id: info for info in self._lot_infos(rows)}
 
     def all_lots(self) -> dict[LotId, graph.LotInfo]:
-        return {info.id: info for info in self._lot_infos(true())}
+        rows = self._unit.read().connection.execute(_LOT_ROWS).all()
+        return {info.id: info for info in self._lot_infos(rows)}
 
     def outputs_of(self, log_indexes: Iterable[int]) -> dict[int, list[graph.LotInfo]]:
+        rows = self._rows_in(_LOT_ROWS, LOT.c.created_index, log_indexes)
         found: dict[int, list[graph.LotInfo]] = {}
-        for chunk in chunks(log_indexes):
-            for info in self._lot_infos(LOT.c.created_index.in_(chunk)):
-                found.setdefault(info.created_index, []).append(info)
+        for info in self._lot_infos(rows):
+            found.setdefault(info.created_index, []).append(info)
         return found
+
+    def output_grams(self, log_indexes: Iterable[int]) -> dict[int, int]:
+        rows = self._rows_in(_OUTPUT_GRAMS, LOT.c.created_index, log_indexes)
+        return {int(index): int(grams) for index, grams in rows}
+
+    def shipped_lots(self, end_use: str) -> set[LotId]:
+        """The lots shipped with ``end_use``."""
+        connection = self._unit.read().connection
+        return {LotId(lot) for lot in connection.execute(_shipped(end_use)).scalars().all()}
 
     def upstream_lots(self, lot: LotId) -> set[LotId]:
         """``lot`` and every lot upstream of it: one recursive query over ``lot`` and
@@ -56,84 +121,55 @@ class GraphReads:
         return self._upstream(core_select(LOT.c.id.label("id")).where(LOT.c.id == lot))
 
     def upstream_of_shipped(self, end_use: str) -> set[LotId]:
-        line, shipment = SHIPMENT_LOT, SHIPMENT
-        return self._upstream(
-            core_select(line.c.lot.label("id"))
-            .join(shipment, shipment.c.id == line.c.shipment)
-            .where(shipment.c.end_use == end_use)
-        )
+        return self._upstream(_shipped(end_use))
 
     def flows_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Flow]]:
         found: dict[int, list[graph.Flow]] = {}
-        for flow in self._flows(FLOW.c.log_index, log_indexes, FLOW.c.lot):
+        for flow in self._flows(FLOW.c.log_index, log_indexes, order=itemgetter(0, 1)):
             found.setdefault(flow.log_index, []).append(flow)
         return found
 
     def flows_from(self, lots: Iterable[LotId]) -> dict[LotId, list[graph.Flow]]:
         found: dict[LotId, list[graph.Flow]] = {}
-        for flow in self._flows(FLOW.c.lot, lots, FLOW.c.log_index):
+        for flow in self._flows(FLOW.c.lot, lots, order=itemgetter(1, 0)):
             found.setdefault(flow.lot, []).append(flow)
         return found
 
     def untraced_into(self, log_indexes: Iterable[int]) -> dict[int, list[graph.Untraced]]:
         found: dict[int, list[graph.Untraced]] = {}
-        for chunk in chunks(log_indexes):
-            for row in self._unit.read().connection.execute(
-                core_select(UNTRACED)
-                .where(UNTRACED.c.log_index.in_(chunk))
-                .order_by(UNTRACED.c.log_index, UNTRACED.c.position)
-            ):
-                found.setdefault(int(row.log_index), []).append(
-                    graph.Untraced(
-                        log_index=int(row.log_index),
-                        position=int(row.position),
-                        material=row.material,
-                        grams=int(row.grams),
-                        declared_origin=row.declared_origin,
-                    )
+        rows = self._rows_in(_UNTRACED_ROWS, UNTRACED.c.log_index, log_indexes)
+        for index, position, material, grams, declared in sorted(rows, key=itemgetter(0, 1)):
+            found.setdefault(int(index), []).append(
+                graph.Untraced(
+                    log_index=int(index),
+                    position=int(position),
+                    material=material,
+                    grams=int(grams),
+                    declared_origin=declared,
                 )
+            )
         return found
 
     def hops(self, lots: Iterable[LotId]) -> dict[LotId, list[graph.Hop]]:
         found: dict[LotId, list[graph.Hop]] = {}
-        line, shipment = SHIPMENT_LOT, SHIPMENT
-        for chunk in chunks(lots):
-            rows = (
-                self._unit.read()
-                .connection.execute(
-                    core_select(
-                        line.c.lot,
-                        shipment.c.id,
-                        shipment.c.from_facility,
-                        shipment.c.to_facility,
-                        shipment.c.shipped_on,
-                        shipment.c.created_index,
-                        shipment.c.received_index,
-                        shipment.c.end_use,
-                    )
-                    .join(shipment, shipment.c.id == line.c.shipment)
-                    .where(line.c.lot.in_(chunk))
-                    .order_by(shipment.c.created_index)
+        rows = self._rows_in(_HOP_ROWS, SHIPMENT_LOT.c.lot, lots)
+        # The destination's country on the day it was shipped there (ADR 0016).
+        in_force = _InForce(self._registrations({row[3] for row in rows}))
+        for lot, shipment, origin, to, day, created, received, end_use in sorted(
+            rows, key=itemgetter(5, 0)
+        ):
+            found.setdefault(LotId(lot), []).append(
+                graph.Hop(
+                    shipment=shipment,
+                    from_facility=origin,
+                    to_facility=to,
+                    to_country=in_force(to, day)[0],
+                    shipped_on=day,
+                    shipped_index=int(created),
+                    received_index=None if received is None else int(received),
+                    end_use=end_use,
                 )
-                .all()
             )
-            # The destination's country on the day it was shipped there (ADR 0016).
-            registered = self._registrations({row.to_facility for row in rows})
-            for row in rows:
-                found.setdefault(LotId(row.lot), []).append(
-                    graph.Hop(
-                        shipment=row.id,
-                        from_facility=row.from_facility,
-                        to_facility=row.to_facility,
-                        to_country=_in_force(registered, row.to_facility, row.shipped_on)[0],
-                        shipped_on=row.shipped_on,
-                        shipped_index=int(row.created_index),
-                        received_index=None
-                        if row.received_index is None
-                        else int(row.received_index),
-                        end_use=row.end_use,
-                    )
-                )
         return found
 
     def facility_facts(self, ids: Iterable[str]) -> dict[str, FacilityFacts]:
@@ -234,58 +270,50 @@ class GraphReads:
             )
         )
         connection = self._unit.read().connection
-        return {LotId(found) for (found,) in connection.execute(core_select(walk.c.id))}
+        return {
+            LotId(found) for found in connection.execute(core_select(walk.c.id)).scalars().all()
+        }
 
-    def _flows(self, key: Any, values: Iterable[Any], order: Any) -> Iterator[graph.Flow]:
-        """The flows whose ``key`` column is one of ``values``, by chunk, ordered by ``order``."""
-        for chunk in chunks(values):
-            for log_index, lot, grams in self._unit.read().connection.execute(
-                core_select(FLOW.c.log_index, FLOW.c.lot, FLOW.c.grams)
-                .where(key.in_(chunk))
-                .order_by(order)
-            ):
-                yield graph.Flow(log_index=int(log_index), lot=LotId(lot), grams=int(grams))
+    def _flows(
+        self, key: Any, values: Iterable[Any], order: Callable[[Any], Any]
+    ) -> Iterator[graph.Flow]:
+        """The flows whose ``key`` column is one of ``values``, sorted by ``order`` (a key
+        on the row: log index, lot, grams)."""
+        rows = self._rows_in(_FLOW_ROWS, key, values)
+        for log_index, lot, grams in sorted(rows, key=order):
+            yield graph.Flow(log_index=int(log_index), lot=LotId(lot), grams=int(grams))
 
-    def _lot_infos(self, condition: Any) -> list[graph.LotInfo]:
-        """Lots with their creating event and its facility."""
-        rows = (
-            self._unit.read()
-            .connection.execute(
-                core_select(
-                    LOT.c.id,
-                    LOT.c.material,
-                    LOT.c.mass_g,
-                    LOT.c.created_index,
-                    EVENT.c.facility,
-                    EVENT.c.stage,
-                    EVENT.c.happened_on,
-                    EVENT.c.source,
-                    EVENT.c.origin,
-                )
-                .join(EVENT, EVENT.c.log_index == LOT.c.created_index)
-                .where(condition)
-                .order_by(LOT.c.id)
-            )
-            .all()
-        )
-        # Where the facility was, and who ran it, on the event's day (ADR 0016).
-        registered = self._registrations({row.facility for row in rows})
+    def _rows_in(self, statement: Any, key: Any, values: Iterable[Any]) -> list[Any]:
+        """The rows of ``statement`` (a module constant) whose ``key`` is one of ``values``."""
+        connection = self._unit.read().connection
+        return [
+            row for chunk in chunks(values) for row in rows_in(connection, statement, key, chunk)
+        ]
+
+    def _lot_infos(self, rows: Sequence[Any]) -> list[graph.LotInfo]:
+        """Lots with their creating event and its facility, by id."""
+        # Where the facility was, and who ran it, on the event's day (ADR 0016); the
+        # registrations are read once for all the rows (their facilities are few).
+        in_force = _InForce(self._registrations({row[4] for row in rows}))
         infos: list[graph.LotInfo] = []
-        for row in rows:
-            country, operator = _in_force(registered, row.facility, row.happened_on)
+        # Rows unpacked as tuples: a million named attribute reads cost seconds.
+        for lot, material, mass_g, created, facility, stage, day, source, origin in sorted(
+            rows, key=itemgetter(0)
+        ):
+            country, operator = in_force(facility, day)
             infos.append(
                 graph.LotInfo(
-                    id=LotId(row.id),
-                    material=row.material,
-                    mass_g=int(row.mass_g),
-                    created_index=int(row.created_index),
-                    facility=row.facility,
+                    id=LotId(lot),
+                    material=material,
+                    mass_g=int(mass_g),
+                    created_index=int(created),
+                    facility=facility,
                     country=country,
                     operator=operator,
-                    stage=row.stage,
-                    happened_on=row.happened_on,
-                    source=row.source,
-                    origin=row.origin,
+                    stage=stage,
+                    happened_on=day,
+                    source=source,
+                    origin=origin,
                 )
             )
         return infos
@@ -296,13 +324,27 @@ def _all(latest: FacilityFacts) -> tuple[FacilityFacts, ...]:
     return (*latest.earlier, latest)
 
 
-def _in_force(registered: dict[str, FacilityFacts], facility: str, day: str) -> tuple[str, str]:
-    """(country, operator) of ``facility`` by its registration in force on ``day``."""
-    latest = registered.get(facility)
-    facts = None if latest is None else latest.on(date.fromisoformat(day))
-    if facts is None:
-        return graph.UNREGISTERED, graph.UNREGISTERED
-    return facts.country, facts.operator
+class _InForce:
+    """(country, operator) of a facility by its registration in force on a day, each
+    facility and day looked up once (a whole ledger's lots name a few thousand)."""
+
+    def __init__(self, registered: dict[str, FacilityFacts]) -> None:
+        self._registered = registered
+        self._seen: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def __call__(self, facility: str, day: str) -> tuple[str, str]:
+        key = (facility, day)
+        found = self._seen.get(key)
+        if found is None:
+            latest = self._registered.get(facility)
+            facts = None if latest is None else latest.on(date.fromisoformat(day))
+            found = (
+                (graph.UNREGISTERED, graph.UNREGISTERED)
+                if facts is None
+                else (facts.country, facts.operator)
+            )
+            self._seen[key] = found
+        return found
 
 
 def _holders(stored: str) -> tuple[Control, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect, Table, bindparam, insert, select
+from sqlalchemy import Column, Connection, Dialect, Select, Table, bindparam, insert, select
 
 from ledger.store._rows import (
     EventRow,
@@ -67,23 +67,37 @@ def chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
 
 
 def log_index_of(connection: Connection, key: Column[Any], values: Sequence[Any]) -> Sequence[Any]:
-    """(key, log_index) of the log entries whose ``key`` column is one of ``values``.
+    """(key, log_index) of the log entries whose ``key`` column is one of ``values``: one
+    lookup per envelope of a batch (:func:`rows_in`)."""
+    return rows_in(connection, _log_index_select(key), key, values)
 
-    Straight to the driver, like :func:`insert_many`: one lookup per envelope of a batch,
-    where SQLAlchemy's handling of the IN list cost three times the query itself.
+
+@lru_cache(maxsize=8)
+def _log_index_select(key: Column[Any]) -> Select[Any]:
+    return select(key, LOG_ENTRY.c.log_index)
+
+
+def rows_in(
+    connection: Connection, statement: Select[Any], key: Column[Any], values: Sequence[Any]
+) -> Sequence[Any]:
+    """The rows of ``statement`` whose ``key`` column is one of ``values`` (at most
+    :data:`CHUNK`), straight to the driver.
+
+    SQLAlchemy's handling of a literal IN list (coercing each value, then expanding the
+    list at every execution) cost three times the query itself; the statement text is
+    compiled once per dialect and list length instead. ``statement`` must be built once (a
+    module constant): it is part of the cache key.
     """
-    sql = _log_index_sql(connection.dialect, key, len(values))
+    sql = _in_sql(connection.dialect, statement, key, len(values))
     if connection.dialect.paramstyle == "qmark":
         return connection.exec_driver_sql(sql, tuple(values)).all()
     return connection.exec_driver_sql(sql, {f"k{i}": v for i, v in enumerate(values)}).all()
 
 
-@lru_cache(maxsize=64)
-def _log_index_sql(dialect: Dialect, key: Column[Any], count: int) -> str:
-    statement = select(key, LOG_ENTRY.c.log_index).where(
-        key.in_([bindparam(f"k{i}") for i in range(count)])
-    )
-    return str(statement.compile(dialect=dialect))
+@lru_cache(maxsize=256)
+def _in_sql(dialect: Dialect, statement: Select[Any], key: Column[Any], count: int) -> str:
+    filtered = statement.where(key.in_([bindparam(f"k{i}") for i in range(count)]))
+    return str(filtered.compile(dialect=dialect))
 
 
 def insert_many(connection: Connection, into: Table, rows: Sequence[dict[str, Any]]) -> None:

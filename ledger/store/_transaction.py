@@ -265,6 +265,13 @@ class Transaction:
     def outputs_of(self, log_indexes: Iterable[int]) -> dict[int, list[graph.LotInfo]]:
         return self._graph.outputs_of(log_indexes)
 
+    def output_grams(self, log_indexes: Iterable[int]) -> dict[int, int]:
+        return self._graph.output_grams(log_indexes)
+
+    def shipped_lots(self, end_use: str) -> set[LotId]:
+        """The lots shipped with ``end_use``."""
+        return self._graph.shipped_lots(end_use)
+
     def upstream_lots(self, lot: LotId) -> set[LotId]:
         """``lot`` and every lot upstream of it, in one recursive query."""
         return self._graph.upstream_lots(lot)

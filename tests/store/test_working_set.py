@@ -175,6 +175,8 @@ _READS: list[tuple[str, _Read]] = [
     ("lot_place", lambda tx, ids: [tx.lot_place(lot) for lot in ids.lots]),
     ("lots_created_by", lambda tx, ids: [tx.lots_created_by(i) for i in range(ids.size)]),
     ("outputs_of", lambda tx, ids: tx.outputs_of(range(ids.size))),
+    ("output_grams", lambda tx, ids: tx.output_grams(range(ids.size))),
+    ("shipped_lots", lambda tx, ids: tx.shipped_lots("defense")),
     ("upstream_lots", lambda tx, ids: [tx.upstream_lots(lot) for lot in ids.lots[-20:]]),
     ("upstream_of_shipped", lambda tx, ids: tx.upstream_of_shipped("defense")),
     ("flows_into", lambda tx, ids: tx.flows_into(range(ids.size))),
