@@ -18,14 +18,16 @@ from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
 import referencing
 import referencing.jsonschema
 
 from ledger.errors import InputError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _PACKAGE = "ledger.schemas"
 
@@ -76,7 +78,11 @@ def _inlined(name: str) -> dict[str, Any]:
 
 @cache
 def validator(name: str) -> jsonschema.Draft202012Validator:
-    """The reference validator for the schema document ``name`` (e.g. ``"record.schema.json"``)."""
+    """The reference validator for the schema document ``name`` (e.g. ``"record.schema.json"``):
+    what explains a rejection the compiled validator found. Imported only then (a command
+    whose input is valid never needs it)."""
+    import jsonschema
+
     return jsonschema.Draft202012Validator(
         _inlined(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
@@ -103,6 +109,8 @@ def check_schemas() -> None:
     Raises:
         jsonschema.exceptions.SchemaError: for the first schema that is not valid.
     """
+    import jsonschema
+
     for name in schema_names():
         jsonschema.Draft202012Validator.check_schema(read_document(name))
 
@@ -129,7 +137,9 @@ def validate(instance: Any, schema: str, *, what: str) -> None:
         # would descend into one branch and blame a field that is not the problem.
         if error.validator in ("anyOf", "oneOf") and "description" in _as_dict(error.schema):
             raise InputError(f"{_path(error.absolute_path, what)} {error.schema['description']}")
-    best = jsonschema.exceptions.best_match(errors)
+    from jsonschema.exceptions import best_match
+
+    best = best_match(errors)
     assert best is not None
     raise InputError(_describe(best, what))
 

@@ -332,3 +332,6 @@ def test_a_local_check_does_not_import_the_http_stack(world: World, tmp_path: Pa
     )  # fmt: skip
     assert "ledger.compliance" in imported  # the command did run
     assert not imported & {"fastapi", "uvicorn", "httpx", "starlette"}
+    # The reference validator only explains rejections; valid input never loads it.
+    assert "jsonschema_rs" in imported
+    assert "jsonschema" not in imported
