@@ -29,7 +29,7 @@ from ledger.records.model import (
 from ledger.records.trust import TrustRoot
 from ledger.service._checkpoints import TREE_CHANGED, check_signed_root, latest_checkpoint
 from ledger.service._queries import judge, provenance
-from ledger.store import LogEntry, Store, Transaction
+from ledger.store import Store, StoredEntry, Transaction
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,7 +92,9 @@ def build_bundle(
     )
 
 
-def _proved(tx: Transaction, ordered: Sequence[LogEntry], size: int) -> tuple[bundles.Entry, ...]:
+def _proved(
+    tx: Transaction, ordered: Sequence[StoredEntry], size: int
+) -> tuple[bundles.Entry, ...]:
     """``ordered`` as bundle entries, each with its inclusion proof in the tree of ``size``."""
     # Every proof's nodes fetched together: one read per node would cost a query each.
     nodes = tx.get_nodes(
@@ -112,7 +114,7 @@ def _proved(tx: Transaction, ordered: Sequence[LogEntry], size: int) -> tuple[bu
     )
 
 
-def _registrations(tx: Transaction, size: int) -> list[LogEntry]:
+def _registrations(tx: Transaction, size: int) -> list[StoredEntry]:
     """Every registry entry below ``size``: the whole key registry the checkpoint's registry
     digest commits to (ADR 0038), so a reader can see that no revocation was left out."""
     return list(tx.registry_entries(before=size))

@@ -285,10 +285,7 @@ class GraphReads:
 
     def _rows_in(self, statement: Any, key: Any, values: Iterable[Any]) -> list[Any]:
         """The rows of ``statement`` (a module constant) whose ``key`` is one of ``values``."""
-        connection = self._unit.read().connection
-        return [
-            row for chunk in chunks(values) for row in rows_in(connection, statement, key, chunk)
-        ]
+        return rows_in(self._unit.read().connection, statement, key, values)
 
     def _lot_infos(self, rows: Sequence[Any]) -> list[graph.LotInfo]:
         """Lots with their creating event and its facility, by id."""

@@ -19,10 +19,13 @@ from ledger.log.merkle import hash_leaf
 from ledger.records.admission import Opened
 from ledger.records.model import REGISTRY_KINDS
 from ledger.store._rows import CheckpointRow, LogEntry, MerkleNode, StoredEntry
-from ledger.store._sql import LOG_ENTRY, MERKLE_NODE, chunks
+from ledger.store._sql import LOG_ENTRY, MERKLE_NODE, chunks, rows_in
 from ledger.store._stamps import stamp
 from ledger.store._typed import as_bytes, as_index, as_text, raw, shown
 from ledger.store._unit import Unit
+
+_ENTRY_ROWS = select(*(raw(LOG_ENTRY.c[name]) for name in StoredEntry._fields))
+"""Every column of ``log_entry`` as the driver returns it (:func:`_stored_entry` checks them)."""
 
 
 def _stored_entry(row: Sequence[object]) -> StoredEntry:
@@ -233,13 +236,16 @@ class LogRows:
                 yield index, as_bytes(stored_leaf, f"log index {index}: the leaf hash")
             position = index + 1
 
-    def registry_entries(self, *, before: int) -> Iterator[LogEntry]:
+    def registry_entries(self, *, before: int) -> Iterator[StoredEntry]:
         """Registry entries (participants, facilities, revocations) below ``before``."""
-        yield from self._unit.read().session.exec(
-            select(LogEntry)
-            .where(col(LogEntry.kind).in_(sorted(REGISTRY_KINDS)), LogEntry.log_index < before)
-            .order_by(col(LogEntry.log_index))
+        table = LOG_ENTRY
+        rows = self._unit.read().connection.execute(
+            _ENTRY_ROWS.where(
+                table.c.kind.in_(sorted(REGISTRY_KINDS)), table.c.log_index < before
+            ).order_by(table.c.log_index)
         )
+        for row in rows.all():
+            yield _stored_entry(row)
 
     def registry_leaves(self, *, start: int, stop: int) -> list[tuple[int, bytes]]:
         """(log index, leaf hash) of the registry entries from ``start`` up to ``stop``, by
@@ -260,16 +266,10 @@ class LogRows:
             found.append((index, as_bytes(stored_leaf, f"log index {index}: the leaf hash")))
         return found
 
-    def entries_at(self, indexes: Iterable[int]) -> list[LogEntry]:
-        """The entries at ``indexes``, in log order."""
-        found: list[LogEntry] = []
-        for chunk in chunks(indexes):
-            found.extend(
-                self._unit.read().session.exec(
-                    select(LogEntry).where(col(LogEntry.log_index).in_(chunk))
-                )
-            )
-        return sorted(found, key=lambda entry: entry.log_index)
+    def entries_at(self, indexes: Iterable[int]) -> list[StoredEntry]:
+        """The entries at ``indexes``, in log order (read raw, each column checked)."""
+        rows = rows_in(self._unit.read().connection, _ENTRY_ROWS, LOG_ENTRY.c.log_index, indexes)
+        return sorted((_stored_entry(row) for row in rows), key=lambda entry: entry.log_index)
 
     def entry_count(self) -> tuple[int, int | None]:
         """How many entries are stored, and the largest index."""

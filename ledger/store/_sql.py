@@ -11,7 +11,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect, Select, Table, bindparam, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Dialect,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    select,
+)
 
 from ledger.store._rows import (
     EventRow,
@@ -59,11 +69,15 @@ APPEND_ONLY = (LOG_ENTRY, MERKLE_NODE, SIGNATURE, EVENT, FLOW, UNTRACED, FINDING
 """The tables whose rows are only ever inserted (never updated) while a ledger grows."""
 
 
-def chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
+ARRAY_CHUNK = 20_000
+"""Values per PostgreSQL array parameter (:func:`rows_in`): one parameter, however long."""
+
+
+def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
     """``items`` without duplicates, in order, cut into lists that fit one ``IN`` clause."""
     ordered = sorted(set(items))
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def log_index_of(connection: Connection, key: Column[Any], values: Sequence[Any]) -> Sequence[Any]:
@@ -78,25 +92,44 @@ def _log_index_select(key: Column[Any]) -> Select[Any]:
 
 
 def rows_in(
-    connection: Connection, statement: Select[Any], key: Column[Any], values: Sequence[Any]
-) -> Sequence[Any]:
-    """The rows of ``statement`` whose ``key`` column is one of ``values`` (at most
-    :data:`CHUNK`), straight to the driver.
+    connection: Connection, statement: Select[Any], key: Column[Any], values: Iterable[Any]
+) -> list[Any]:
+    """The rows of ``statement`` whose ``key`` column is one of ``values``, straight to the
+    driver, in as few statements as the database allows: on PostgreSQL one array parameter
+    per :data:`ARRAY_CHUNK` values (``key = ANY(...)``), on SQLite an ``IN`` list of
+    :data:`CHUNK` bound parameters.
 
     SQLAlchemy's handling of a literal IN list (coercing each value, then expanding the
-    list at every execution) cost three times the query itself; the statement text is
-    compiled once per dialect and list length instead. ``statement`` must be built once (a
-    module constant): it is part of the cache key.
+    list at every execution) cost three times the query itself, and on PostgreSQL each
+    statement is a round trip; the statement text is compiled once per dialect (and list
+    length) instead. ``statement`` must be built once (a module constant): it is part of
+    the cache key.
     """
-    sql = _in_sql(connection.dialect, statement, key, len(values))
-    if connection.dialect.paramstyle == "qmark":
-        return connection.exec_driver_sql(sql, tuple(values)).all()
-    return connection.exec_driver_sql(sql, {f"k{i}": v for i, v in enumerate(values)}).all()
+    found: list[Any] = []
+    if connection.dialect.name == "postgresql":
+        sql = _any_sql(connection.dialect, statement, key)
+        for chunk in chunks(values, ARRAY_CHUNK):
+            found.extend(connection.exec_driver_sql(sql, {"keys": chunk}).all())
+        return found
+    for chunk in chunks(values):
+        sql = _in_sql(connection.dialect, statement, key, len(chunk))
+        if connection.dialect.paramstyle == "qmark":
+            found.extend(connection.exec_driver_sql(sql, tuple(chunk)).all())
+        else:
+            params = {f"k{i}": v for i, v in enumerate(chunk)}
+            found.extend(connection.exec_driver_sql(sql, params).all())
+    return found
 
 
 @lru_cache(maxsize=256)
 def _in_sql(dialect: Dialect, statement: Select[Any], key: Column[Any], count: int) -> str:
     filtered = statement.where(key.in_([bindparam(f"k{i}") for i in range(count)]))
+    return str(filtered.compile(dialect=dialect))
+
+
+@lru_cache(maxsize=64)
+def _any_sql(dialect: Dialect, statement: Select[Any], key: Column[Any]) -> str:
+    filtered = statement.where(key == any_(bindparam("keys")))
     return str(filtered.compile(dialect=dialect))
 
 

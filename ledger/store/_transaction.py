@@ -30,7 +30,7 @@ from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.store._derive import Indexer
 from ledger.store._graph_views import GraphReads
 from ledger.store._log import LogRows
-from ledger.store._rows import CheckpointRow, LogEntry, StoredEntry, TreeHead
+from ledger.store._rows import CheckpointRow, StoredEntry, TreeHead
 from ledger.store._unit import Unit
 from ledger.store._views import FindingsIndex, IndexAudit, IndexRows, RegistryReads
 
@@ -120,13 +120,13 @@ class Transaction:
     def leaf_hashes(self, *, start: int, batch: int = 10_000) -> Iterator[tuple[int, bytes]]:
         return self._log.leaf_hashes(start=start, batch=batch)
 
-    def registry_entries(self, *, before: int) -> Iterator[LogEntry]:
+    def registry_entries(self, *, before: int) -> Iterator[StoredEntry]:
         return self._log.registry_entries(before=before)
 
     def registry_leaves(self, *, start: int, stop: int) -> list[tuple[int, bytes]]:
         return self._log.registry_leaves(start=start, stop=stop)
 
-    def entries_at(self, indexes: Iterable[int]) -> list[LogEntry]:
+    def entries_at(self, indexes: Iterable[int]) -> list[StoredEntry]:
         return self._log.entries_at(indexes)
 
     def entry_count(self) -> tuple[int, int | None]:

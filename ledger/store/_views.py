@@ -17,6 +17,7 @@ from itertools import zip_longest
 from typing import Any, Protocol
 
 from sqlalchemy import String, tuple_
+from sqlalchemy import select as core_select
 from sqlmodel import SQLModel, col, select
 
 from ledger.core.signing import KeyId, PublicKey
@@ -38,13 +39,17 @@ from ledger.store._rows import (
     ShipmentRow,
     SignatureRow,
 )
-from ledger.store._sql import LOT, chunks
+from ledger.store._sql import FINDING_EFFECT, LOT, chunks, rows_in
 from ledger.store._stamps import unstamp
 from ledger.store._unit import Unit
 from ledger.store._working import LineMirror, ShipmentMirror, key_state
 
 IndexRows = Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]
 """Rows of an index table as (primary key, all columns), in key order."""
+
+
+_EFFECT_ROWS = core_select(FINDING_EFFECT.c.lot, FINDING_EFFECT.c.unknown_g)
+"""The grams each finding leaves of unknown origin, by lot."""
 
 
 class RegistryReads:
@@ -212,14 +217,10 @@ class FindingsIndex:
 
     def unknown_grams(self, lots: Iterable[LotId]) -> dict[LotId, int]:
         """Grams of each lot that findings leave of unknown origin."""
-        session = self._unit.read().session
         found: dict[LotId, int] = {}
-        for chunk in chunks(lots):
-            for effect in session.exec(
-                select(FindingEffectRow).where(col(FindingEffectRow.lot).in_(chunk))
-            ):
-                lot = LotId(effect.lot)
-                found[lot] = found.get(lot, 0) + effect.unknown_g
+        rows = rows_in(self._unit.read().connection, _EFFECT_ROWS, FINDING_EFFECT.c.lot, lots)
+        for lot, grams in rows:
+            found[LotId(lot)] = found.get(LotId(lot), 0) + int(grams)
         return found
 
 

@@ -28,7 +28,7 @@ from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.service import Ledger
 from ledger.service.home import LOG_KEY, REGISTRAR_KEY, Home, init_home
 from ledger.store import Store, Transaction, sqlite_files, stamp, unstamp
-from ledger.store._rows import DERIVED_TABLES, LogEntry, MerkleNode
+from ledger.store._rows import DERIVED_TABLES, MerkleNode, StoredEntry
 
 
 def _build(home: Home, *, batch: int, atomic: bool) -> Ledger:
@@ -100,7 +100,7 @@ def test_reindex_rebuilds_exactly_what_the_batch_wrote(homes: tuple[Home, Home])
         with ledger.store.reader() as tx:
             assert tx.entry_count()[0] == len(before["log_entry"])
             assert tx.tree_size == len(before["log_entry"])
-            assert isinstance(tx.entries_at([0])[0], LogEntry)
+            assert isinstance(tx.entries_at([0])[0], StoredEntry)
     finally:
         ledger.store.dispose()
 
