@@ -13,7 +13,6 @@ import contextlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from ledger.errors import ConfigError, LedgerError, RecordRejected, VerificationError
 from ledger.log.checkpoint import verify_checkpoint
@@ -32,9 +31,6 @@ from ledger.records.trust import TrustRoot
 from ledger.service import _parallel as parallel
 from ledger.service._common import PREFETCH, Progress
 from ledger.store import Store, StoredEntry, Transaction, stamp
-
-_REPLAYED = datetime(1970, 1, 1, tzinfo=UTC)
-"""appended_at of replayed entries: unsigned metadata, never compared."""
 
 _REPLAY_BLOCK = 32_768
 """Entries ``bloc verify`` hands to the workers at a time."""
@@ -273,7 +269,7 @@ def _verify_entry(
             )
         )
     else:
-        replay.append(opened, appended_at=_REPLAYED)
+        replay.replay_entry(opened, index)
 
 
 def _vouched(

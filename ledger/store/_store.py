@@ -58,6 +58,8 @@ class Store:
         self.backend = backend_of(url)
         self.partial = partial
         """A partial replay (an evidence bundle): references outside it are skipped."""
+        self.throwaway = False
+        """A store made by :meth:`scratch`, for a replay."""
         self.unbound: LedgerIdentity | None = None
         """The identity of the home that opened a database created before databases recorded
         theirs (ADR 0027): until ``bloc reindex`` from that home has checked the log against
@@ -210,6 +212,7 @@ class Store:
         with tempfile.TemporaryDirectory(prefix="bloc-scratch-") as directory:
             store = cls.create(f"sqlite:///{Path(directory) / 'scratch.db'}")
             store.partial = partial
+            store.throwaway = True
             try:
                 yield store
             finally:
@@ -230,7 +233,9 @@ class Store:
                 ).one()
             )
             before = head.tree_size
-            tx = Transaction(session, head, registrars=registrars, partial=self.partial)
+            tx = Transaction(
+                session, head, registrars=registrars, partial=self.partial, scratch=self.throwaway
+            )
             yield tx
             tx.sync()
             session.commit()

@@ -52,7 +52,9 @@ class Transaction:
         *,
         registrars: Mapping[KeyId, PublicKey],
         partial: bool = False,
+        scratch: bool = False,
     ) -> None:
+        self._scratch = scratch
         self._unit = unit = Unit(session, head, registrars=registrars, partial=partial)
         self._log = LogRows(unit)
         self._registry = RegistryReads(unit)
@@ -86,10 +88,11 @@ class Transaction:
         return index
 
     def replay_entry(self, opened: Opened, index: int) -> None:
-        """Store an entry of a partial replay at its own log index, with its derived rows
-        (no Merkle nodes: the replay's tree is not the log's)."""
-        if not self._unit.partial:
-            raise StorageError("replay_entry is for partial replays only")
+        """Store an entry of a replay into a scratch store at its own log index, with its
+        derived rows, and no Merkle nodes: a partial replay's tree is not the log's, and
+        ``bloc verify`` recomputes the log's tree itself."""
+        if not self._scratch:
+            raise StorageError("replay_entry is for replays into a scratch store only")
         self._log.entry(opened, index, opened.record.issued_at)
         self._indexer.index_entry(opened, index)
 
