@@ -60,11 +60,12 @@ from ledger.provenance.graph import EdgeData, Graph, NodeData
 
 
 class _Made(NamedTuple):
-    """The event that made the lot being computed: its node, its facility's registration
-    in force on its day (``None`` before the first), the stages its material implies, and
-    its day. (A tuple: one is made per lot and rule, and a frozen dataclass costs more
+    """The event that made the lot being computed: the lot, its node, its facility's
+    registration in force on its day (``None`` before the first), the stages its material
+    implies, and its day. (A tuple: one is made per lot and rule, and a frozen dataclass costs more
     to make than the rest of an ordinary lot's computation.)"""
 
+    lot: str
     data: NodeData
     facts: FacilityFacts | None
     implied: frozenset[str]
@@ -163,8 +164,11 @@ class RuleShares:
         self.context = Context(graph, policy, facilities, as_of) if context is None else context
         self._as_of_text = as_of.isoformat()
         self.shares: dict[str, Shares] = {}
-        self.causes: dict[int, str] = {}
-        """Log index of a restricted stage at a forbidden facility → why it offends."""
+        self.causes: dict[tuple[int, str], str] = {}
+        """(Log index, lot) of a restricted stage at a forbidden facility → why it offends.
+        By lot as well: the outputs of one transformation can offend for different reasons
+        (the stages each one's material implies), and which sibling was computed first must
+        not decide what a verdict says."""
         self.declared: dict[int, list[str]] = {}
         """Log index of a transformation → its untraced inputs whose declared origin is
         forbidden and asked about (the sources of the offending mass it carries)."""
@@ -223,6 +227,7 @@ class RuleShares:
         index = data["log_index"]
         day = date.fromisoformat(data["date"])
         made = _Made(
+            lot=lot,
             data=data,
             facts=self.context.on(data["facility"], day),
             implied=vocabulary().materials[data["material"]].implies,
@@ -240,12 +245,12 @@ class RuleShares:
             return self._not_yet(shares, made)
         if restricted and data["source"] and self._origin_forbidden(made):
             taint(shares, index)
-            self.causes[index] = self._origin_cause(made)
+            self.causes[(index, lot)] = self._origin_cause(made)
         if restricted and self.forbidden(data["facility"], made.day):
             taint(shares, index)
-            earlier = self.causes.get(index) if data["source"] else None
+            earlier = self.causes.get((index, lot)) if data["source"] else None
             cause = self._cause(made)
-            self.causes[index] = f"{earlier}; and {cause}" if earlier else cause
+            self.causes[(index, lot)] = f"{earlier}; and {cause}" if earlier else cause
         elif restricted and made.facts is None:
             make_unknown(shares, Fraction(1), _unregistered(data, index))
         unknown = self.unknown_grams.get(lot, 0)
@@ -425,7 +430,7 @@ class RuleShares:
         if done_here & self.rule.restricted_stages and forbidden_here:
             taint(adjusted, index)
             self.causes.setdefault(
-                index,
+                (index, made.lot),
                 implied_here(
                     sorted(done_here & self.rule.restricted_stages),
                     made.data["material"],
@@ -463,11 +468,10 @@ class RuleShares:
         """:meth:`path`, with the steps that made its mass non-compliant saying why (ADR
         0024): an untraced input by its declared origin, the source event by its facility's
         country or control (None when the event only carried declared taint)."""
-        why = self.causes.get(source_index)
         return tuple(
             replace(step, why=self.declared_causes.get(step.lot))
             if step.stage == "untraced"
-            else replace(step, why=why)
+            else replace(step, why=self.causes.get((source_index, step.lot)))
             if step.log_index == source_index
             else step
             for step in self.path(lot, source_index)

@@ -177,7 +177,8 @@ def registry_entries(bundle: Bundle) -> int:
             payload = json.loads(parse_envelope(entry.envelope).payload)
         except (InputError, ValueError):
             continue
-        count += isinstance(payload, dict) and payload.get("kind") in REGISTRY_KINDS
+        kind = payload.get("kind") if isinstance(payload, dict) else None
+        count += isinstance(kind, str) and kind in REGISTRY_KINDS
     return count
 
 

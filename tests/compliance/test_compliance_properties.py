@@ -599,6 +599,22 @@ def test_the_order_lots_are_asked_in_changes_no_share(world: World, random: Rand
         assert world.run().of(lot) == expected[lot], lot
 
 
+@examples(150)
+@given(worlds(), st.randoms(use_true_random=False))
+def test_the_order_lots_are_judged_in_changes_no_verdict(world: World, random: Random) -> None:
+    """Whole verdicts, paths and the reasons on each step included, are the same whichever
+    lots a shared cache judged before (check --all judges in id order, bloc check one)."""
+    note(describe(world))
+    by_index = sorted(world.lots(), key=lambda n: (world.graph.nodes[n]["log_index"], n))
+    in_order: dict[str, RuleShares] = {}
+    expected = {lot: world.judge(lot, in_order) for lot in by_index}
+    shuffled = list(world.lots())
+    random.shuffle(shuffled)
+    any_order: dict[str, RuleShares] = {}
+    for lot in shuffled:
+        assert world.judge(lot, any_order) == expected[lot], lot
+
+
 @examples(200)
 @given(worlds(), st.sets(st.sampled_from(sorted(RESTRICTABLE)), min_size=1))
 def test_what_a_rule_restricts_never_changes_the_recycled_share(

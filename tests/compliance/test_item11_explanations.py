@@ -11,8 +11,11 @@ are written from the clauses before the code.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import networkx as nx
 from click.testing import CliRunner
 from hypothesis import given, note
 from scenarios import BLOC, DFARS, WINDOW_B, Scenario, check, japanese_magnet, magnet_sites
@@ -20,7 +23,8 @@ from test_compliance_properties import World as Graphs
 from test_compliance_properties import describe, examples, worlds
 
 from ledger.cli.main import bloc
-from ledger.compliance import RuleShares
+from ledger.compliance import FacilityFacts, RuleShares, judge
+from ledger.compliance.policy import load
 
 from helpers import World
 
@@ -222,3 +226,63 @@ def test_every_offending_path_says_why_its_source_offends(world: Graphs) -> None
                 assert "'bad' set on " in source.why, source.why
                 assert "the policy forbids" not in source.why
             assert all(step.why is None for step in carriers), (lot, path)
+
+
+def _sibling_blend() -> tuple[Any, dict[str, FacilityFacts]]:
+    """Two outputs of one blend at a Chinese facility registered for the stages their
+    materials imply (SmCo alloy: alloy melting; SmCo powder: alloy melting and powder
+    forming), each made into an NdFeB magnet in the US."""
+    sites = {
+        "M": FacilityFacts(
+            id="M", country="AU", operator="p:m", stages=frozenset({"mining"}), control=()
+        ),
+        "F": FacilityFacts(
+            id="F",
+            country="CN",
+            operator="p:f",
+            stages=frozenset({"alloy_melting", "powder_formation"}),
+            control=(),
+        ),
+        "G": FacilityFacts(
+            id="G", country="US", operator="p:g", stages=frozenset({"magnetization"}), control=()
+        ),
+    }
+    graph = nx.DiGraph(root=None, direction="up")
+    for node, material, index, site, stage, source in (
+        ("lot:0", "ndpr_metal", 0, "M", "mining", "mined"),
+        ("lot:a", "smco_alloy", 1, "F", "blend", ""),
+        ("lot:b", "smco_powder", 1, "F", "blend", ""),
+        ("lot:m1", "ndfeb_magnet", 2, "G", "magnetization", ""),
+        ("lot:m2", "ndfeb_magnet", 3, "G", "magnetization", ""),
+    ):
+        graph.add_node(
+            node, kind="lot", material=material, mass_g=1000, log_index=index, facility=site,
+            country=sites[site].country, operator=sites[site].operator, stage=stage,
+            date="2025-01-01", source=source, origin="",
+        )  # fmt: skip
+    for out in ("lot:a", "lot:b"):
+        graph.add_edge("lot:0", out, grams=500, consumed=1000, log_index=1)
+    graph.add_edge("lot:a", "lot:m1", grams=1000, consumed=1000, log_index=2)
+    graph.add_edge("lot:b", "lot:m2", grams=1000, consumed=1000, log_index=3)
+    return graph, sites
+
+
+def test_each_output_of_a_blend_says_why_it_offends_whichever_is_judged_first() -> None:
+    """The outputs of one transformation can offend for different reasons: each path names
+    the stages its own material implies. Shares are computed when a verdict asks, so the
+    sibling judged first must not lend its reason to the other."""
+    policy = load("dfars-252.225-7052")
+    for order in (["lot:m1", "lot:m2"], ["lot:m2", "lot:m1"]):
+        graph, sites = _sibling_blend()
+        cache: dict[str, RuleShares] = {}
+        whys = {}
+        for lot in order:
+            verdict = judge(
+                lot, graph, policy=policy, as_of=date(2025, 6, 1), facilities=sites,
+                unknown_grams={}, rule_shares=cache,
+            )  # fmt: skip
+            assert verdict.verdict == "fail", (order, lot)
+            whys[lot] = [s.why for p in verdict.paths for s in p.steps if s.why]
+        (m1,), (m2,) = whys["lot:m1"], whys["lot:m2"]
+        assert "alloy_melting (which smco_alloy implies" in m1, order
+        assert "alloy_melting, powder_formation (which smco_powder implies" in m2, order

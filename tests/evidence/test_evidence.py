@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +30,7 @@ from ledger.core.signing import Signer
 from ledger.errors import VerificationError
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.log.merkle import EMPTY_ROOT
-from ledger.records.envelope import sign_envelope
+from ledger.records.envelope import parse_envelope, sign_envelope
 from ledger.service import verify_bundle
 from ledger.service.home import LOG_KEY
 
@@ -41,6 +42,7 @@ from helpers import (
     extraction,
     key_for,
     participant,
+    raw_envelope,
     revocation,
 )
 
@@ -644,3 +646,31 @@ def test_an_old_bundle_still_verifies_after_the_log_grows(world: World) -> None:
     report = verify_bundle(before, world.home.root())
     assert verdict_document(report.verdict) == verdict_document(live)
     assert bundle_bytes(world, lot) != before  # a new checkpoint, new proofs
+
+
+def test_the_registry_count_of_a_bundle_skips_a_kind_that_is_not_a_name(
+    empty_world: World,
+) -> None:
+    """``bloc evidence`` counts the registry entries of the bundle it writes by the kind each
+    payload names; a bundle from a hostile server whose kind is a list or an object must
+    count as not a registry entry, never crash the command (verify-bundle refuses it)."""
+    _, magnet = magnet_world(empty_world)
+    bundle = empty_world.ledger.evidence(magnet, policy=DFARS, as_of=WINDOW_B)
+    counted = evidence.registry_entries(bundle)
+    assert counted > 0
+    first = next(
+        i for i, e in enumerate(bundle.entries) if evidence.registry_entries(
+            replace(bundle, entries=(e,))
+        )
+    )  # fmt: skip
+    for kind in (["participant"], {"participant": 1}, 7, None):
+        record = {
+            **json.loads(parse_envelope(bundle.entries[first].envelope).payload),
+            "kind": kind,
+        }
+        odd = replace(
+            bundle.entries[first],
+            envelope=raw_envelope(canonical_json(record), empty_world.registrar),
+        )
+        entries = (*bundle.entries[:first], odd, *bundle.entries[first + 1 :])
+        assert evidence.registry_entries(replace(bundle, entries=entries)) == counted - 1, kind
