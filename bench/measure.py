@@ -37,6 +37,45 @@ def bloc_executable() -> str:
     return found
 
 
+IMPORT_PACKAGES = ("sqlalchemy", "sqlmodel", "networkx", "psycopg", "jsonschema_rs", "click")
+"""The third-party packages whose import time the start-up figures name."""
+
+
+def import_profile(module: str) -> tuple[float, dict[str, float]]:
+    """Seconds to import ``module`` in a fresh interpreter (``python -X importtime``), and
+    the cumulative seconds of each of :data:`IMPORT_PACKAGES` it imports, run from a
+    directory without a checkout (whose ``ledger/`` would shadow the installed package).
+
+    Raises:
+        BenchError: the import failed.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+            cwd=scratch,
+            env=_environment(),
+            timeout=120,
+        )
+    if done.returncode != 0:
+        raise BenchError(f"import {module} failed: {done.stderr.strip()[-300:]}")
+    total = 0.0
+    packages: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or line.count("|") != 2:
+            continue
+        _, cumulative, name = line.split("|")
+        if not cumulative.strip().isdigit():
+            continue  # the header line
+        seconds, name = int(cumulative) / 1e6, name.strip()
+        if name == module:
+            total = seconds
+        elif name in IMPORT_PACKAGES and name not in packages:
+            packages[name] = seconds
+    return total, packages
+
+
 @dataclass(frozen=True, slots=True)
 class Process:
     """One finished ``bloc`` process."""

@@ -22,6 +22,7 @@ import random
 import shlex
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from pathlib import Path
 import networkx as nx
 
 from bench import baselines, corpus, report, serve
-from bench.measure import BenchError, Postgres, percentile, run_bloc
+from bench.measure import BenchError, Postgres, import_profile, percentile, run_bloc
 from ledger import __version__
 from ledger import evidence as bundles
 from ledger.compliance import policy as policies
@@ -411,6 +412,7 @@ class Harness:
                 with self.measuring("start-up: bloc --version", cell):
                     for _ in range(max(3, *self.o.repeat.values())):
                         cell.values.append(run_bloc(["--version"], timeout=60).seconds)
+                self.startup_imports()
             for size in self.o.sizes:
                 self.run_size(size)
         finally:
@@ -426,6 +428,29 @@ class Harness:
                 log(f"kept the ledgers in {self.work}")
         log(f"wrote {self.o.output}")
         return 0
+
+    def startup_imports(self) -> None:
+        """What ``bloc --help`` costs, and what ``bloc check`` imports before any work
+        (``python -X importtime``), as rows of the machine table."""
+        helps = [run_bloc(["--help"], timeout=60).seconds for _ in range(3)]
+        self.results.machine.append(
+            ("start-up (`bloc --help`)", f"{statistics.median(helps):.3f} s (median of 3)")
+        )
+        try:
+            total, packages = import_profile("ledger.cli.compliance")
+        except BenchError as e:
+            self.results.machine.append(("imports of `bloc check`", f"failed: {e}"))
+            return
+        named = ", ".join(
+            f"{name} {seconds * 1000:.0f} ms"
+            for name, seconds in sorted(packages.items(), key=lambda kv: -kv[1])
+        )
+        self.results.machine.append(
+            (
+                "imports of `bloc check` (`python -X importtime`, before any work)",
+                f"{total * 1000:.0f} ms, of which {named}",
+            )
+        )
 
     def run_size(self, size: int) -> None:
         results = self.results

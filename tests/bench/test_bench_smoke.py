@@ -120,6 +120,9 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     text = output.read_text(encoding="utf-8")
     assert "## Machine" in text
+    imports = next(line for line in text.splitlines() if "imports of `bloc check`" in line)
+    assert "failed" not in imports, imports
+    assert "sqlalchemy" in imports, imports  # what bounds the start-up of a local check
     assert "python -m bench --quick" in text
     assert "## 300 records" in text
     assert "evidence lot: `lot:" in text
