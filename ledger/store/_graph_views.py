@@ -22,9 +22,10 @@ from sqlmodel import col, select
 from ledger.compliance import FacilityFacts
 from ledger.provenance import graph
 from ledger.records.model import Control, LotId
-from ledger.store._rows import ControlRow, FacilityRegistrationRow, ParticipantRow
+from ledger.store._rows import ControlRow, ParticipantRow
 from ledger.store._sql import (
     EVENT,
+    FACILITY_REGISTRATION,
     FLOW,
     LOT,
     SHIPMENT,
@@ -63,6 +64,16 @@ _HOP_ROWS = core_select(
 _OUTPUT_GRAMS = core_select(LOT.c.created_index, func.sum(LOT.c.mass_g)).group_by(
     LOT.c.created_index
 )
+
+_REGISTRATION_ROWS = core_select(
+    FACILITY_REGISTRATION.c.facility,
+    FACILITY_REGISTRATION.c.log_index,
+    FACILITY_REGISTRATION.c.effective_from,
+    FACILITY_REGISTRATION.c.operator,
+    FACILITY_REGISTRATION.c.country,
+    FACILITY_REGISTRATION.c.stages,
+)
+"""Every registration of a facility, dated (:meth:`GraphReads._registrations`)."""
 
 _FLOW_ROWS = core_select(FLOW.c.log_index, FLOW.c.lot, FLOW.c.grams)
 
@@ -199,32 +210,31 @@ class GraphReads:
 
     def _registrations(self, ids: Iterable[str]) -> dict[str, FacilityFacts]:
         """Every registration of each facility, dated, without the operators' holders."""
-        rows: dict[str, list[FacilityRegistrationRow]] = {}
-        for chunk in chunks(ids):
-            for row in self._unit.read().session.exec(
-                select(FacilityRegistrationRow)
-                .where(col(FacilityRegistrationRow.facility).in_(chunk))
-                .order_by(col(FacilityRegistrationRow.log_index))
-            ):
-                rows.setdefault(row.facility, []).append(row)
+        registration = FACILITY_REGISTRATION
+        rows: dict[str, list[Any]] = {}
+        for row in sorted(
+            rows_in(self._unit.read().connection, _REGISTRATION_ROWS, registration.c.facility, ids),
+            key=itemgetter(1),
+        ):
+            rows.setdefault(row[0], []).append(row)
         found: dict[str, FacilityFacts] = {}
         for facility, registrations in rows.items():
             chain: list[FacilityFacts] = []
             since: date | None = None
-            for row in registrations:
+            for _, index, effective_from, operator, country, stages in registrations:
                 # A registration never takes effect before one logged earlier did: the
                 # log's order decides which is in force, and none reaches back past another.
-                day = unstamp(row.effective_from).date()
+                day = unstamp(effective_from).date()
                 since = day if since is None else max(since, day)
                 chain.append(
                     FacilityFacts(
                         id=facility,
-                        country=row.country,
-                        operator=row.operator,
-                        stages=frozenset(json.loads(row.stages)),
+                        country=country,
+                        operator=operator,
+                        stages=frozenset(json.loads(stages)),
                         control=(),
                         since=since,
-                        log_index=row.log_index,
+                        log_index=int(index),
                         earlier=tuple(chain),
                     )
                 )

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from ledger.store._rows import (
     EventRow,
+    FacilityRegistrationRow,
     FacilityRow,
     FindingEffectRow,
     FindingRow,
@@ -62,6 +63,7 @@ LOT = table(LotRow)
 SHIPMENT = table(ShipmentRow)
 SHIPMENT_LOT = table(ShipmentLotRow)
 FACILITY = table(FacilityRow)
+FACILITY_REGISTRATION = table(FacilityRegistrationRow)
 PARTICIPANT = table(ParticipantRow)
 PARTICIPANT_KEY = table(ParticipantKeyRow)
 
