@@ -80,27 +80,18 @@ def _open_in_workers(
 ) -> Generator[Outcome, None, None]:
     """:func:`open_many` across ``workers`` processes, a window of chunks in flight; the
     rest of the batch opened inline when no worker can be had or one dies."""
-    known = {keyid: key.raw for keyid, key in keys.items()}
-    starts = iter(range(0, len(items), CHUNK))
-    window: deque[tuple[int, Future[list[Outcome]]]] = deque()
+    batch = _Batch(items, keys)
     done = 0
     failed = False
-
-    def send(pool: ProcessPoolExecutor, start: int) -> None:
-        chunk = list(items[start : start + CHUNK])
-        window.append((start, pool.submit(_open_chunk, chunk, dict(known))))
-
     try:
+        batch.open_first()
         pool = _shared_pool(workers)
-        # The first chunk goes alone: registrations lead a batch, and the keys they
-        # declare then reach every later chunk.
-        send(pool, next(starts))
-        while window:
-            _, future = window.popleft()
-            chunk = future.result()
-            known.update(_declared_keys(chunk))
-            for following in itertools.islice(starts, _WINDOW * workers - len(window)):
-                send(pool, following)
+        batch.fill(pool, _WINDOW * workers)
+        while batch.line:
+            if batch.steal():
+                continue
+            chunk = batch.take()
+            batch.fill(pool, _WINDOW * workers)
             for item in chunk:
                 yield item
                 done += 1
@@ -109,12 +100,66 @@ def _open_in_workers(
         _discard_pool()
         failed = True
     finally:
-        for _, pending in window:
-            pending.cancel()
+        batch.cancel()
     if failed:
-        learned = {**keys, **{keyid: PublicKey(raw=raw) for keyid, raw in known.items()}}
+        learned = {**keys, **{keyid: PublicKey(raw=raw) for keyid, raw in batch.known.items()}}
         for data in items[done:]:
             yield _open(data, learned)
+
+
+class _Batch:
+    """The chunks of one batch, in order, each opened here or by a worker.
+
+    The caller never waits idle for a worker: while the oldest chunk in flight is not back
+    (the workers start in about a second, or are behind), the next chunk not yet sent is
+    opened here and takes its place in line (:meth:`steal`).
+    """
+
+    def __init__(self, items: Sequence[bytes], keys: Mapping[KeyId, PublicKey]) -> None:
+        self.items = items
+        self.known = {keyid: key.raw for keyid, key in keys.items()}
+        self.starts = iter(range(0, len(items), CHUNK))
+        self.line: deque[Future[list[Outcome]] | list[Outcome]] = deque()
+
+    def _here(self, start: int) -> list[Outcome]:
+        return _open_chunk(list(self.items[start : start + CHUNK]), dict(self.known))
+
+    def open_first(self) -> None:
+        """The first chunk, opened here before any is sent: registrations lead a batch, and
+        the keys they declare then reach every later chunk."""
+        first = self._here(next(self.starts))
+        self.known.update(_declared_keys(first))
+        self.line.append(first)
+
+    def fill(self, pool: ProcessPoolExecutor, window: int) -> None:
+        """Send chunks until ``window`` are in flight."""
+        in_flight = sum(isinstance(item, Future) for item in self.line)
+        for start in itertools.islice(self.starts, max(0, window - in_flight)):
+            chunk = list(self.items[start : start + CHUNK])
+            self.line.append(pool.submit(_open_chunk, chunk, dict(self.known)))
+
+    def steal(self) -> bool:
+        """Open the next unsent chunk here if the oldest in flight is not back yet."""
+        head = self.line[0]
+        if not isinstance(head, Future) or head.done():
+            return False
+        start = next(self.starts, None)
+        if start is None:
+            return False
+        self.line.append(self._here(start))
+        return True
+
+    def take(self) -> list[Outcome]:
+        """The oldest chunk, opened (waiting for its worker if need be)."""
+        head = self.line.popleft()
+        chunk = head if isinstance(head, list) else head.result()
+        self.known.update(_declared_keys(chunk))
+        return chunk
+
+    def cancel(self) -> None:
+        for item in self.line:
+            if isinstance(item, Future):
+                item.cancel()
 
 
 def usable_cores() -> int:
