@@ -62,8 +62,8 @@ from ledger.provenance.graph import EdgeData, Graph, NodeData
 class _Made(NamedTuple):
     """The event that made the lot being computed: the lot, its node, its facility's
     registration in force on its day (``None`` before the first), the stages its material
-    implies, and its day. (A tuple: one is made per lot and rule, and a frozen dataclass costs more
-    to make than the rest of an ordinary lot's computation.)"""
+    implies, and its day. (A tuple: one is made per lot and rule, and a frozen dataclass
+    costs more to make than the rest of an ordinary lot's computation.)"""
 
     lot: str
     data: NodeData
@@ -161,7 +161,11 @@ class RuleShares:
         self.as_of = as_of
         self.facilities = facilities
         self.unknown_grams = unknown_grams
-        self.context = Context(graph, policy, facilities, as_of) if context is None else context
+        if context is None:
+            context = Context(graph, policy, facilities, as_of)
+        elif not context.fits(graph, policy, facilities, as_of):
+            raise ValueError("a shared context must be for the same graph, policy and date")
+        self.context = context
         self._as_of_text = as_of.isoformat()
         self.shares: dict[str, Shares] = {}
         self.causes: dict[tuple[int, str], str] = {}

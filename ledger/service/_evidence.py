@@ -212,8 +212,6 @@ def _replayed(
     """The verdict on ``lot`` and its upstream graph, from these entries alone."""
     with Store.scratch(partial=True) as scratch:
         with scratch.writer(registrars=root.registrar_keys()) as tx:
-            # What indexing will read, loaded in a few queries instead of a few per entry.
-            tx.prefetch([opened for _, opened in entries], duplicates=False)
             for index, opened in entries:
                 tx.replay_entry(opened, index)
         with scratch.reader() as tx:

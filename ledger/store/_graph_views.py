@@ -210,10 +210,9 @@ class GraphReads:
 
     def _registrations(self, ids: Iterable[str]) -> dict[str, FacilityFacts]:
         """Every registration of each facility, dated, without the operators' holders."""
-        registration = FACILITY_REGISTRATION
         rows: dict[str, list[Any]] = {}
         for row in sorted(
-            rows_in(self._unit.read().connection, _REGISTRATION_ROWS, registration.c.facility, ids),
+            self._rows_in(_REGISTRATION_ROWS, FACILITY_REGISTRATION.c.facility, ids),
             key=itemgetter(1),
         ):
             rows.setdefault(row[0], []).append(row)

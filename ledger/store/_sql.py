@@ -82,7 +82,7 @@ def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield ordered[start : start + size]
 
 
-def log_index_of(connection: Connection, key: Column[Any], values: Sequence[Any]) -> Sequence[Any]:
+def log_index_of(connection: Connection, key: Column[Any], values: Iterable[Any]) -> list[Any]:
     """(key, log_index) of the log entries whose ``key`` column is one of ``values``: one
     lookup per envelope of a batch (:func:`rows_in`)."""
     return rows_in(connection, _log_index_select(key), key, values)
@@ -98,8 +98,8 @@ def rows_in(
 ) -> list[Any]:
     """The rows of ``statement`` whose ``key`` column is one of ``values``, straight to the
     driver, in as few statements as the database allows: on PostgreSQL one array parameter
-    per :data:`ARRAY_CHUNK` values (``key = ANY(...)``), on SQLite an ``IN`` list of
-    :data:`CHUNK` bound parameters.
+    per :data:`ARRAY_CHUNK` values (``key = ANY(...)``), on SQLite (``qmark`` parameters)
+    an ``IN`` list of :data:`CHUNK` bound parameters.
 
     SQLAlchemy's handling of a literal IN list (coercing each value, then expanding the
     list at every execution) cost three times the query itself, and on PostgreSQL each
@@ -115,11 +115,7 @@ def rows_in(
         return found
     for chunk in chunks(values):
         sql = _in_sql(connection.dialect, statement, key, len(chunk))
-        if connection.dialect.paramstyle == "qmark":
-            found.extend(connection.exec_driver_sql(sql, tuple(chunk)).all())
-        else:
-            params = {f"k{i}": v for i, v in enumerate(chunk)}
-            found.extend(connection.exec_driver_sql(sql, params).all())
+        found.extend(connection.exec_driver_sql(sql, tuple(chunk)).all())
     return found
 
 

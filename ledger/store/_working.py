@@ -335,16 +335,16 @@ class WorkingSet:
         return self.shipments[shipment]
 
     def _load_leaves(self, leaves: Iterable[bytes]) -> None:
-        for chunk in chunks(leaves):
-            self.leaves.update(dict.fromkeys(chunk))
-            found = log_index_of(self._connect(), LOG_ENTRY.c.leaf_hash, chunk)
-            self.leaves.update({bytes(leaf): int(index) for leaf, index in found})
+        wanted = set(leaves)
+        self.leaves.update(dict.fromkeys(wanted))
+        found = log_index_of(self._connect(), LOG_ENTRY.c.leaf_hash, wanted)
+        self.leaves.update({bytes(leaf): int(index) for leaf, index in found})
 
     def _load_records(self, records: Iterable[str]) -> None:
-        for chunk in chunks(records):
-            self.records.update(dict.fromkeys(chunk))
-            found = log_index_of(self._connect(), LOG_ENTRY.c.record_id, chunk)
-            self.records.update({str(r): int(index) for r, index in found})
+        wanted = set(records)
+        self.records.update(dict.fromkeys(wanted))
+        found = log_index_of(self._connect(), LOG_ENTRY.c.record_id, wanted)
+        self.records.update({str(r): int(index) for r, index in found})
 
     def _load_keys(self, keyids: Iterable[str]) -> None:
         for chunk in chunks(keyids):

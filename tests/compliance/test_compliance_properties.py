@@ -38,6 +38,7 @@ from random import Random
 from typing import Any
 
 import networkx as nx
+import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
@@ -1004,3 +1005,15 @@ def test_a_one_gram_output_of_a_forbidden_restricted_stage_fails() -> None:
     ), shares
     verdict = built.judge("lot:small")
     assert (verdict.verdict, verdict.non_compliant) == (FAIL, 1.0), verdict
+
+
+def test_a_context_shared_across_graphs_is_refused() -> None:
+    """A shared Context holds one graph's nodes and one policy's answers: a rule judged over
+    another graph with it would read the wrong lots."""
+    one, other = tiny_world({"separation"}), tiny_world({"separation"})
+    context = one.run().context
+    with pytest.raises(ValueError, match="same graph"):
+        RuleShares(
+            other.graph, policy=other.policy, rule=other.rule, as_of=AS_OF,
+            facilities=other.facilities, unknown_grams={}, context=context,
+        )  # fmt: skip
