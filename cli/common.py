@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -133,6 +135,38 @@ def ask_witnesses(ledger: Ledger, *, warn: bool = True) -> Witnessed | None:
 def now() -> datetime:
     """The one place the command line reads the clock."""
     return datetime.now(UTC)
+
+
+class Day(click.ParamType[date, Any]):
+    """A calendar date on the command line, written YYYY-MM-DD (its metavar says so)."""
+
+    name = "date"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            with contextlib.suppress(ValueError):
+                return date.fromisoformat(value)
+        return self.fail(
+            f"{value!r} is not a date written YYYY-MM-DD (e.g. 2027-02-01)", param, ctx
+        )
+
+
+DATE = Day()
+
+
+def counted(count: int, word: str, plural: str | None = None) -> str:
+    """``1 lot``, ``2 lots`` (``plural`` where adding an s is wrong: entry, entries)."""
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def as_of_day(value: date | None) -> date:
+    """The --as-of date, or today."""
+    return value if value is not None else now().date()
 
 
 def json_option(f: F) -> F:
@@ -264,14 +298,42 @@ def progress_steps(
             shown["bar"].stop()
 
 
-def write_output(data: bytes, output: Path | None) -> None:
+def output_option(help: str, *, required: bool = False) -> Callable[[F], F]:
+    """``-o/--output FILE`` and ``--force``: an existing file is replaced only with --force."""
+
+    def decorate(f: F) -> F:
+        f = click.option("--force", is_flag=True, help="Replace the output file if it exists.")(f)
+        return click.option(
+            "-o",
+            "--output",
+            required=required,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=help,
+        )(f)
+
+    return decorate
+
+
+def refuse_existing(output: Path | None, *, force: bool) -> None:
+    """Before any work: an output file that exists is an error without ``force``."""
+    if output is not None and not force and os.path.lexists(output):
+        raise _exists(output)
+
+
+def _exists(output: Path) -> InputError:
+    return InputError(f"{output} exists: give --force to replace it, or another -o file")
+
+
+def write_output(data: bytes, output: Path | None, *, force: bool = False) -> None:
     """Write ``data`` to ``output`` whole or not at all (a temporary file, then a rename);
-    to stdout when ``output`` is None."""
+    to stdout when ``output`` is None. Without ``force`` an existing file is never replaced
+    (the temporary file is linked into place, which fails if the name was taken meanwhile)."""
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    refuse_existing(output, force=force)
     directory = output.parent if str(output.parent) else Path(".")
     try:
         fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
@@ -281,10 +343,21 @@ def write_output(data: bytes, output: Path | None) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are not secrets
-        os.replace(temp, output)
-    except BaseException:
+        if force:
+            os.replace(temp, output)
+        else:
+            _link_new(temp, output)
+    finally:
         Path(temp).unlink(missing_ok=True)
-        raise
+
+
+def _link_new(temp: str, output: Path) -> None:
+    try:
+        os.link(temp, output)
+    except FileExistsError as e:
+        raise _exists(output) from e
+    except OSError as e:
+        raise ConfigError(f"cannot write {output}: {e.strerror}") from e
 
 
 def _umask() -> int:

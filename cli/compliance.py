@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 
 import click
 
 from ledger import compliance, render
 from ledger.compliance import policy as policies
+from ledger.records.model import END_USES
 
 from .common import (
+    DATE,
+    as_of_day,
+    counted,
     current_home,
     emit_json,
     json_option,
-    now,
     progress_steps,
     reading_ledger,
     remote_ledger,
 )
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def as_of_day(value: datetime | None) -> date:
-    """The --as-of date, or today."""
-    return value.date() if value is not None else now().date()
 
 
 def print_verdict(v: compliance.Verdict) -> None:
@@ -74,14 +70,18 @@ def _print_path(number: int, path: compliance.SourcePath) -> None:
     "--as-of", type=DATE, help="The delivery date that picks the window (default: today)."
 )
 @click.option("--all", "check_all", is_flag=True, help="Check every lot.")
-@click.option("--end-use", help="With --all: only lots shipped with this end use (e.g. defense).")
+@click.option(
+    "--end-use",
+    type=click.Choice(END_USES, case_sensitive=False),
+    help="With --all: only lots shipped with this end use.",
+)
 @json_option
 @click.pass_context
 def check(
     ctx: click.Context,
     lot: str | None,
     policy_name: str,
-    as_of: datetime | None,
+    as_of: date | None,
     check_all: bool,
     end_use: str | None,
     as_json: bool,
@@ -106,6 +106,9 @@ def check(
         _show(ctx, ledger.check(lot, policy=chosen, as_of=day), as_json)
     with progress_steps("judging", quiet=as_json) as steps:
         verdicts = ledger.check_all(policy=chosen, as_of=day, end_use=end_use, steps=steps)
+    if not verdicts:
+        scope = f"shipped for {end_use} use" if end_use else "in the ledger"
+        click.echo(f"bloc: warning: no lots {scope}: nothing was judged", err=True)
     if as_json:
         for v in verdicts:
             emit_json(compliance.verdict_document(v))
@@ -124,8 +127,9 @@ def _show(ctx: click.Context, verdict: compliance.Verdict, as_json: bool) -> Non
 
 
 def _summary(verdicts: list[compliance.Verdict], name: str, day: date, end_use: str | None) -> None:
-    scope = f"lots shipped for {end_use} use" if end_use else "lots"
-    click.echo(f"{len(verdicts)} {scope} under {name} as of {day}")
+    lots = counted(len(verdicts), "lot")
+    scope = f"{lots} shipped for {end_use} use" if end_use else lots
+    click.echo(f"{scope} under {name} as of {day}")
     counts: dict[compliance.Outcome, int] = {}
     for v in verdicts:
         counts[v.verdict] = counts.get(v.verdict, 0) + 1

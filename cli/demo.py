@@ -45,7 +45,7 @@ def demo_command(directory: Path, size: int | None, seed: int, db_url: str | Non
     signatures, run 'check --all --end-use defense' under both built-in policies, and write
     DIRECTORY/report.html.
 
-    Without --size it is a story: about 20 participants in 10 countries (rare-earth magnets,
+    Without --size it is a story: 22 participants in 12 countries (rare-earth magnets,
     tungsten and tantalum chains) with deliberate problems — a transshipment with
     relabelling, a commingled heat, a phantom-mass repack, a revoked key, an unreceived
     shipment — beside clean chains. With --size N --seed S it is a large synthetic ledger of
@@ -86,7 +86,7 @@ def demo_command(directory: Path, size: int | None, seed: int, db_url: str | Non
         findings=found,
         highlights=plan.highlights,
     )
-    write_output(page.encode(), directory / "report.html")
+    write_output(page.encode(), directory / "report.html", force=True)
     click.echo(f"\nfindings: {len(found)} (bloc --home {directory} findings)")
     click.echo(f"wrote {directory / 'report.html'}")
     _next_steps(directory, runs, plan)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -16,8 +16,18 @@ from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.records.trust import MAX_ROOT_BYTES, TrustRoot
 from ledger.service import verify_bundle
 
-from .common import current_home, emit_json, json_option, remote_ledger, write_output
-from .compliance import DATE, as_of_day, print_verdict
+from .common import (
+    DATE,
+    as_of_day,
+    current_home,
+    emit_json,
+    json_option,
+    output_option,
+    refuse_existing,
+    remote_ledger,
+    write_output,
+)
+from .compliance import print_verdict
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -51,25 +61,21 @@ def _note(path: Path | None) -> str | None:
     help="A checkpoint you kept ('bloc log checkpoint'): the bundle also proves the log only "
     "grew since.",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="The bundle file to write.",
-)
+@output_option("The bundle file to write.", required=True)
 @click.pass_context
 def evidence(
     ctx: click.Context,
     lot: str,
     policy_name: str,
-    as_of: datetime | None,
+    as_of: date | None,
     since: Path | None,
     output: Path,
+    force: bool,
 ) -> None:
     """Write an evidence bundle for LOT: its upstream records and the whole key registry,
     with inclusion proofs against one witnessed checkpoint, the policy and the verdict.
     'bloc verify-bundle' checks it offline with root.json alone."""
+    refuse_existing(output, force=force)
     chosen = policies.load(policy_name)
     home = current_home(ctx)
     remote = remote_ledger(home)
@@ -88,7 +94,7 @@ def evidence(
     root = home.root()
     size = verify_checkpoint(bundle.checkpoint, origin=root.origin, key=root.log_key).tree_size
     registry = bundles.registry_entries(bundle)
-    write_output(data, output)
+    write_output(data, output, force=force)
     click.echo(
         f"wrote {output}: {len(bundle.entries) - registry} records about {lot} and the "
         f"registry ({registry} entries), with inclusion proofs against checkpoint tree size "

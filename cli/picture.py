@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -11,22 +11,21 @@ from ledger.compliance import policy as policies
 from ledger.errors import InputError
 from ledger.render import RENDERERS, offending_paths
 
-from .common import reading_ledger, write_output
-from .compliance import DATE, as_of_day
-
-
-def _count(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+from .common import (
+    DATE,
+    as_of_day,
+    counted,
+    output_option,
+    reading_ledger,
+    refuse_existing,
+    write_output,
+)
 
 
 @click.command()
 @click.argument("lot")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The file to write; its suffix picks the format: .svg, .html or .dot.",
+@output_option(
+    "The file to write; its suffix picks the format: .svg, .html or .dot.", required=True
 )
 @click.option(
     "--policy",
@@ -40,13 +39,15 @@ def graph(
     lot: str,
     output: Path,
     policy_name: str | None,
-    as_of: datetime | None,
+    as_of: date | None,
+    force: bool,
 ) -> None:
     """Draw LOT's provenance from mine to buyer into FILE (.svg, .html or .dot).
 
     With --policy, the paths that carry non-compliant mass are red and the sources of
     unknown mass amber; the HTML page adds the verdict and a table of the records.
     """
+    refuse_existing(output, force=force)
     render = RENDERERS.get(output.suffix.lower())
     if render is None:
         formats = ", ".join(sorted(RENDERERS))
@@ -59,16 +60,16 @@ def graph(
     verdict = (
         ledger.check(lot, policy=chosen, as_of=as_of_day(as_of)) if chosen is not None else None
     )
-    write_output(render(provenance, verdict=verdict).encode("utf-8"), output)
+    write_output(render(provenance, verdict=verdict).encode("utf-8"), output, force=force)
     kinds = [data["kind"] for _, data in provenance.nodes(data=True)]
-    parts = [_count(kinds.count("lot"), "lot")]
+    parts = [counted(kinds.count("lot"), "lot")]
     if kinds.count("untraced"):
-        parts.append(_count(kinds.count("untraced"), "untraced input"))
-    parts.append(_count(provenance.number_of_edges(), "flow"))
+        parts.append(counted(kinds.count("untraced"), "untraced input"))
+    parts.append(counted(provenance.number_of_edges(), "flow"))
     if verdict is None:
         summary = "no policy applied"
     else:
-        paths = _count(len(offending_paths(verdict)), "offending path")
+        paths = counted(len(offending_paths(verdict)), "offending path")
         parts.append(paths)
         summary = f"{verdict.verdict} under {verdict.policy} as of {verdict.as_of}"
     click.echo(f"wrote {output}: {', '.join(parts)} ({summary})")

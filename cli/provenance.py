@@ -6,9 +6,13 @@ from datetime import date
 
 import click
 
+from ledger.provenance.findings import ERROR, WARNING
 from ledger.provenance.graph import RENDERERS
 
 from .common import (
+    DATE,
+    EXIT_FAIL,
+    as_of_day,
     current_home,
     emit_json,
     json_option,
@@ -18,6 +22,10 @@ from .common import (
     remote_ledger,
     writing_ledger,
 )
+
+SEVERITIES = (ERROR, WARNING)
+"""Most severe first: ``--fail-on S`` fails on S and those before it."""
+FAIL_ON = (*SEVERITIES, "never")
 
 
 @click.command()
@@ -48,26 +56,38 @@ def trace(ctx: click.Context, lot: str, down: bool, fmt: str) -> None:
 @click.option("--lot", help="Only findings about this lot or anything upstream of it.")
 @click.option(
     "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     help="Judge unreceived shipments as of this date (default: today).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON, case_sensitive=False),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding of this severity or worse is found ('never': always exit 0).",
 )
 @json_option
 @click.pass_context
-def findings(ctx: click.Context, lot: str | None, as_of: object, as_json: bool) -> None:
-    """Integrity findings: stable code, severity, message, and the log indexes proving it."""
-    day = as_of.date() if hasattr(as_of, "date") else now().date()
-    assert isinstance(day, date)
+def findings(
+    ctx: click.Context, lot: str | None, as_of: date | None, fail_on: str, as_json: bool
+) -> None:
+    """Integrity findings: stable code, severity, message, and the log indexes proving it.
+
+    Exits 1 when there is an error-severity finding (see --fail-on), as linters do.
+    """
+    day = as_of_day(as_of)
     found = reading_ledger(ctx).findings(as_of=day, lot=lot)
-    if as_json:
-        for f in found:
-            emit_json(f.document())
-        return
-    if not found:
-        click.echo("no findings")
-        return
     for f in found:
-        proof = ", ".join(str(i) for i in f.evidence)
-        click.echo(f"{f.severity:<7} {f.code:<16} {f.message} [log {proof}]")
+        if as_json:
+            emit_json(f.document())
+        else:
+            proof = ", ".join(str(i) for i in f.evidence)
+            click.echo(f"{f.severity:<7} {f.code:<16} {f.message} [log {proof}]")
+    if not found and not as_json:
+        click.echo("no findings")
+    failing = SEVERITIES[: SEVERITIES.index(fail_on) + 1] if fail_on in SEVERITIES else ()
+    if any(f.severity in failing for f in found):
+        ctx.exit(EXIT_FAIL)
 
 
 @click.command()

@@ -19,16 +19,19 @@ from .common import (
     EXIT_REJECTED,
     Item,
     ask_witnesses,
+    counted,
     current_home,
     emit_json,
     json_option,
     now,
     optional_home,
+    output_option,
     passphrase_from,
     passphrase_option,
     progress_bar,
     read_items,
     read_source,
+    refuse_existing,
     remote_ledger,
     split_documents,
     write_output,
@@ -46,21 +49,22 @@ from .common import (
     help="PEM private key to sign with.",
 )
 @passphrase_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the envelope(s) here instead of standard output.",
-)
+@output_option("Write the envelope(s) here instead of standard output.")
 @click.pass_context
 def sign(
-    ctx: click.Context, file: str, key_path: Path, passphrase_env: str | None, output: Path | None
+    ctx: click.Context,
+    file: str,
+    key_path: Path,
+    passphrase_env: str | None,
+    output: Path | None,
+    force: bool,
 ) -> None:
     """Sign a record (JSON) or records (JSON Lines) into DSSE envelope(s) of the same shape.
 
     Fills issued_at with the current time when absent. When run in a ledger home whose
     registry knows the key, refuses records whose signer does not own it.
     """
+    refuse_existing(output, force=force)
     label, data = read_source(file)
     items = split_documents(label, data)
     signer = read_signer(key_path, passphrase=passphrase_from(passphrase_env))
@@ -74,7 +78,11 @@ def sign(
             lines.append(seal(payload, record, signer, key_owner=owner).canonical_bytes())
         except InputError as e:
             raise InputError(f"{item.label}: {e}") from e
-    write_output(b"".join(line + b"\n" for line in lines), output)
+    write_output(b"".join(line + b"\n" for line in lines), output, force=force)
+    if output is not None:
+        whose = f" ({owner})" if owner else ""
+        envelopes = counted(len(lines), "envelope")
+        click.echo(f"wrote {output}: {envelopes} signed with key {signer.keyid}{whose}")
 
 
 @click.command()

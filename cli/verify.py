@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import EXIT_INTEGRITY, emit_json, json_option, progress_bar, reading_ledger
+from .common import EXIT_INTEGRITY, counted, emit_json, json_option, progress_bar, reading_ledger
 
 
 @click.command()
@@ -34,8 +34,8 @@ def verify(ctx: click.Context, as_json: bool) -> None:
             }
         )
     elif report.clean:
-        entries = f"{report.entries} entr{'y' if report.entries == 1 else 'ies'}"
-        checkpoints = f"{report.checkpoints} checkpoint{'' if report.checkpoints == 1 else 's'}"
+        entries = counted(report.entries, "entry", "entries")
+        checkpoints = counted(report.checkpoints, "checkpoint")
         click.echo(f"ok: {entries}, {checkpoints}, every signature, leaf, node and root verified")
     else:
         for problem in report.problems:

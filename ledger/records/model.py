@@ -39,6 +39,9 @@ REGISTRAR = ParticipantId("org:registrar")
 
 REGISTRY_KINDS = frozenset({"participant", "facility", "key_revocation"})
 
+END_USES = ("defense", "commercial")
+"""The end uses a shipment may declare (``shipment.schema.json`` lists the same)."""
+
 
 def record_id_of(payload: bytes) -> RecordId:
     return RecordId(hashlib.sha256(payload).hexdigest())

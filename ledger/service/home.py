@@ -142,17 +142,14 @@ class Home:
 
 
 def find_home(explicit: Path | None, env: str | None, cwd: Path) -> Home:
-    """The home named by ``--home``, else ``$BLOC_HOME``, else the current directory.
+    """The home named by ``--home``, else ``$BLOC_HOME``, else the nearest directory from
+    ``cwd`` upward that holds a ``bloc.toml`` (as git finds its repository).
 
     Raises:
-        ConfigError: the chosen directory holds no ``bloc.toml``.
+        ConfigError: the chosen directory holds no ``bloc.toml`` (or, looking upward, none
+            of them does).
     """
-    if explicit is not None:
-        path, how = explicit, "--home"
-    elif env:
-        path, how = Path(env), "BLOC_HOME"
-    else:
-        path, how = cwd, "the current directory"
+    path, how = _chosen_home(explicit, env, cwd)
     config = path / CONFIG_FILE
     if not config.is_file():
         raise NoHomeError(
@@ -190,6 +187,21 @@ def find_home(explicit: Path | None, env: str | None, cwd: Path) -> Home:
         db_url=resolve_db_url(data["db"], path),
         origin=data["origin"],
         log_key=beside("log_key"),
+    )
+
+
+def _chosen_home(explicit: Path | None, env: str | None, cwd: Path) -> tuple[Path, str]:
+    """The home directory to read, and how it was chosen (for the error message)."""
+    if explicit is not None:
+        return explicit, "--home"
+    if env:
+        return Path(env), "BLOC_HOME"
+    for directory in (cwd, *cwd.parents):
+        if (directory / CONFIG_FILE).is_file():
+            return directory, "the current directory"
+    raise NoHomeError(
+        f"no ledger home at {cwd} or any directory above it: no {CONFIG_FILE}; "
+        "run 'bloc init DIR' or point --home or BLOC_HOME at one"
     )
 
 

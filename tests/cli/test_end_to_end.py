@@ -155,20 +155,17 @@ def test_init_register_sign_submit_verify_prove(tmp_path: Path, db_url: str) -> 
     assert (home / "root.json").is_file()
 
     write_json(tmp_path / "rec.json", extraction_record())
-    assert (
-        ok(
-            "--home",
-            home,
-            "sign",
-            "rec.json",
-            "--key",
-            home / "keys" / "lynas.pem",
-            "-o",
-            "env.json",
-            cwd=tmp_path,
-        )
-        == ""
-    )
+    assert ok(
+        "--home",
+        home,
+        "sign",
+        "rec.json",
+        "--key",
+        home / "keys" / "lynas.pem",
+        "-o",
+        "env.json",
+        cwd=tmp_path,
+    ).startswith("wrote env.json: 1 envelope signed with key ")
     env_bytes = (tmp_path / "env.json").read_bytes()
     envelope = json.loads(env_bytes)
     assert envelope["payloadType"] == "application/vnd.bloc.record+json"
@@ -249,6 +246,27 @@ def test_home_option_wins_over_the_variable(work: Path, elsewhere: Path) -> None
 
 def test_current_directory_is_the_last_resort(work: Path) -> None:
     assert ok("verify", cwd=work / "home").startswith("ok: ")
+
+
+def test_a_subdirectory_of_the_home_finds_it_upward(work: Path) -> None:
+    """As git finds its repository: the nearest bloc.toml from the current directory up."""
+    deep = work / "home" / "inbox" / "2026"
+    deep.mkdir(parents=True, exist_ok=True)
+    assert ok("verify", cwd=deep).startswith("ok: 2 entries,")
+
+
+def test_the_nearest_home_upward_wins_over_one_further_up(tmp_path: Path) -> None:
+    """A home made inside another home's directory is the one its subdirectories find."""
+    outer = tmp_path / "outer"
+    ok("init", outer, cwd=tmp_path)
+    (outer / "team").mkdir()
+    make_registered_home(outer / "team")  # outer/team/home holds 2 entries
+    below_inner = outer / "team" / "home" / "sub"
+    below_inner.mkdir()
+    assert ok("verify", cwd=below_inner).startswith("ok: 2 entries,")
+    below_outer = outer / "sub"
+    below_outer.mkdir()
+    assert ok("verify", cwd=below_outer).startswith("ok: 0 entries,")
 
 
 @pytest.mark.parametrize(

@@ -262,7 +262,7 @@ def test_check_all_defense_exits_with_the_worst(empty_world: World) -> None:
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[:2] == [
-        f"1 lots shipped for defense use under {DFARS} as of {WINDOW_B}",
+        f"1 lot shipped for defense use under {DFARS} as of {WINDOW_B}",
         "  pass            1",
     ]
     everything = runner.invoke(

@@ -159,6 +159,19 @@ def test_story_cast_about_twenty_participants_in_twelve_countries() -> None:
     assert set(plan.highlights) == set(EXPECTED)
 
 
+def test_demo_help_counts_the_storys_cast() -> None:
+    """``bloc demo --help`` and the README say how many participants and countries the
+    story has: the numbers are the story's, not a guess that drifts."""
+    from click.testing import CliRunner
+
+    from ledger.cli.main import bloc
+
+    participants = [i.record for i in demo.story().items if i.record["kind"] == "participant"]
+    countries = {p["country"] for p in participants}
+    helped = " ".join(CliRunner().invoke(bloc, ["demo", "--help"]).output.split())
+    assert f"{len(participants)} participants in {len(countries)} countries" in helped
+
+
 def test_story_records_are_dated_in_order_within_the_demo_years() -> None:
     plan = demo.story()
     stamps = [i.record["issued_at"] for i in plan.items]

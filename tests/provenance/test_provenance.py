@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from ledger.cli.main import bloc
 
-from helpers import World, envelope_bytes, extraction, transformation
+from helpers import World, envelope_bytes, extraction, shipment, transformation
 
 
 def run(world: World, *args: str) -> Result:
@@ -93,7 +93,7 @@ def test_trace_unknown_lot(world: World) -> None:
 
 def test_findings_text_json_and_lot_filter(world: World) -> None:
     text_out = run(world, "findings", "--as-of", "2026-03-20")
-    assert text_out.exit_code == 0
+    assert text_out.exit_code == 1, "an error-severity finding fails, as a linter's would"
     assert text_out.stdout == (
         "error   not-holder       fac:lynas-kuantan processed lot:lynas/ORE-1 at log index 8, "
         "but the lot is held by fac:lynas-mt-weld [log 7, 8]\n"
@@ -111,7 +111,41 @@ def test_findings_text_json_and_lot_filter(world: World) -> None:
             )
         ]
     )
-    assert run(world, "findings", "--lot", "lot:lynas/ORE-2").stdout == "no findings\n"
+    clean = run(world, "findings", "--lot", "lot:lynas/ORE-2")
+    assert (clean.stdout, clean.exit_code) == ("no findings\n", 0)
+
+
+def test_findings_fail_on_chooses_the_severity_that_fails(empty_world: World) -> None:
+    """An audit gate: errors fail by default, warnings only with --fail-on warning, and
+    --fail-on never always exits 0 (the findings are still printed)."""
+    world = empty_world
+    world.register(world.registrations())
+    world.submit(world.chain()[:3])  # an error (not-holder) and, later, a warning
+    codes = {
+        severity: run(world, "findings", "--as-of", "2026-04-15", "--fail-on", severity)
+        for severity in ("error", "warning", "never", "ERROR")
+    }
+    assert {k: r.exit_code for k, r in codes.items()} == {
+        "error": 1,
+        "warning": 1,
+        "never": 0,
+        "ERROR": 1,
+    }
+    assert "not-holder" in codes["never"].stdout
+    assert run(world, "findings", "--fail-on", "sometimes").exit_code == 2
+
+
+def test_findings_with_only_warnings_pass_unless_warnings_fail(empty_world: World) -> None:
+    world = empty_world
+    world.register(world.registrations())
+    unreceived = shipment(
+        "lynas", "ship:lynas/S-9", "lynas-mt-weld", "shinetsu-takefu", ["lot:lynas/ORE-1"]
+    )
+    world.submit([world.chain()[0], envelope_bytes(unreceived, world.lynas)])
+    out = run(world, "findings", "--as-of", "2026-12-01", "--json")
+    assert [json.loads(line)["code"] for line in out.stdout.splitlines()] == ["not-received"]
+    assert out.exit_code == 0
+    assert run(world, "findings", "--as-of", "2026-12-01", "--fail-on", "warning").exit_code == 1
 
 
 def test_unreceived_shipment_as_of_a_date(empty_world: World) -> None:

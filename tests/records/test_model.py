@@ -20,6 +20,7 @@ import pytest
 from ledger.core.signing import KeyId
 from ledger.errors import InputError
 from ledger.records.model import (
+    END_USES,
     Extraction,
     Facility,
     KeyGrant,
@@ -557,3 +558,12 @@ def test_trust_root_too_large() -> None:
         root_rejected(b" " * (64 * 1024 + 1))
         == "root.json is 65,537 bytes, more than the 65,536 allowed"
     )
+
+
+def test_the_end_uses_the_cli_offers_are_the_schemas() -> None:
+    """``check --all --end-use`` offers END_USES: they must be exactly what a shipment may
+    declare, or a declared end use could never be selected."""
+    from ledger.core.schema import read_document
+
+    declared = read_document("shipment.schema.json")["properties"]["end_use"]["enum"]
+    assert sorted(END_USES) == sorted(declared)

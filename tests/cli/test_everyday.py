@@ -1,0 +1,151 @@
+"""Issue 15, the everyday experience: options with a fixed vocabulary refuse other words,
+an audit gate that judged nothing says so, and ``-o`` never overwrites silently.
+
+Each test is named after the mistake a user made when trying the tool.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ledger.cli.main import bloc
+from ledger.service.home import write_signer
+
+from helpers import World, extraction
+
+DFARS = "dfars-252.225-7052"
+
+
+def run(world: World, *args: str | Path) -> Result:
+    return CliRunner().invoke(bloc, ["--home", str(world.home.path), *map(str, args)])
+
+
+def one_error_line(result: Result, code: int = 2) -> str:
+    assert result.exit_code == code, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+# -- fixed vocabularies -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["defence", "Defense-use", "military"])
+def test_a_misspelt_end_use_is_refused_not_judged_as_nothing(world: World, spelling: str) -> None:
+    """'--end-use defence' used to judge 0 lots and exit 0: an audit gate passed having
+    checked nothing."""
+    result = run(world, "check", "--all", "--end-use", spelling, "--policy", DFARS, "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"'{spelling}' is not one of 'defense', 'commercial'" in result.stderr
+
+
+def test_the_end_use_is_matched_whatever_its_case(world: World) -> None:
+    lower = run(world, "check", "--all", "--end-use", "defense", "--policy", DFARS)
+    upper = run(world, "check", "--all", "--end-use", "DEFENSE", "--policy", DFARS)
+    assert (upper.exit_code, upper.stdout) == (lower.exit_code, lower.stdout)
+
+
+def test_judging_nothing_under_all_warns_on_stderr(world: World) -> None:
+    """The clean chain ships only for defense: 0 commercial lots judged is worth a warning,
+    also with --json (where stdout stays empty: one verdict per line, and there are none)."""
+    for extra in ([], ["--json"]):
+        result = run(world, "check", "--all", "--end-use", "commercial", "--policy", DFARS, *extra)
+        assert result.exit_code == 0
+        assert result.stderr == (
+            "bloc: warning: no lots shipped for commercial use: nothing was judged\n"
+        )
+    text = run(world, "check", "--all", "--end-use", "commercial", "--policy", DFARS).stdout
+    assert text.startswith("0 lots shipped for commercial use under ")
+    judged = run(world, "check", "--all", "--end-use", "defense", "--policy", DFARS)
+    assert judged.stderr == ""
+    assert judged.stdout.startswith("1 lot shipped for defense use under ")
+
+
+@pytest.mark.parametrize("value", ["2027-1-01", "01/02/2027", "2027-02-30", "tomorrow"])
+def test_a_date_not_written_yyyy_mm_dd_is_refused_with_the_format(world: World, value: str) -> None:
+    result = run(world, "check", "lot:lynas/NDPR-1", "--policy", DFARS, "--as-of", value)
+    assert result.exit_code == 2
+    assert f"'{value}' is not a date written YYYY-MM-DD (e.g. 2027-02-01)" in result.stderr
+
+
+def test_help_names_the_date_format_not_a_strftime_pattern() -> None:
+    for command in ("check", "evidence", "graph", "findings"):
+        helped = CliRunner().invoke(bloc, [command, "--help"]).output
+        assert "--as-of YYYY-MM-DD" in helped, command
+        assert "%Y" not in helped, command
+
+
+# -- outputs ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def record_and_key(world: World, tmp_path: Path) -> tuple[Path, Path]:
+    record = tmp_path / "rec.json"
+    record.write_text(
+        json.dumps(extraction("lynas", "lynas-mt-weld", [("lot:lynas/Z", "rare_earth_ore", 1)]))
+    )
+    key = tmp_path / "lynas.pem"
+    write_signer(key, world.lynas)
+    return record, key
+
+
+def test_sign_into_a_file_says_what_it_wrote(
+    world: World, record_and_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """'sign -o' used to print nothing on success."""
+    record, key = record_and_key
+    out = tmp_path / "env.jsonl"
+    result = run(world, "sign", record, "--key", key, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"wrote {out}: 1 envelope signed with key {world.lynas.keyid} (org:lynas)\n"
+    )
+    assert json.loads(out.read_bytes())["payloadType"] == "application/vnd.bloc.record+json"
+
+
+def test_sign_refuses_to_overwrite_a_file_without_force(
+    world: World, record_and_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    record, key = record_and_key
+    out = tmp_path / "precious.jsonl"
+    out.write_bytes(b"an envelope signed yesterday\n")
+    line = one_error_line(run(world, "sign", record, "--key", key, "-o", out))
+    assert line == f"bloc: error: {out} exists: give --force to replace it, or another -o file\n"
+    assert out.read_bytes() == b"an envelope signed yesterday\n"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".precious")]
+    forced = run(world, "sign", record, "--key", key, "-o", out, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(out.read_bytes())["signatures"][0]["keyid"] == world.lynas.keyid
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["evidence", "lot:lynas/NDPR-1", "--policy", DFARS, "--as-of", "2027-02-01"],
+        ["graph", "lot:lynas/NDPR-1"],
+    ],
+    ids=["evidence", "graph"],
+)
+def test_outputs_are_never_overwritten_silently(
+    world: World, tmp_path: Path, command: list[str]
+) -> None:
+    out = tmp_path / ("out.json" if command[0] == "evidence" else "out.svg")
+    out.write_bytes(b"kept")
+    one_error_line(run(world, *command, "-o", out))
+    assert out.read_bytes() == b"kept"
+    assert run(world, *command, "-o", out, "--force").exit_code in (0, 1)
+    assert out.read_bytes() != b"kept"
+
+
+def test_a_symlink_in_the_way_is_an_existing_output(world: World, tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.svg"
+    target.write_bytes(b"kept")
+    link = tmp_path / "out.svg"
+    link.symlink_to(target)
+    one_error_line(run(world, "graph", "lot:lynas/NDPR-1", "-o", link))
+    assert target.read_bytes() == b"kept"
