@@ -731,9 +731,9 @@ class SizeRun:
                 timeout=self.h.timeout(),
             )
             results = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-            rejected = [r for r in results if r.get("log_index") is None]
+            rejected = [r for r in results if r.get("status") == "rejected"]
             if rejected or done.returncode != 0:
-                errors = [str(r.get("error")) for r in rejected]
+                errors = [str(r.get("reason")) for r in rejected]
                 # In an atomic batch the others say "not stored"; name the real rejections.
                 real = [e for e in errors if not e.startswith("not stored")] or errors
                 first = real[0] if real else done.stderr.strip()

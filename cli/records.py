@@ -219,11 +219,7 @@ def _report(
 ) -> None:
     for item, result in zip(items, results, strict=True):
         if as_json:
-            emit_json(
-                ({"log_index": result.log_index} | _warned(result))
-                if result.accepted
-                else {"error": result.error}
-            )
+            emit_json({"source": item.label, **result.document()})
         elif not result.accepted:
             click.echo(f"{item.label}: rejected: {result.error}")
         elif result.duplicate:
@@ -239,8 +235,3 @@ def _report(
     if rejected and final:
         click.echo(f"bloc: {rejected} of {len(results)} envelopes rejected", err=True)
         raise click.exceptions.Exit(EXIT_REJECTED)
-
-
-def _warned(result: SubmitResult) -> dict[str, list[str]]:
-    """``{"warnings": [...]}`` when the accepted record raised any (ADR 0022)."""
-    return {"warnings": list(result.warnings)} if result.warnings else {}

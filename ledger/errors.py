@@ -36,7 +36,10 @@ class RecordRejected(InputError):
     """
 
     def __init__(self, check: str, message: str) -> None:
-        super().__init__(f"{check}: {message}")
+        # "envelope.payload ...", "payload is not valid UTF-8": the message already says
+        # where; "envelope: envelope: ..." would say it twice.
+        named = message.startswith(check) and message[len(check) : len(check) + 1] in ".: ["
+        super().__init__(message if named else f"{check}: {message}")
         self.check = check
         self.message = message
 

@@ -13,7 +13,7 @@ from ledger.core.codec import MAX_PAYLOAD_BYTES, canonical_json, format_timestam
 from ledger.core.signing import Signer
 from ledger.errors import InputError
 from ledger.records.envelope import Envelope, sign_envelope
-from ledger.records.model import ParticipantId, Record, decode_record
+from ledger.records.model import RECORD_FORMAT, ParticipantId, Record, decode_record
 
 
 def prepare_record(
@@ -25,8 +25,11 @@ def prepare_record(
         InputError: the record is not strict JSON, not an object, or not a valid record.
     """
     obj = parse_json(data, max_bytes=MAX_PAYLOAD_BYTES, what="record")
+    if isinstance(obj, list):
+        raise InputError("record is a JSON array: write one record per line (JSON Lines) instead")
     if not isinstance(obj, dict):
         raise InputError("record is not a JSON object")
+    obj.setdefault("schema_version", RECORD_FORMAT)
     obj.setdefault("issued_at", format_timestamp(now.replace(microsecond=0)))
     if default_signer is not None:
         obj.setdefault("signer", default_signer)

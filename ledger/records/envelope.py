@@ -84,6 +84,15 @@ def parse_envelope(data: bytes) -> Envelope:
             oversized payload or a key id that signs twice.
     """
     obj = parse_json(data, max_bytes=MAX_ENVELOPE_BYTES, what="envelope")
+    if isinstance(obj, list):
+        raise InputError(
+            "envelope is a JSON array: write one envelope per line (JSON Lines) instead"
+        )
+    if isinstance(obj, dict) and "payloadType" not in obj and isinstance(obj.get("kind"), str):
+        raise InputError(
+            f"this is an unsigned {obj['kind'][:40]!r} record, not a DSSE envelope: sign it "
+            "first with 'bloc sign FILE --key KEY.pem' (registry records: 'bloc register')"
+        )
     schema.validate(obj, "envelope.schema.json", what="envelope")
     payload = b64decode(obj["payload"], field="envelope.payload")
     if len(payload) > MAX_PAYLOAD_BYTES:

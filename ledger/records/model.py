@@ -39,6 +39,9 @@ REGISTRAR = ParticipantId("org:registrar")
 
 REGISTRY_KINDS = frozenset({"participant", "facility", "key_revocation"})
 
+RECORD_FORMAT = 1
+"""The only ``schema_version`` a record has (``common.schema.json`` holds it constant)."""
+
 END_USES = ("defense", "commercial")
 """The end uses a shipment may declare (``shipment.schema.json`` lists the same)."""
 

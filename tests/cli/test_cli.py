@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from ledger.cli.main import bloc
 from ledger.errors import InputError, StorageError, VerificationError
+from ledger.records.admission import open_envelope
 from ledger.service import Ledger
 
 from helpers import World, envelope_bytes, extraction, write_jsonl
@@ -31,7 +32,16 @@ def test_submit_reads_standard_input(world: World) -> None:
     )
     result = run(world, "submit", "-", "--json", stdin=env)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"log_index": 11}
+    answer = json.loads(result.output)
+    assert answer == {
+        "source": "<stdin>",
+        "status": "accepted",
+        "log_index": 11,
+        "leaf_hash": answer["leaf_hash"],
+        "record_id": answer["record_id"],
+        "kind": "extraction",
+    }
+    assert bytes.fromhex(answer["leaf_hash"]) == open_envelope(env).leaf_hash
 
 
 def test_submit_mixed_batch_prints_one_line_each_and_exits_5(world: World, tmp_path: Path) -> None:
@@ -43,11 +53,14 @@ def test_submit_mixed_batch_prints_one_line_each_and_exits_5(world: World, tmp_p
     result = run(world, "submit", str(path), "--json")
     assert result.exit_code == 5
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert lines == [
-        {"log_index": 11},
-        {"error": "envelope: envelope: missing required field 'payload'"},
-        {"log_index": 11},
+    assert [(d["source"], d["status"], d.get("log_index")) for d in lines] == [
+        (f"{path}:1", "accepted", 11),
+        (f"{path}:2", "rejected", None),
+        (f"{path}:3", "duplicate", 11),
     ]
+    assert lines[1]["reason"] == "envelope: missing required field 'payload'"
+    assert lines[0]["record_id"] == lines[2]["record_id"]
+    assert lines[0]["leaf_hash"] == lines[2]["leaf_hash"]
     assert "1 of 3 envelopes rejected" in result.stderr
 
 
@@ -173,8 +186,13 @@ def test_corrupt_first_line_does_not_hide_the_rest(world: World, tmp_path: Path)
     result = run(world, "submit", str(path), "--json")
     assert result.exit_code == 5
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert lines[0]["error"].startswith("envelope: envelope is not valid JSON")
-    assert lines[1] == {"log_index": 11}
+    assert lines[0]["source"] == f"{path}:1"
+    assert lines[0]["reason"].startswith("envelope is not valid JSON")
+    assert (lines[1]["source"], lines[1]["status"], lines[1]["log_index"]) == (
+        f"{path}:2",
+        "accepted",
+        11,
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ledger.cli.main import bloc
+from ledger.records.admission import open_envelope
 from ledger.service.home import write_signer
 
-from helpers import World, extraction
+from helpers import World, envelope_bytes, extraction, write_jsonl
 
 DFARS = "dfars-252.225-7052"
 
@@ -149,3 +150,49 @@ def test_a_symlink_in_the_way_is_an_existing_output(world: World, tmp_path: Path
     link.symlink_to(target)
     one_error_line(run(world, "graph", "lot:lynas/NDPR-1", "-o", link))
     assert target.read_bytes() == b"kept"
+
+
+# -- submit --------------------------------------------------------------------------------
+
+
+def test_submitting_an_unsigned_record_says_to_sign_it_first(world: World, tmp_path: Path) -> None:
+    """'envelope: envelope: missing required field payloadType' told the user nothing."""
+    record = tmp_path / "rec.json"
+    record.write_text(
+        json.dumps(extraction("lynas", "lynas-mt-weld", [("lot:lynas/Z", "rare_earth_ore", 1)]))
+    )
+    before = world.state()
+    result = run(world, "submit", record)
+    assert result.exit_code == 5
+    assert result.stdout == (
+        f"{record}: rejected: envelope: this is an unsigned 'extraction' record, not a DSSE "
+        "envelope: sign it first with 'bloc sign FILE --key KEY.pem' (registry records: "
+        "'bloc register')\n"
+    )
+    assert world.state() == before
+
+
+def test_submit_json_says_what_became_of_each_record_and_where_it_came_from(
+    world: World, tmp_path: Path
+) -> None:
+    """One object per record, the shape the server answers: status, log index, leaf hash,
+    source (file:line) and, for a rejection, the reason."""
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/J-1", "rare_earth_ore", 1)]), world.lynas
+    )
+    path = write_jsonl(tmp_path / "batch.jsonl", [good, b"[1, 2]", good])
+    result = run(world, "submit", path, "--json")
+    assert result.exit_code == 5
+    first, bad, again = (json.loads(line) for line in result.stdout.splitlines())
+    assert (first["status"], bad["status"], again["status"]) == (
+        "accepted",
+        "rejected",
+        "duplicate",
+    )
+    assert [d["source"] for d in (first, bad, again)] == [f"{path}:{n}" for n in (1, 2, 3)]
+    assert first["log_index"] == again["log_index"]
+    assert first["leaf_hash"] == again["leaf_hash"] == open_envelope(good).leaf_hash.hex()
+    assert bad["reason"] == (
+        "envelope is a JSON array: write one envelope per line (JSON Lines) instead"
+    )
+    assert "log_index" not in bad

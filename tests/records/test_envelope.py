@@ -273,7 +273,12 @@ def without(name: str) -> dict[str, Any]:
             "envelope: missing required field 'signatures'",
             id="no-signatures-field",
         ),
-        pytest.param([], "envelope must be of type object, got a list", id="not-an-object"),
+        pytest.param(
+            [],
+            "envelope is a JSON array: write one envelope per line (JSON Lines) instead",
+            id="an-array",
+        ),
+        pytest.param("x", 'envelope must be of type object, got "x"', id="not-an-object"),
         pytest.param(
             b"{",
             "envelope is not valid JSON: Expecting property name enclosed in double quotes "
@@ -342,7 +347,19 @@ def test_prepare_record_keeps_given_issued_at() -> None:
 
 def test_prepare_record_rejects_non_object() -> None:
     with pytest.raises(InputError, match=r"^record is not a JSON object$"):
+        prepare_record(b'"extraction"', now=NOW)
+
+
+def test_a_json_array_of_records_is_pointed_at_json_lines() -> None:
+    with pytest.raises(InputError, match=r"^record is a JSON array: write one record per line"):
         prepare_record(b"[]", now=NOW)
+
+
+def test_prepare_record_fills_the_only_schema_version() -> None:
+    record = extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-1", "ndpr_oxide", 1)])
+    del record["schema_version"]
+    payload, _ = prepare_record(json.dumps(record).encode(), now=NOW)
+    assert json.loads(payload)["schema_version"] == 1
 
 
 def test_seal_refuses_key_of_another_participant() -> None:

@@ -145,7 +145,13 @@ def test_event_dated_after_its_signing_is_refused_as_json(world: World, tmp_path
     result = submit(world, path, "--json")
 
     assert result.exit_code == 5, result.output
-    assert json.loads(result.stdout) == {"error": expected}
+    answer = json.loads(result.stdout)
+    assert answer["kind"] == "transformation"
+    assert {k: v for k, v in answer.items() if k not in ("record_id", "kind")} == {
+        "source": str(path),
+        "status": "rejected",
+        "reason": expected,
+    }
     assert world.state() == before
 
 

@@ -67,7 +67,7 @@ def test_rejections_keep_their_position_and_message(world: World) -> None:
     opened = _by_workers(items, {})
     assert isinstance(opened[700], RecordRejected)
     assert str(opened[700]) == (
-        "envelope: envelope is not valid JSON: Expecting property name enclosed in double "
+        "envelope is not valid JSON: Expecting property name enclosed in double "
         "quotes at line 1 column 2"
     )
     assert opened[700].check == "envelope"

@@ -337,7 +337,7 @@ def test_an_entry_over_todays_limits_is_reported(world: World) -> None:
     rebuild_tree(world)
     assert_detected(
         world,
-        "log index 11: envelope: envelope.payload must be at most 54616 characters long",
+        "log index 11: envelope.payload must be at most 54616 characters long",
         log_index=11,
     )
 

@@ -125,7 +125,15 @@ def test_four_processes_submitting_at_once_keep_the_log_gap_free(
         indexes = []
         for line in lines:
             result = json.loads(line)
-            assert set(result) == {"log_index"}, line
+            assert result["status"] == "accepted", line
+            assert set(result) == {
+                "source",
+                "status",
+                "log_index",
+                "leaf_hash",
+                "record_id",
+                "kind",
+            }, line
             assert isinstance(result["log_index"], int)
             indexes.append(result["log_index"])
         assert indexes == sorted(set(indexes)), "one process's indexes must increase"
