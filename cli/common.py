@@ -215,15 +215,23 @@ def split_documents(label: str, data: bytes) -> list[Item]:
     """A JSON document, or JSON Lines (one document per non-blank line).
 
     The input is one document when it parses as one JSON value (possibly pretty-printed);
-    otherwise, when it has several non-blank lines, each line is a document of its own, so
-    that one corrupt line never hides the good ones around it.
+    otherwise, when one of its lines is a whole JSON document by itself, each line is a
+    document of its own, so that one corrupt line never hides the good ones around it. A
+    file none of whose lines is whole is one broken (pretty-printed) document, and its error
+    names the line and column in the file.
     """
     lines = [(n, line) for n, line in enumerate(data.split(b"\n"), 1) if line.strip()]
     if not lines:
         raise InputError(f"{label} holds no JSON")
-    if len(lines) > 1 and not _is_json(data):
+    if len(lines) > 1 and not _is_json(data) and any(_whole_line(line) for _, line in lines):
         return [Item(f"{label}:{n}", line.rstrip(b"\r")) for n, line in lines]
     return [Item(label, data)]
+
+
+def _whole_line(line: bytes) -> bool:
+    """A line that is a document by itself: an object or array starting in column 1 (a
+    pretty-printed document's inner lines are indented, its first line incomplete)."""
+    return line[:1] in (b"{", b"[") and _is_json(line)
 
 
 def _is_json(line: bytes) -> bool:

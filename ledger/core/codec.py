@@ -138,8 +138,10 @@ def parse_json(data: bytes, *, max_bytes: int, what: str = "document") -> Any:
     except RecursionError as e:
         raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels") from e
     except json.JSONDecodeError as e:
+        # Some messages end in "at" ("Unterminated string starting at"): say it once.
+        message = e.msg.removesuffix(" at")
         raise InputError(
-            f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+            f"{what} is not valid JSON: {message} at line {e.lineno} column {e.colno}"
         ) from e
     except ValueError as e:  # pragma: no cover - numbers are bounded by the hooks above
         raise InputError(f"{what} is not acceptable JSON") from e

@@ -141,7 +141,23 @@ def validate(instance: Any, schema: str, *, what: str) -> None:
 
     best = best_match(errors)
     assert best is not None
-    raise InputError(_describe(best, what))
+    first = _describe(best, what)
+    # The other fields' problems too (one per field), so that a record is not fixed one
+    # field per attempt.
+    seen = {tuple(best.absolute_path)}
+    more: list[str] = []
+    for error in errors:
+        where = tuple(error.absolute_path)
+        if where not in seen and not error.context:
+            seen.add(where)
+            more.append(_describe(error, what))
+    if more:
+        first += f"; also {'; '.join(more[:_MORE])}" + ("; ..." if len(more) > _MORE else "")
+    raise InputError(first)
+
+
+_MORE = 4
+"""Problems listed after the first one, at most."""
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -189,12 +205,17 @@ def _describe_fields(
     """An object's missing or unknown field (``None`` for other keywords)."""
     if keyword == "required":
         missing = [name for name in expected if name not in value]
-        return f"{path}: missing required field {missing[0]!r}"
+        return f"{path}: missing required {_fields(missing)}"
     if keyword == "additionalProperties":
         allowed = set(subschema.get("properties", {}))
         extra = sorted(set(value) - allowed)
-        return f"{path}: unknown field {extra[0]!r}" if extra else None
+        return f"{path}: unknown {_fields(extra)}" if extra else None
     return None
+
+
+def _fields(names: list[str]) -> str:
+    listed = ", ".join(repr(name) for name in names)
+    return f"field {listed}" if len(names) == 1 else f"fields {listed}"
 
 
 def _describe_value(keyword: Any, path: str, value: Any, expected: Any) -> str | None:
@@ -202,7 +223,7 @@ def _describe_value(keyword: Any, path: str, value: Any, expected: Any) -> str |
     if keyword == "type":
         return f"{path} must be of type {expected}, got {_show(value)}"
     if keyword == "format":
-        return f"{path} {_show(value)} is not a valid {expected}"
+        return f"{path} {_show(value)} is not a valid {expected}{_FORMATS.get(expected, '')}"
     if keyword == "pattern":
         return f"{path} {_show(value)} does not have the required form"
     if keyword in ("enum", "const"):
@@ -211,6 +232,9 @@ def _describe_value(keyword: Any, path: str, value: Any, expected: Any) -> str |
         return f"{path} {_show(value)} is not one of {choices}"
     return None
 
+
+_FORMATS = {"date-time": " (RFC 3339 with an offset, e.g. 2026-05-01T10:00:00Z)"}
+"""What a format looks like, for the formats the schemas use."""
 
 _RELATIONS = {
     "minimum": "at least",

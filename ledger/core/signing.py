@@ -131,7 +131,11 @@ class Signer:
             key = serialization.load_pem_private_key(pem, password=passphrase)
         except TypeError as e:
             if passphrase is None:
-                raise ConfigError(f"{source} is encrypted: give its passphrase") from e
+                raise ConfigError(
+                    f"{source} is encrypted: give its passphrase (on the command line, "
+                    "--passphrase-env VAR names an environment variable holding it; the log "
+                    "key's comes from $BLOC_LOG_PASSPHRASE)"
+                ) from e
             raise ConfigError(f"{source} is not encrypted, but a passphrase was given") from e
         except (ValueError, UnsupportedAlgorithm) as e:
             if passphrase is not None:

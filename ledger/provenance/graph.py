@@ -138,6 +138,16 @@ def _lot_attributes(info: LotInfo) -> NodeData:
     }
 
 
+def missing_lot(lot: str) -> InputError:
+    """The error for a lot the ledger does not hold, with a hint when the id cannot be one."""
+    if lot.startswith("lot:"):
+        return InputError(f"lot {lot} does not exist")
+    return InputError(
+        f"lot {lot} does not exist: lot ids begin with 'lot:' and their owner, as in "
+        f"lot:OWNER/{lot} ('bloc lots' lists them)"
+    )
+
+
 def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> Graph:
     """The provenance graph of ``lot``: its whole upstream (or downstream).
 
@@ -146,7 +156,7 @@ def build(source: ProvenanceSource, lot: LotId, *, downstream: bool = False) -> 
     """
     root = source.lots([lot]).get(lot)
     if root is None:
-        raise InputError(f"lot {lot} does not exist")
+        raise missing_lot(lot)
     graph: Graph = nx.DiGraph(root=lot, direction="down" if downstream else "up")
     graph.add_node(lot, **_lot_attributes(root))
     frontier: dict[LotId, LotInfo] = {lot: root}

@@ -241,6 +241,7 @@ def check_signatures(
     registry = record.kind in REGISTRY_KINDS
     _check_signer_kind(record, registry=registry)
     by_signer = False
+    others: list[str] = []
     registrars = view.registrar_keys()
     for i, sig in enumerate(envelope.signatures):
         where = f"envelope.signatures[{i}]"
@@ -250,10 +251,12 @@ def check_signatures(
             continue
         state = _check_participant_signature(envelope, sig, where, record, view, verified)
         by_signer = by_signer or state.participant == record.signer
+        others.append(f"key {sig.keyid} of {state.participant}")
     if not by_signer:
         raise RecordRejected(
             "signature",
-            f"{record.kind}.signer {record.signer}: no signature by a key of {record.signer}",
+            f"{record.kind}.signer {record.signer}: no signature by a key of {record.signer} "
+            f"(signed with {', '.join(others)}: sign with a key of {record.signer})",
         )
 
 
@@ -313,6 +316,12 @@ def _check_participant_signature(
             "its issued_at"
         )
     if problem is not None:
+        if state.compromised_since is not None:
+            problem += (
+                f"; to recover, the registrar registers a new key for {state.participant} "
+                "(a participant record listing it, with 'bloc register') and you sign again "
+                "with that key"
+            )
         raise RecordRejected("signature", f"{where}: {problem}")
     return state
 

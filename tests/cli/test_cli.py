@@ -58,7 +58,11 @@ def test_submit_mixed_batch_prints_one_line_each_and_exits_5(world: World, tmp_p
         (f"{path}:2", "rejected", None),
         (f"{path}:3", "duplicate", 11),
     ]
-    assert lines[1]["reason"] == "envelope: missing required field 'payload'"
+    # Every problem of the envelope at once, not one per attempt:
+    assert lines[1]["reason"] == (
+        "envelope: missing required fields 'payload', 'signatures'; also envelope.payloadType "
+        '1 is not one of "application/vnd.bloc.record+json"'
+    )
     assert lines[0]["record_id"] == lines[2]["record_id"]
     assert lines[0]["leaf_hash"] == lines[2]["leaf_hash"]
     assert "1 of 3 envelopes rejected" in result.stderr

@@ -7,6 +7,7 @@ Each test is named after the mistake a user made when trying the tool.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,50 @@ def test_submit_json_says_what_became_of_each_record_and_where_it_came_from(
         "envelope is a JSON array: write one envelope per line (JSON Lines) instead"
     )
     assert "log_index" not in bad
+
+
+def test_a_pretty_printed_record_with_a_trailing_comma_is_reported_where_it_is(
+    world: World, tmp_path: Path
+) -> None:
+    """It used to be split into lines and reported at 'pretty-bad.json:1 ... line 1 column 2'."""
+    record = extraction("lynas", "lynas-mt-weld", [("lot:lynas/Z", "rare_earth_ore", 1)])
+    pretty = json.dumps(record, indent=2)
+    broken = pretty[: pretty.rindex("\n}")] + ",\n}"  # a trailing comma before the last brace
+    path = tmp_path / "pretty-bad.json"
+    path.write_text(broken)
+    last = broken.count("\n") + 1
+    key = tmp_path / "lynas.pem"
+    write_signer(key, world.lynas)
+    line = one_error_line(run(world, "sign", path, "--key", key))
+    assert line.startswith(f"bloc: error: {path}: record is not valid JSON: ")
+    # Where the decoder stops: the comma (newer Pythons) or the brace after it.
+    reported = re.search(r" at line (\d+) column \d+$", line.rstrip("\n"))
+    assert reported is not None, line
+    assert int(reported.group(1)) in (last - 1, last), line
+
+
+def test_json_lines_with_one_corrupt_line_still_reads_the_others(
+    world: World, tmp_path: Path
+) -> None:
+    good = envelope_bytes(
+        extraction("lynas", "lynas-mt-weld", [("lot:lynas/J-2", "rare_earth_ore", 1)]), world.lynas
+    )
+    path = tmp_path / "batch.jsonl"
+    path.write_bytes(b'{"payloadType": \n' + good + b"\n")
+    result = run(world, "submit", path, "--json")
+    assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == [
+        "rejected",
+        "accepted",
+    ]
+
+
+def test_a_lot_id_without_its_prefix_is_told_the_form_of_lot_ids(world: World) -> None:
+    line = one_error_line(run(world, "trace", "NDPR-1"))
+    assert line == (
+        "bloc: error: lot NDPR-1 does not exist: lot ids begin with 'lot:' and their owner, "
+        "as in lot:OWNER/NDPR-1 ('bloc lots' lists them)\n"
+    )
+    # A lot id of the right form that the ledger does not hold needs no lecture:
+    assert one_error_line(run(world, "trace", "lot:lynas/NOPE")) == (
+        "bloc: error: lot lot:lynas/NOPE does not exist\n"
+    )

@@ -736,3 +736,11 @@ def test_lone_surrogate_deep_inside_a_shallow_document_is_found() -> None:
     assert reject(b'{"a":[{"b":"ok"},{"c":"\\udfff"}]}') == (
         "document.a[1].c holds a lone surrogate \\udfff (not valid Unicode)"
     )
+
+
+def test_an_unterminated_string_is_reported_without_a_doubled_word() -> None:
+    with pytest.raises(InputError) as info:
+        parse_json(b'{"kind": "extr', max_bytes=100, what="record")
+    assert str(info.value) == (
+        "record is not valid JSON: Unterminated string starting at line 1 column 10"
+    )

@@ -41,6 +41,11 @@ RFC8032_SIGNATURE = bytes.fromhex(
     "b8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
 )
 
+PASSPHRASE_HINT = (
+    " (on the command line, --passphrase-env VAR names an environment variable holding it; "
+    "the log key's comes from $BLOC_LOG_PASSPHRASE)"
+)
+
 
 # --- key ids ---------------------------------------------------------------------------------
 
@@ -181,7 +186,7 @@ def test_pem_wrong_passphrase() -> None:
 
 def test_pem_missing_passphrase() -> None:
     pem = key_for("pem").to_pem(passphrase=b"right")
-    assert config_error(pem) == "keys/acme.pem is encrypted: give its passphrase"
+    assert config_error(pem) == "keys/acme.pem is encrypted: give its passphrase" + PASSPHRASE_HINT
 
 
 def test_pem_passphrase_for_unencrypted_key() -> None:
@@ -336,7 +341,7 @@ def test_key_file_errors_name_the_file(tmp_path: Path) -> None:
     write_signer(path, key_for("acme"), passphrase=b"pw")
     with pytest.raises(ConfigError) as info:
         read_signer(path)
-    assert str(info.value) == f"{path} is encrypted: give its passphrase"
+    assert str(info.value) == f"{path} is encrypted: give its passphrase" + PASSPHRASE_HINT
 
 
 # --- libsodium's strictness (ADR 0013) ---------------------------------------------------------

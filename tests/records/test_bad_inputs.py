@@ -156,7 +156,9 @@ def decoder_error(data: bytes) -> str:
     try:
         json.loads(data)
     except json.JSONDecodeError as e:
-        return f"envelope is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        # "Unterminated string starting at" is said once: "starting at line 1 column 12".
+        message = e.msg.removesuffix(" at")
+        return f"envelope is not valid JSON: {message} at line {e.lineno} column {e.colno}"
     raise AssertionError("the bytes are valid JSON")
 
 
@@ -610,12 +612,14 @@ CASES = [
     ),
     pytest.param(
         signed(new_ore(issued_at="2026-02-30T08:00:00Z")),
-        'payload: extraction.issued_at "2026-02-30T08:00:00Z" is not a valid date-time',
+        'payload: extraction.issued_at "2026-02-30T08:00:00Z" is not a valid date-time'
+        " (RFC 3339 with an offset, e.g. 2026-05-01T10:00:00Z)",
         id="malformed issued_at (February 30)",
     ),
     pytest.param(
         signed(new_ore(issued_at="2026-02-01T08:00:00")),
-        'payload: extraction.issued_at "2026-02-01T08:00:00" is not a valid date-time',
+        'payload: extraction.issued_at "2026-02-01T08:00:00" is not a valid date-time'
+        " (RFC 3339 with an offset, e.g. 2026-05-01T10:00:00Z)",
         id="issued_at without offset",
     ),
     pytest.param(
@@ -757,7 +761,8 @@ CASES = [
     ),
     pytest.param(
         signed(new_ore(issued_at="2026-06-30T23:59:60Z")),
-        'payload: extraction.issued_at "2026-06-30T23:59:60Z" is not a valid date-time',
+        'payload: extraction.issued_at "2026-06-30T23:59:60Z" is not a valid date-time'
+        " (RFC 3339 with an offset, e.g. 2026-05-01T10:00:00Z)",
         id="issued_at on a leap second",
     ),
     pytest.param(
@@ -845,20 +850,24 @@ CASES = [
     ),
     pytest.param(
         signed(new_ore(), MALLORY),
-        "signature: extraction.signer org:lynas: no signature by a key of org:lynas",
+        "signature: extraction.signer org:lynas: no signature by a key of org:lynas (signed "
+        f"with key {MALLORY.keyid} of org:mallory: sign with a key of org:lynas)",
         id="another participant's key (mallory signs a lynas record)",
     ),
     pytest.param(
         # issued_at moves with received_on: an event dated after its signing is rejected
         # first (issue 11 item 9, ADR 0021).
         signed(new_receipt(received_on="2026-04-03", issued_at="2026-04-04T07:30:00Z"), LYNAS),
-        "signature: receipt.signer org:shinetsu: no signature by a key of org:shinetsu",
+        "signature: receipt.signer org:shinetsu: no signature by a key of org:shinetsu (signed "
+        f"with key {LYNAS_ID} of org:lynas: sign with a key of org:shinetsu)",
         id="signed by the lynas key with signer org:shinetsu",
     ),
     pytest.param(
         with_revoked_lynas_key,
         f"signature: envelope.signatures[0]: key {LYNAS_ID} of org:lynas is revoked: "
-        "compromised since 2026-04-01T00:00:00Z, record issued 2026-05-01T00:00:00Z",
+        "compromised since 2026-04-01T00:00:00Z, record issued 2026-05-01T00:00:00Z; to "
+        "recover, the registrar registers a new key for org:lynas (a participant record "
+        "listing it, with 'bloc register') and you sign again with that key",
         id="signature by a revoked key",
     ),
     pytest.param(

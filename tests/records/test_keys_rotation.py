@@ -351,7 +351,9 @@ def test_revoked_key_cannot_sign_after_compromise() -> None:
     envelope, record = signed_event(OLD, issued_at="2026-02-01T00:00:00Z")
     assert signature_rejection(envelope, record, keys) == (
         f"envelope.signatures[0]: key {OLD.keyid} of org:acme is revoked: compromised since "
-        "2026-02-01T00:00:00Z, record issued 2026-02-01T00:00:00Z"
+        "2026-02-01T00:00:00Z, record issued 2026-02-01T00:00:00Z; to recover, the registrar "
+        "registers a new key for org:acme (a participant record listing it, with 'bloc "
+        "register') and you sign again with that key"
     )
 
 
@@ -363,7 +365,9 @@ def test_revoked_key_signs_nothing_new_even_when_back_dated() -> None:
     envelope, record = signed_event(OLD, issued_at="2026-01-31T23:59:59Z")
     assert signature_rejection(envelope, record, keys) == (
         f"envelope.signatures[0]: key {OLD.keyid} of org:acme is revoked (compromised since "
-        "2026-02-01T00:00:00Z): it signs nothing new, whatever its issued_at"
+        "2026-02-01T00:00:00Z): it signs nothing new, whatever its issued_at; to recover, "
+        "the registrar registers a new key for org:acme (a participant record listing it, "
+        "with 'bloc register') and you sign again with that key"
     )
     before = registry(registration([OLD]))
     check_signatures(envelope, record, before)
@@ -394,7 +398,8 @@ def test_only_another_participants_key() -> None:
     keys = registry(registration([OLD]), registration([key_for("other")], slug="other"))
     envelope, record = signed_event(key_for("other"), issued_at="2026-02-01T00:00:00Z")
     assert signature_rejection(envelope, record, keys) == (
-        "extraction.signer org:acme: no signature by a key of org:acme"
+        "extraction.signer org:acme: no signature by a key of org:acme (signed with key "
+        f"{key_for('other').keyid} of org:other: sign with a key of org:acme)"
     )
 
 

@@ -315,8 +315,23 @@ def test_unknown_untraced_material() -> None:
 
     assert rejected(changed("transformation-alloy.json", change)) == (
         "transformation.untraced_inputs[1].material 'adamantium' is not a material in the "
-        "vocabulary"
+        "vocabulary (did you mean 'germanium'?)"
     )
+
+
+@pytest.mark.parametrize(
+    ("misspelt", "meant"),
+    [("ndpr_oxid", "ndpr_oxide"), ("tungsten_concentrat", "tungsten_concentrate"), ("xyzzy", None)],
+)
+def test_a_misspelt_material_gets_a_did_you_mean(misspelt: str, meant: str | None) -> None:
+    def change(r: dict[str, Any]) -> None:
+        r["outputs"][0]["material"] = misspelt
+
+    message = rejected(changed("transformation.json", change))
+    if meant is None:
+        assert message.endswith("is not a material in the vocabulary")
+    else:
+        assert message.endswith(f"is not a material in the vocabulary (did you mean {meant!r}?)")
 
 
 def test_unknown_stage() -> None:
@@ -329,7 +344,8 @@ def test_unknown_stage() -> None:
 def test_unknown_facility_stage() -> None:
     assert (
         rejected(changed("facility.json", lambda r: r.update(stages=["mining", "teleportation"])))
-        == "facility.stages[1] 'teleportation' is not a stage in the vocabulary"
+        == "facility.stages[1] 'teleportation' is not a stage in the vocabulary (did you mean "
+        "'separation'?)"
     )
 
 
