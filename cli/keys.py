@@ -6,8 +6,17 @@ from pathlib import Path
 
 import click
 
-from ledger.core.signing import Signer
-from ledger.service.home import write_key_pair, write_signer
+from ledger.core.signing import KeyId, Signer
+from ledger.errors import ConfigError
+from ledger.service.home import (
+    LOG_KEY,
+    REGISTRAR_KEY,
+    Home,
+    is_encrypted,
+    read_signer,
+    write_key_pair,
+    write_signer,
+)
 
 from .common import (
     current_home,
@@ -62,3 +71,69 @@ def generate(
         click.echo(line)
     click.echo(f"keyid       {public['keyid']}")
     click.echo(f"public_key  {public['public_key']}")
+
+
+@keys.command("list")
+@json_option
+@click.pass_context
+def list_keys(ctx: click.Context, as_json: bool) -> None:
+    """The keys in the home's keys/ directory: key id and whose key the ledger says it is
+    (an encrypted key's id needs its passphrase: 'bloc keys show NAME --passphrase-env')."""
+    home = current_home(ctx)
+    for name in home.key_names():
+        path = home.key_path(name)
+        shown = _described(home, name, None) if not is_encrypted(path) else None
+        if as_json:
+            emit_json(shown or {"name": name, "file": str(path), "encrypted": True})
+        elif shown is None:
+            click.echo(f"{name:<16} (encrypted)")
+        else:
+            click.echo(f"{name:<16} {shown['keyid']}  {shown['owner'] or 'not registered'}")
+
+
+@keys.command()
+@click.argument("name")
+@passphrase_option
+@json_option
+@click.pass_context
+def show(ctx: click.Context, name: str, passphrase_env: str | None, as_json: bool) -> None:
+    """A key of the home's keys/ directory: its key id and public key (what a participant
+    record lists), and whose key the ledger says it is."""
+    home = current_home(ctx)
+    shown = _described(home, name, passphrase_from(passphrase_env))
+    if as_json:
+        emit_json(shown)
+        return
+    click.echo(f"name        {shown['name']}{' (encrypted)' if shown['encrypted'] else ''}")
+    click.echo(f"file        {shown['file']}")
+    click.echo(f"keyid       {shown['keyid']}")
+    click.echo(f"public_key  {shown['public_key']}")
+    click.echo(f"owner       {shown['owner'] or 'not registered in this ledger'}")
+
+
+def _described(home: Home, name: str, passphrase: bytes | None) -> dict[str, object]:
+    path = home.key_path(name)
+    if not path.is_file():
+        raise ConfigError(f"no key {name!r} in {path.parent} ('bloc keys list' shows them)")
+    signer = read_signer(path, passphrase=passphrase)
+    return {
+        "name": name,
+        "file": str(path),
+        "encrypted": is_encrypted(path),
+        "keyid": signer.keyid,
+        "public_key": signer.public_key.to_base64(),
+        "owner": _owner(home, signer.keyid),
+    }
+
+
+def _owner(home: Home, keyid: str) -> str | None:
+    """Whose key ``keyid`` is: the root's registrar or log key, or a registered
+    participant's (a remote home has no registry of its own to ask)."""
+    root = home.root()
+    if keyid in root.registrar_keys():
+        return f"the registrar (root.json, {REGISTRAR_KEY})"
+    if keyid == root.log_key.keyid:
+        return f"the log ({LOG_KEY} key of root.json)"
+    if home.remote is not None:
+        return None
+    return home.ledger(writer=False).key_owner(KeyId(keyid))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import click
 
 from ledger.core.files import read_bounded
+from ledger.core.signing import KeyId
 from ledger.errors import VerificationError
 from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.log.cosignature import parse_vkey
 from ledger.log.proofs import require_extends
 from ledger.records.trust import WitnessEntry
+from ledger.service import Ledger
 from ledger.service.home import replace_root
 
 from .common import (
@@ -97,6 +101,50 @@ def witness_add(ctx: click.Context, witness_spec: str, quorum: int | None) -> No
         f"witness {entry.name} at {url} added; quorum {root.witness_quorum} of "
         f"{len(root.witnesses)} (root.json sha256 {home.identity().root_sha256})"
     )
+
+
+@log.command()
+@click.argument("index", type=click.IntRange(min=0))
+@json_option
+@click.pass_context
+def show(ctx: click.Context, index: int, as_json: bool) -> None:
+    """The entry at INDEX, decoded: its record, who signed it with which key, its leaf hash."""
+    ledger = reading_ledger(ctx)
+    entry = ledger.entry(index)
+    envelope = json.loads(entry.envelope)
+    record = json.loads(base64.b64decode(envelope["payload"]))
+    signatures = [
+        {"keyid": sig["keyid"], "owner": _signed_by(ledger, sig["keyid"])}
+        for sig in envelope["signatures"]
+    ]
+    if as_json:
+        emit_json(
+            {
+                "log_index": entry.log_index,
+                "leaf_hash": entry.leaf_hash.hex(),
+                "record_id": entry.record_id,
+                "kind": entry.kind,
+                "signer": entry.signer,
+                "issued_at": entry.issued_at,
+                "appended_at": entry.appended_at,
+                "signatures": signatures,
+                "record": record,
+            }
+        )
+        return
+    click.echo(f"log index {entry.log_index}: {entry.kind} {entry.record_id}")
+    click.echo(f"leaf hash  {entry.leaf_hash.hex()}")
+    click.echo(f"signer     {entry.signer}, issued {entry.issued_at}")
+    click.echo(f"appended   {entry.appended_at}")
+    for sig in signatures:
+        click.echo(f"signed     with key {sig['keyid']} ({sig['owner'] or 'unknown key'})")
+    click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+
+
+def _signed_by(ledger: Ledger, keyid: str) -> str | None:
+    if keyid in ledger.root.registrar_keys():
+        return "the registrar"
+    return ledger.key_owner(KeyId(keyid))
 
 
 @log.command()

@@ -47,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "registry, with inclusion proofs against one witnessed checkpoint, the policy "
         "and the verdict.",
     ),
+    "facilities": (
+        "listing",
+        "facilities",
+        "The registered facilities, as their latest registration says.",
+    ),
     "findings": (
         "provenance",
         "findings",
@@ -68,6 +73,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Manage signing keys (in the home's keys/ directory, or anywhere with --out).",
     ),
     "log": ("log", "log", "The log's signed checkpoints and proofs."),
+    "lots": (
+        "listing",
+        "lots",
+        "The lots in the ledger: material, mass left of mass made, who holds them, and "
+        "the log index that made each.",
+    ),
+    "participants": (
+        "listing",
+        "participants",
+        "The registered participants, as their latest registration says.",
+    ),
     "policy": ("compliance", "policy", "Compliance policies (built in, or JSON files)."),
     "register": (
         "records",

@@ -37,7 +37,14 @@ from ledger.service._audit import VerifyReport
 from ledger.service._common import Progress, Steps
 from ledger.service._proofs import ConsistencyProof, InclusionProof
 from ledger.service._submit import SubmitResult
-from ledger.store import Store
+from ledger.store import (
+    FacilityListing,
+    LotFilter,
+    LotListing,
+    ParticipantListing,
+    Store,
+    StoredEntry,
+)
 
 
 class Ledger:
@@ -181,6 +188,38 @@ class Ledger:
         """
         with self.store.reader() as tx:
             return _queries.provenance(tx, lot, downstream=downstream)
+
+    def entry(self, log_index: int) -> StoredEntry:
+        """The stored entry at ``log_index``.
+
+        Raises:
+            InputError: the log is not that long.
+        """
+        with self.store.reader() as tx:
+            size = tx.tree_size
+            if log_index >= size:
+                raise InputError(f"log index {log_index} is beyond the log (tree size {size})")
+            (found,) = tx.entries_at([log_index])
+            return found
+
+    def lots(self, where: LotFilter) -> list[LotListing]:
+        """The lots ``where`` selects, by id."""
+        with self.store.reader() as tx:
+            return tx.list_lots(where)
+
+    def participants(
+        self, *, country: str | None = None, role: str | None = None
+    ) -> list[ParticipantListing]:
+        """The registered participants (their latest registration), by id."""
+        with self.store.reader() as tx:
+            return tx.list_participants(country=country, role=role)
+
+    def facilities(
+        self, *, country: str | None = None, operator: str | None = None, stage: str | None = None
+    ) -> list[FacilityListing]:
+        """The registered facilities (their latest registration), by id."""
+        with self.store.reader() as tx:
+            return tx.list_facilities(country=country, operator=operator, stage=stage)
 
     def findings(self, *, as_of: date, lot: str | None = None) -> list[findings.Finding]:
         """Stored findings plus shipments not received as of ``as_of``; with ``lot``, those

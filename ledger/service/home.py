@@ -95,6 +95,13 @@ class Home:
             )
         return root
 
+    def key_names(self) -> list[str]:
+        """The names of the keys in the home's ``keys/`` directory, sorted."""
+        directory = self.path / KEYS_DIR
+        if not directory.is_dir():
+            return []
+        return sorted(p.name.removesuffix(".pem") for p in directory.glob("*.pem"))
+
     def signer(self, name: str, *, passphrase: bytes | None = None) -> Signer:
         return read_signer(self.key_path(name), passphrase=passphrase)
 
@@ -367,6 +374,12 @@ def write_signer(path: Path, signer: Signer, *, passphrase: bytes | None = None)
     """Save a private key as PKCS#8 PEM with mode 0600; refuses to overwrite."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     _write_new(path, signer.to_pem(passphrase=passphrase), 0o600)
+
+
+def is_encrypted(path: Path) -> bool:
+    """Whether a PEM private key file is encrypted (read without decrypting it)."""
+    head = read_bounded(path, limit=64 * KIB, what="key")[:64]
+    return head.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
 
 
 def read_signer(path: Path, *, passphrase: bytes | None = None) -> Signer:

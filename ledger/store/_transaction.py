@@ -29,6 +29,13 @@ from ledger.records.admission import FacilityState, KeyState, LotPlace, Opened, 
 from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.store._derive import Indexer
 from ledger.store._graph_views import GraphReads
+from ledger.store._listings import (
+    FacilityListing,
+    Listings,
+    LotFilter,
+    LotListing,
+    ParticipantListing,
+)
 from ledger.store._log import LogRows
 from ledger.store._rows import CheckpointRow, StoredEntry, TreeHead
 from ledger.store._unit import Unit
@@ -61,6 +68,7 @@ class Transaction:
         self._index = FindingsIndex(unit)
         self._audit = IndexAudit(unit)
         self._graph = GraphReads(unit)
+        self._listings = Listings(unit)
         self._indexer = Indexer(unit, registry=self._registry, index=self._index)
 
     @property
@@ -298,3 +306,18 @@ class Transaction:
     def facility_facts(self, ids: Iterable[str]) -> dict[str, FacilityFacts]:
         """Country, operator, stages and the operator's controlling holders per facility."""
         return self._graph.facility_facts(ids)
+
+    # -- listings -----------------------------------------------------------------------
+
+    def list_lots(self, where: LotFilter) -> list[LotListing]:
+        return self._listings.lots(where)
+
+    def list_participants(
+        self, *, country: str | None = None, role: str | None = None
+    ) -> list[ParticipantListing]:
+        return self._listings.participants(country=country, role=role)
+
+    def list_facilities(
+        self, *, country: str | None = None, operator: str | None = None, stage: str | None = None
+    ) -> list[FacilityListing]:
+        return self._listings.facilities(country=country, operator=operator, stage=stage)

@@ -244,3 +244,130 @@ def test_a_lot_id_without_its_prefix_is_told_the_form_of_lot_ids(world: World) -
     assert one_error_line(run(world, "trace", "lot:lynas/NOPE")) == (
         "bloc: error: lot lot:lynas/NOPE does not exist\n"
     )
+
+
+# -- commands a user reaches for ----------------------------------------------------------------
+
+
+def test_lots_lists_every_lot_with_its_holder_and_the_index_that_made_it(world: World) -> None:
+    result = run(world, "lots")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "lot:lynas/NDPR-1  ndpr_oxide  5,199.8 of 5,200.5 kg  at fac:shinetsu-takefu  "
+        "(log index 8, 2026-03-02)",
+        "lot:lynas/ORE-1  rare_earth_concentrate  0 of 25,000 kg  at fac:lynas-mt-weld  "
+        "(log index 7, 2026-01-30)",
+    ]
+    assert result.stderr == "2 lots\n"
+
+
+def test_lots_filters_and_json(world: World) -> None:
+    as_json = [json.loads(line) for line in run(world, "lots", "--json").stdout.splitlines()]
+    assert [d["id"] for d in as_json] == ["lot:lynas/NDPR-1", "lot:lynas/ORE-1"]
+    assert as_json[0] == {
+        "id": "lot:lynas/NDPR-1",
+        "material": "ndpr_oxide",
+        "mass_g": 5_200_500,
+        "remaining_g": 5_199_800,
+        "facility": "fac:lynas-kuantan",
+        "holder": "fac:shinetsu-takefu",
+        "in_transit": None,
+        "created_index": 8,
+        "created_on": "2026-03-02",
+    }
+    ids = {
+        args: [
+            json.loads(line)["id"]
+            for line in run(world, "lots", "--json", *args).stdout.splitlines()
+        ]
+        for args in (
+            ("--material", "ndpr_oxide"),
+            ("--holder", "fac:lynas-mt-weld"),
+            ("--owner", "org:lynas"),
+            ("--owner", "lyn"),  # a prefix of an owner is not that owner
+            ("--in-transit",),
+            ("--limit", "1"),
+        )
+    }
+    assert ids == {
+        ("--material", "ndpr_oxide"): ["lot:lynas/NDPR-1"],
+        ("--holder", "fac:lynas-mt-weld"): ["lot:lynas/ORE-1"],
+        ("--owner", "org:lynas"): ["lot:lynas/NDPR-1", "lot:lynas/ORE-1"],
+        ("--owner", "lyn"): [],
+        ("--in-transit",): [],
+        ("--limit", "1"): ["lot:lynas/NDPR-1"],
+    }
+
+
+def test_participants_and_facilities_list_the_registry_with_filters(world: World) -> None:
+    people = run(world, "participants")
+    assert people.exit_code == 0
+    assert [line.split()[0] for line in people.stdout.splitlines()] == [
+        "org:lynas",
+        "org:mallory",
+        "org:shinetsu",
+    ]
+    assert people.stderr == "3 participants\n"
+    (jp,) = [
+        json.loads(x)
+        for x in run(world, "participants", "--country", "jp", "--json").stdout.splitlines()
+    ]
+    assert (jp["id"], jp["country"], jp["keys"]) == ("org:shinetsu", "JP", 1)
+    places = run(world, "facilities", "--stage", "separation", "--json")
+    assert [json.loads(x)["id"] for x in places.stdout.splitlines()] == [
+        "fac:lynas-kuantan",
+        "fac:mallory-works",
+    ]
+    mine = run(world, "facilities", "--operator", "org:lynas")
+    assert [line.split()[0] for line in mine.stdout.splitlines()] == [
+        "fac:lynas-kuantan",
+        "fac:lynas-mt-weld",
+    ]
+    assert mine.stderr == "2 facilities\n"
+    assert run(world, "facilities", "--country", "FR").stderr == "0 facilities\n"
+
+
+def test_log_show_decodes_the_record_at_an_index(world: World) -> None:
+    result = run(world, "log", "show", "7", "--json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["log_index"] == 7
+    assert shown["kind"] == "extraction"
+    assert shown["record"]["lots"][0]["id"] == "lot:lynas/ORE-1"
+    assert shown["signatures"] == [{"keyid": world.lynas.keyid, "owner": "org:lynas"}]
+    assert shown["leaf_hash"] == world.log[7].leaf_hash.hex()
+    text = run(world, "log", "show", "0").stdout
+    assert text.startswith("log index 0: participant ")
+    assert "(the registrar)" in text
+
+
+def test_log_show_beyond_the_log_is_one_line(world: World) -> None:
+    line = one_error_line(run(world, "log", "show", "999"))
+    assert line == "bloc: error: log index 999 is beyond the log (tree size 11)\n"
+
+
+def test_keys_list_and_show_give_a_public_key_back(world: World) -> None:
+    assert run(world, "keys", "generate", "lynas-2").exit_code == 0
+    listed = run(world, "keys", "list").stdout.splitlines()
+    assert [line.split()[0] for line in listed] == ["log", "lynas-2", "registrar"]
+    assert listed[1].endswith("not registered")
+    assert "the registrar" in listed[2]
+    shown = json.loads(run(world, "keys", "show", "registrar", "--json").stdout)
+    assert shown["keyid"] == world.registrar.keyid
+    assert shown["public_key"] == world.registrar.public_key.to_base64()
+    assert shown["encrypted"] is False
+    missing = one_error_line(run(world, "keys", "show", "nobody"))
+    assert missing.startswith("bloc: error: no key 'nobody' in ")
+
+
+def test_keys_list_marks_an_encrypted_key_and_show_needs_its_passphrase(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET", "correct horse")
+    assert run(world, "keys", "generate", "vault", "--passphrase-env", "SECRET").exit_code == 0
+    listed = run(world, "keys", "list").stdout.splitlines()
+    assert "vault            (encrypted)" in listed
+    refused = one_error_line(run(world, "keys", "show", "vault"))
+    assert "--passphrase-env" in refused
+    shown = run(world, "keys", "show", "vault", "--passphrase-env", "SECRET", "--json")
+    assert json.loads(shown.stdout)["encrypted"] is True
