@@ -749,7 +749,15 @@ class SizeRun:
     # the service
 
     def serve_loads(self, backend: str, homes: list[Path]) -> None:
-        """Each load of :data:`bench.serve.LOADS` (several workers: PostgreSQL only)."""
+        """Each load of :data:`bench.serve.LOADS` (several workers: PostgreSQL only), at the
+        sizes up to :data:`bench.serve.LARGEST`."""
+        if self.size > serve.LARGEST:
+            self.fact(
+                f"`bloc serve` is measured up to {serve.LARGEST:,} records: the whole corpus "
+                "through 32 clients sending one record per request would take hours here",
+                backend,
+            )
+            return
         for load in serve.LOADS:
             if load.workers == 1 or backend == "postgresql":
                 self.serve_load(backend, load, homes)

@@ -77,6 +77,10 @@ LOADS: tuple[Load, ...] = (
 )
 """Every load; those with several workers run on PostgreSQL only."""
 
+LARGEST = 100_000
+"""The largest corpus the loads are measured on: every run sends the whole corpus, and one
+record per request runs at about 200 records/s (a million records: hours per load)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:

@@ -164,6 +164,13 @@ def counted(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
+def warn_nothing_judged(end_use: str | None) -> None:
+    """Under --all, no lot judged is said: an audit gate must not pass having checked
+    nothing unnoticed."""
+    scope = f"shipped for {end_use} use" if end_use else "in the ledger"
+    click.echo(f"bloc: warning: no lots {scope}: nothing was judged", err=True)
+
+
 def as_of_day(value: date | None) -> date:
     """The --as-of date, or today."""
     return value if value is not None else now().date()

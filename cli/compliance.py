@@ -21,6 +21,7 @@ from .common import (
     progress_steps,
     reading_ledger,
     remote_ledger,
+    warn_nothing_judged,
 )
 
 
@@ -107,8 +108,7 @@ def check(
     with progress_steps("judging", quiet=as_json) as steps:
         verdicts = ledger.check_all(policy=chosen, as_of=day, end_use=end_use, steps=steps)
     if not verdicts:
-        scope = f"shipped for {end_use} use" if end_use else "in the ledger"
-        click.echo(f"bloc: warning: no lots {scope}: nothing was judged", err=True)
+        warn_nothing_judged(end_use)
     if as_json:
         for v in verdicts:
             emit_json(compliance.verdict_document(v))

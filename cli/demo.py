@@ -8,21 +8,18 @@ from pathlib import Path
 import click
 
 from ledger import compliance, demo, render
-from ledger.compliance import policy as policies
 from ledger.core.signing import Signer
 from ledger.errors import ConfigError, LedgerError
 from ledger.service import Ledger
 from ledger.service.home import REGISTRAR_KEY, init_home
 
+from . import report
 from .common import now, progress_bar, write_output
 
 BATCH = 2000
 """Envelopes per atomic submission."""
 
-PICTURES = 24
-"""At most this many failing lots are drawn in report.html."""
-
-POLICIES = ("dfars-252.225-7052", "bloc-2026")
+POLICIES = report.BUILT_IN
 END_USE = "defense"
 
 
@@ -58,38 +55,25 @@ def demo_command(directory: Path, size: int | None, seed: int, db_url: str | Non
     ledger = home.ledger()
     try:
         _build(ledger, plan, home.signer(REGISTRAR_KEY))
-        runs = [
-            render.PolicyRun(
-                policy=name,
-                as_of=plan.as_of,
-                verdicts=ledger.check_all(
-                    policy=policies.load(name), as_of=plan.as_of, end_use=END_USE
-                ),
-            )
-            for name in POLICIES
-        ]
-        found = ledger.findings(as_of=plan.as_of)
-        _summary(runs, plan)
-        pictures = [(ledger.trace(v.lot), v) for v in _worst(runs)[:PICTURES]]
+        found = report.audit(ledger, POLICIES, as_of=plan.as_of, end_use=END_USE)
+        _summary(found.runs, plan)
     finally:
         ledger.store.dispose()
-    page = render.render_report(
+    page = report.page(
+        found,
         title="Bloc Ledger demo",
         lede=(
-            f"{len(plan.items)} signed records; every lot shipped for {END_USE} use, judged "
-            f"as of {plan.as_of} under {' and '.join(POLICIES)}. Red paths carry "
-            "non-compliant mass from the restricted stage that tainted it; amber marks "
+            f"{len(plan.items)} signed records; {report.scope(END_USE)}, judged as of "
+            f"{plan.as_of} under {' and '.join(POLICIES)}. Red marks the stages where "
+            "restricted processing happened and the paths that carry its mass; amber marks "
             "sources of unknown mass."
         ),
-        runs=runs,
-        pictures=pictures,
-        findings=found,
         highlights=plan.highlights,
     )
     write_output(page.encode(), directory / "report.html", force=True)
-    click.echo(f"\nfindings: {len(found)} (bloc --home {directory} findings)")
+    click.echo(f"\nfindings: {len(found.findings)} (bloc --home {directory} findings)")
     click.echo(f"wrote {directory / 'report.html'}")
-    _next_steps(directory, runs, plan)
+    _next_steps(directory, found.runs, plan)
 
 
 def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer) -> None:
@@ -114,16 +98,6 @@ def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer) -> None:
                 )
             if advance is not None:
                 advance(len(batch))
-
-
-def _worst(runs: Sequence[render.PolicyRun]) -> list[compliance.Verdict]:
-    """Each lot that failed or was inconclusive under some policy, once, with its verdict
-    under the first policy that found it so."""
-    chosen: dict[str, compliance.Verdict] = {}
-    for run in runs:
-        for v in render.failing(run):
-            chosen.setdefault(v.lot, v)
-    return list(chosen.values())
 
 
 def _summary(runs: Sequence[render.PolicyRun], plan: demo.Plan) -> None:

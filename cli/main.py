@@ -96,6 +96,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "reindex",
         "Rebuild the derived index (lots, flows, shipments, findings) from the log.",
     ),
+    "report": (
+        "report",
+        "report",
+        "Write the audit report of this ledger (one HTML page): the summary under each "
+        "policy, every verdict with its reason, the integrity findings, and a picture of "
+        "each lot that failed or was inconclusive.",
+    ),
     "serve": (
         "server",
         "serve_command",

@@ -62,8 +62,11 @@ def render_report(
     pictures: Sequence[tuple[Graph, Verdict]],
     findings: Sequence[Finding],
     highlights: Mapping[str, str],
+    failing_total: int | None = None,
 ) -> str:
-    """The page. ``pictures`` pairs a lot's upstream graph with the verdict drawn on it."""
+    """The page. ``pictures`` pairs a lot's upstream graph with the verdict drawn on it;
+    ``failing_total`` is how many lots failed or were inconclusive in all (the page says
+    when it draws fewer)."""
     out = [
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">',
         f"<title>{esc(title)}</title>",
@@ -84,6 +87,14 @@ def render_report(
     out += _findings_table(findings)
     if pictures:
         out.append("<h2>Lots that failed or were inconclusive</h2>")
+        total = failing_total if failing_total is not None else len(pictures)
+        if total > len(pictures):
+            out.append(
+                f'<p class="bloc-note">The first {len(pictures)} of {total} lots are drawn '
+                "(failed first, then inconclusive, by lot id); every one is in the table "
+                "above, and <code>bloc graph LOT --policy P -o LOT.html</code> draws any of "
+                "them.</p>"
+            )
         out += [verdict_block(graph, verdict) for graph, verdict in pictures]
     out.append("</body>\n</html>\n")
     return "\n".join(out)
