@@ -162,7 +162,9 @@ def list_policies(as_json: bool) -> None:
 
 @policy.command("show")
 @click.argument("name")
-def show_policy(name: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the document on one line.")
+def show_policy(name: str, as_json: bool) -> None:
     """Print a policy document (a built-in name or a file, validated first)."""
     p = policies.load(name)
-    click.echo(json.dumps(p.document, indent=2, ensure_ascii=False, default=str))
+    indent = None if as_json else 2
+    click.echo(json.dumps(p.document, indent=indent, ensure_ascii=False, default=str))

@@ -14,7 +14,7 @@ from ledger.service import Ledger
 from ledger.service.home import REGISTRAR_KEY, init_home
 
 from . import report
-from .common import now, progress_bar, write_output
+from .common import emit_json, json_option, now, progress_bar, write_output
 
 BATCH = 2000
 """Envelopes per atomic submission."""
@@ -37,7 +37,10 @@ END_USE = "defense"
 )
 @click.option("--seed", type=int, default=2026, show_default=True, help="The generator's seed.")
 @click.option("--db", "db_url", help="Database URL (default: SQLite inside DIRECTORY).")
-def demo_command(directory: Path, size: int | None, seed: int, db_url: str | None) -> None:
+@json_option
+def demo_command(
+    directory: Path, size: int | None, seed: int, db_url: str | None, as_json: bool
+) -> None:
     """Build a sample ledger in DIRECTORY (new; default ./bloc-demo) with real keys and
     signatures, run 'check --all --end-use defense' under both built-in policies, and write
     DIRECTORY/report.html.
@@ -54,9 +57,8 @@ def demo_command(directory: Path, size: int | None, seed: int, db_url: str | Non
     home = init_home(directory, db_url=db_url)
     ledger = home.ledger()
     try:
-        _build(ledger, plan, home.signer(REGISTRAR_KEY))
-        found = report.audit(ledger, POLICIES, as_of=plan.as_of, end_use=END_USE)
-        _summary(found.runs, plan)
+        _build(ledger, plan, home.signer(REGISTRAR_KEY), quiet=as_json)
+        found = report.audit(ledger, POLICIES, as_of=plan.as_of, end_use=END_USE, quiet=as_json)
     finally:
         ledger.store.dispose()
     page = report.page(
@@ -71,22 +73,41 @@ def demo_command(directory: Path, size: int | None, seed: int, db_url: str | Non
         highlights=plan.highlights,
     )
     write_output(page.encode(), directory / "report.html", force=True)
+    if as_json:
+        emit_json(
+            {
+                "directory": str(directory),
+                "records": len(plan.items),
+                "as_of": str(plan.as_of),
+                "end_use": END_USE,
+                "lots": len(found.runs[0].verdicts),
+                "policies": {
+                    run.policy: {str(k): n for k, n in render.counts(run).items()}
+                    for run in found.runs
+                },
+                "findings": len(found.findings),
+                "report": str(directory / "report.html"),
+            }
+        )
+        return
+    _summary(found.runs, plan)
     click.echo(f"\nfindings: {len(found.findings)} (bloc --home {directory} findings)")
     click.echo(f"wrote {directory / 'report.html'}")
     _next_steps(directory, found.runs, plan)
 
 
-def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer) -> None:
+def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer, *, quiet: bool) -> None:
     envelopes: list[bytes] = []
     with progress_bar(len(plan.items), "signing") as advance:
         for envelope in demo.envelopes(plan, registrar):
             envelopes.append(envelope)
             if advance is not None:
                 advance(1)
-    click.echo(
-        f"building a ledger of {len(envelopes)} signed records "
-        f"({len(plan.keys)} participants' keys)"
-    )
+    if not quiet:
+        click.echo(
+            f"building a ledger of {len(envelopes)} signed records "
+            f"({len(plan.keys)} participants' keys)"
+        )
     with progress_bar(len(envelopes), "submitting") as advance:
         for start in range(0, len(envelopes), BATCH):
             batch = envelopes[start : start + BATCH]

@@ -62,6 +62,7 @@ def _note(path: Path | None) -> str | None:
     "grew since.",
 )
 @output_option("The bundle file to write.", required=True)
+@json_option
 @click.pass_context
 def evidence(
     ctx: click.Context,
@@ -71,6 +72,7 @@ def evidence(
     since: Path | None,
     output: Path,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Write an evidence bundle for LOT: its upstream records and the whole key registry,
     with inclusion proofs against one witnessed checkpoint, the policy and the verdict.
@@ -95,6 +97,20 @@ def evidence(
     size = verify_checkpoint(bundle.checkpoint, origin=root.origin, key=root.log_key).tree_size
     registry = bundles.registry_entries(bundle)
     write_output(data, output, force=force)
+    if as_json:
+        emit_json(
+            {
+                "output": str(output),
+                "lot": lot,
+                "records": len(bundle.entries) - registry,
+                "registry_entries": registry,
+                "tree_size": size,
+                "verdict": bundle.verdict["verdict"],
+                "policy": chosen.name,
+                "as_of": str(bundle.as_of),
+            }
+        )
+        return
     click.echo(
         f"wrote {output}: {len(bundle.entries) - registry} records about {lot} and the "
         f"registry ({registry} entries), with inclusion proofs against checkpoint tree size "

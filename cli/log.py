@@ -60,15 +60,27 @@ def checkpoint(ctx: click.Context, as_json: bool) -> None:
 
 
 @log.command()
+@json_option
 @click.pass_context
-def publish(ctx: click.Context) -> None:
+def publish(ctx: click.Context, as_json: bool) -> None:
     """Sign a checkpoint over the log's tail if none covers it (after a crash between an
     append and its checkpoint), and ask the witnesses of root.json to cosign the newest
     checkpoint; prints it. Exits 3 when the witnesses' quorum is not reached."""
     ledger = writing_ledger(current_home(ctx))
     note = ledger.publish_checkpoint(now=now())
     witnessed = ask_witnesses(ledger, warn=False)
-    click.echo(note if witnessed is None else witnessed.note, nl=False)
+    published = note if witnessed is None else witnessed.note
+    if as_json:
+        emit_json(
+            {
+                "tree_size": int(published.splitlines()[1]),
+                "cosigned_by": list(ledger.root.cosigned_by(published)),
+                "quorum_met": witnessed is None or witnessed.met,
+                "note": published,
+            }
+        )
+    else:
+        click.echo(published, nl=False)
     if witnessed is not None and not witnessed.met:
         raise VerificationError(witnessed.describe())
 
@@ -85,8 +97,9 @@ def witness() -> None:
     type=click.IntRange(min=1),
     help="How many witnesses must cosign a checkpoint (default: unchanged; 1 at first).",
 )
+@json_option
 @click.pass_context
-def witness_add(ctx: click.Context, witness_spec: str, quorum: int | None) -> None:
+def witness_add(ctx: click.Context, witness_spec: str, quorum: int | None, as_json: bool) -> None:
     """Add a witness (its verifier key, as 'bloc witness init' printed it, '@' and its URL)
     to root.json, or change its URL. Restart 'bloc serve' afterwards, and give the new
     root.json to everyone who verifies this ledger."""
@@ -97,6 +110,17 @@ def witness_add(ctx: click.Context, witness_spec: str, quorum: int | None) -> No
     entry = WitnessEntry(vkey=parse_vkey(vkey_text), url=url)
     root = home.root().with_witness(entry, quorum=quorum)
     replace_root(home, root)  # checks the new root.json against its schema first
+    if as_json:
+        emit_json(
+            {
+                "witness": entry.name,
+                "url": url,
+                "quorum": root.witness_quorum,
+                "witnesses": len(root.witnesses),
+                "root_sha256": home.identity().root_sha256,
+            }
+        )
+        return
     click.echo(
         f"witness {entry.name} at {url} added; quorum {root.witness_quorum} of "
         f"{len(root.witnesses)} (root.json sha256 {home.identity().root_sha256})"

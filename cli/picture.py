@@ -15,6 +15,8 @@ from .common import (
     DATE,
     as_of_day,
     counted,
+    emit_json,
+    json_option,
     output_option,
     reading_ledger,
     refuse_existing,
@@ -33,6 +35,7 @@ from .common import (
     help="Mark the offending paths under this policy (a built-in name or a file).",
 )
 @click.option("--as-of", type=DATE, help="With --policy: the delivery date that picks the window.")
+@json_option
 @click.pass_context
 def graph(
     ctx: click.Context,
@@ -41,6 +44,7 @@ def graph(
     policy_name: str | None,
     as_of: date | None,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Draw LOT's provenance from mine to buyer into FILE (.svg, .html or .dot).
 
@@ -62,6 +66,21 @@ def graph(
     )
     write_output(render(provenance, verdict=verdict).encode("utf-8"), output, force=force)
     kinds = [data["kind"] for _, data in provenance.nodes(data=True)]
+    if as_json:
+        emit_json(
+            {
+                "output": str(output),
+                "lot": lot,
+                "lots": kinds.count("lot"),
+                "untraced": kinds.count("untraced"),
+                "flows": provenance.number_of_edges(),
+                "verdict": None if verdict is None else verdict.verdict,
+                "policy": None if verdict is None else verdict.policy,
+                "as_of": None if verdict is None else str(verdict.as_of),
+                "offending_paths": 0 if verdict is None else len(offending_paths(verdict)),
+            }
+        )
+        return
     parts = [counted(kinds.count("lot"), "lot")]
     if kinds.count("untraced"):
         parts.append(counted(kinds.count("untraced"), "untraced input"))

@@ -41,9 +41,15 @@ FAIL_ON = (*SEVERITIES, "never")
     show_default=True,
     help="Output format.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the same as --format json).")
 @click.pass_context
-def trace(ctx: click.Context, lot: str, down: bool, fmt: str) -> None:
+def trace(ctx: click.Context, lot: str, down: bool, fmt: str, as_json: bool) -> None:
     """The provenance of LOT: every lot upstream (or downstream), each naming its log index."""
+    if as_json:
+        source = ctx.get_parameter_source("fmt")
+        if source is not None and source.name != "DEFAULT" and fmt != "json":
+            raise click.UsageError(f"--json and --format {fmt} ask for different outputs")
+        fmt = "json"
     remote = remote_ledger(current_home(ctx))
     if remote is not None and not down:
         graph = remote.trace(lot, as_of=now().date())  # any reader of the lot, verified
@@ -91,10 +97,14 @@ def findings(
 
 
 @click.command()
+@json_option
 @click.pass_context
-def reindex(ctx: click.Context) -> None:
+def reindex(ctx: click.Context, as_json: bool) -> None:
     """Rebuild the derived index (lots, flows, shipments, findings) from the log."""
     ledger = writing_ledger(current_home(ctx))
-    with progress_bar(ledger.store.tree_size(), "reindexing") as advance:
+    with progress_bar(0 if as_json else ledger.store.tree_size(), "reindexing") as advance:
         count = ledger.reindex(progress=advance)
-    click.echo(f"reindexed {count} entries")
+    if as_json:
+        emit_json({"entries": count})
+    else:
+        click.echo(f"reindexed {count} entries")

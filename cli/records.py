@@ -50,6 +50,12 @@ from .common import (
 )
 @passphrase_option
 @output_option("Write the envelope(s) here instead of standard output.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With -o: say what was written as JSON (without -o the envelopes are JSON already).",
+)
 @click.pass_context
 def sign(
     ctx: click.Context,
@@ -58,6 +64,7 @@ def sign(
     passphrase_env: str | None,
     output: Path | None,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Sign a record (JSON) or records (JSON Lines) into DSSE envelope(s) of the same shape.
 
@@ -79,7 +86,16 @@ def sign(
         except InputError as e:
             raise InputError(f"{item.label}: {e}") from e
     write_output(b"".join(line + b"\n" for line in lines), output, force=force)
-    if output is not None:
+    if output is not None and as_json:
+        emit_json(
+            {
+                "output": str(output),
+                "envelopes": len(lines),
+                "keyid": signer.keyid,
+                "owner": owner,
+            }
+        )
+    elif output is not None:
         whose = f" ({owner})" if owner else ""
         envelopes = counted(len(lines), "envelope")
         click.echo(f"wrote {output}: {envelopes} signed with key {signer.keyid}{whose}")

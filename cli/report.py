@@ -50,11 +50,13 @@ class Audit:
     pictures: list[tuple[Graph, compliance.Verdict]]
 
 
-def audit(ledger: Ledger, names: Sequence[str], *, as_of: date, end_use: str | None) -> Audit:
+def audit(
+    ledger: Ledger, names: Sequence[str], *, as_of: date, end_use: str | None, quiet: bool = False
+) -> Audit:
     runs = []
     for name in names:
         chosen = policies.load(name)
-        with progress_steps(f"judging under {chosen.name}") as steps:
+        with progress_steps(f"judging under {chosen.name}", quiet=quiet) as steps:
             verdicts = ledger.check_all(policy=chosen, as_of=as_of, end_use=end_use, steps=steps)
         runs.append(render.PolicyRun(policy=chosen.name, as_of=as_of, verdicts=verdicts))
     failing = worst(runs)
@@ -132,7 +134,7 @@ def report(
     day = as_of_day(as_of)
     names = policy_names or BUILT_IN
     ledger = reading_ledger(ctx)
-    found = audit(ledger, names, as_of=day, end_use=end_use)
+    found = audit(ledger, names, as_of=day, end_use=end_use, quiet=as_json)
     judged = len(found.runs[0].verdicts)
     lede = (
         f"{scope(end_use).capitalize()} ({counted(judged, 'lot')}), judged as of {day} under "

@@ -75,15 +75,32 @@ def init(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Your private key (PEM), for signed reads (check, evidence, trace).",
 )
+@json_option
 @click.pass_context
 def connect(
-    ctx: click.Context, url: str, directory: Path | None, root_path: Path, key_path: Path | None
+    ctx: click.Context,
+    url: str,
+    directory: Path | None,
+    root_path: Path,
+    key_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Make a remote home for the ledger served at URL: no database, root.json pinned, and
     the server's checkpoint verified and kept; later checkpoints must extend it."""
     path = directory or settings(ctx).home or Path.cwd()
     remote, note = net.connect(url, path, root=root_path.read_bytes(), key=key_path)
     size = note.splitlines()[1]
+    if as_json:
+        emit_json(
+            {
+                "home": str(remote.home.path),
+                "url": url,
+                "origin": remote.home.origin,
+                "tree_size": int(size),
+                "cosigned_by": list(remote.root.cosigned_by(note)),
+            }
+        )
+        return
     click.echo(f"connected {remote.home.path} to {url}")
     click.echo(f"  origin     {remote.home.origin}")
     click.echo(

@@ -9,7 +9,7 @@ import click
 from ledger.serving import Listen
 from ledger.witness import DEFAULT_LISTEN, init_witness, serve
 
-from .common import read_source
+from .common import emit_json, json_option, read_source
 
 
 @click.group("witness")
@@ -28,10 +28,14 @@ def witness() -> None:
     metavar="ROOT_JSON",
     help="A log's root.json: its origin and checkpoint key (repeatable).",
 )
-def init_command(directory: Path, name: str, roots: tuple[str, ...]) -> None:
+@json_option
+def init_command(directory: Path, name: str, roots: tuple[str, ...], as_json: bool) -> None:
     """Make a witness in DIRECTORY and print its verifier key (NAME+KEYHASH+BASE64)."""
     vkey = init_witness(directory, name=name, roots=[read_source(path)[1] for path in roots])
-    click.echo(vkey.encode())
+    if as_json:
+        emit_json({"directory": str(directory), "vkey": vkey.encode()})
+    else:
+        click.echo(vkey.encode())
 
 
 @witness.command("serve")

@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -371,3 +372,142 @@ def test_keys_list_marks_an_encrypted_key_and_show_needs_its_passphrase(
     assert "--passphrase-env" in refused
     shown = run(world, "keys", "show", "vault", "--passphrase-env", "SECRET", "--json")
     assert json.loads(shown.stdout)["encrypted"] is True
+
+
+# -- bloc report --------------------------------------------------------------------------------
+
+
+def test_report_writes_the_audit_page_for_any_ledger(world: World, tmp_path: Path) -> None:
+    out = tmp_path / "audit.html"
+    result = run(world, "report", "--as-of", "2027-02-01", "--end-use", "defense", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"wrote {out}: 1 lot (dfars-252.225-7052: ")
+    page = out.read_text()
+    assert "<h2>Every judged lot</h2>" in page
+    assert "lot:lynas/NDPR-1" in page
+    assert "dfars-252.225-7052" in page
+    assert "bloc-2026" in page
+    assert "Integrity findings" in page
+
+
+def test_report_json_summarises_what_the_page_shows(world: World, tmp_path: Path) -> None:
+    out = tmp_path / "audit.html"
+    result = run(world, "report", "--policy", DFARS, "--as-of", "2027-02-01", "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["output"] == str(out)
+    assert list(summary["policies"]) == [DFARS]
+    assert summary["lots"] == 2
+    assert sum(summary["policies"][DFARS].values()) == 2
+    assert summary["findings"] == 1  # the separation of a lot held elsewhere (not-holder)
+
+
+def test_report_refuses_to_overwrite_and_names_its_default_file(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report.html").write_text("last quarter's audit")
+    line = one_error_line(run(world, "report"))
+    assert line.startswith("bloc: error: report.html exists: give --force")
+    assert (tmp_path / "report.html").read_text() == "last quarter's audit"
+
+
+# -- --json everywhere --------------------------------------------------------------------------
+
+SERVERS = {"serve", "witness serve"}
+"""Commands that run until stopped and print a 'listening on' line, not a result."""
+
+
+def leaf_commands() -> list[tuple[str, click.Command]]:
+    context = click.Context(bloc)
+    found: list[tuple[str, click.Command]] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                assert sub is not None
+                walk(sub, [*path, name])
+        else:
+            found.append((" ".join(path), command))
+
+    walk(bloc, [])
+    return found
+
+
+def test_every_command_that_prints_a_result_takes_json() -> None:
+    """The README promises --json: 'trace', 'evidence', 'graph', 'policy show', 'sign' and
+    'demo' had none."""
+    without = {
+        name
+        for name, command in leaf_commands()
+        if not any("--json" in p.opts for p in command.params)
+    }
+    assert without == SERVERS
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trace", "lot:lynas/NDPR-1", "--json"],
+        ["policy", "show", DFARS, "--json"],
+        [
+            "graph",
+            "lot:lynas/NDPR-1",
+            "--policy",
+            DFARS,
+            "--as-of",
+            "2027-02-01",
+            "-o",
+            "{out}.svg",
+            "--json",
+        ],
+        [
+            "evidence",
+            "lot:lynas/NDPR-1",
+            "--policy",
+            DFARS,
+            "--as-of",
+            "2027-02-01",
+            "-o",
+            "{out}.json",
+            "--json",
+        ],
+        ["reindex", "--json"],
+        ["keys", "list", "--json"],
+        ["log", "publish", "--json"],
+    ],
+    ids=lambda a: "-".join(x for x in a[:2] if not x.startswith("lot:")),
+)
+def test_json_output_is_one_document_per_line(
+    world: World, tmp_path: Path, args: list[str]
+) -> None:
+    result = run(world, *[a.format(out=tmp_path / "out") for a in args])
+    assert result.exit_code in (0, 1), result.output
+    lines = result.stdout.splitlines()
+    assert lines, "prints something"
+    for line in lines:
+        assert isinstance(json.loads(line), dict), line
+
+
+def test_trace_json_is_format_json_and_refuses_another_format(world: World) -> None:
+    as_json = run(world, "trace", "lot:lynas/NDPR-1", "--json")
+    as_format = run(world, "trace", "lot:lynas/NDPR-1", "--format", "json")
+    assert as_json.stdout == as_format.stdout
+    both = run(world, "trace", "lot:lynas/NDPR-1", "--json", "--format", "dot")
+    assert both.exit_code == 2
+    assert "--json and --format dot ask for different outputs" in both.stderr
+
+
+def test_sign_json_says_what_it_wrote(
+    world: World, record_and_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    record, key = record_and_key
+    out = tmp_path / "env.jsonl"
+    result = run(world, "sign", record, "--key", key, "-o", out, "--json")
+    assert json.loads(result.stdout) == {
+        "output": str(out),
+        "envelopes": 1,
+        "keyid": world.lynas.keyid,
+        "owner": "org:lynas",
+    }
