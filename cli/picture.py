@@ -9,7 +9,7 @@ import click
 
 from ledger.compliance import policy as policies
 from ledger.errors import InputError
-from ledger.render import RENDERERS, offending_paths
+from ledger.render import DIRECTIONS, RENDERERS, offending_paths
 
 from .common import (
     DATE,
@@ -35,6 +35,14 @@ from .common import (
     help="Mark the offending paths under this policy (a built-in name or a file).",
 )
 @click.option("--as-of", type=DATE, help="With --policy: the delivery date that picks the window.")
+@click.option(
+    "--direction",
+    type=click.Choice(DIRECTIONS, case_sensitive=False),
+    default="auto",
+    show_default=True,
+    help="Stages left to right, top to bottom (narrow: for a README or a phone), or "
+    "top to bottom when left to right would be wider than 1,400 px.",
+)
 @json_option
 @click.pass_context
 def graph(
@@ -43,6 +51,7 @@ def graph(
     output: Path,
     policy_name: str | None,
     as_of: date | None,
+    direction: str,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -64,7 +73,8 @@ def graph(
     verdict = (
         ledger.check(lot, policy=chosen, as_of=as_of_day(as_of)) if chosen is not None else None
     )
-    write_output(render(provenance, verdict=verdict).encode("utf-8"), output, force=force)
+    picture = render(provenance, verdict=verdict, direction=direction)
+    write_output(picture.encode("utf-8"), output, force=force)
     kinds = [data["kind"] for _, data in provenance.nodes(data=True)]
     if as_json:
         emit_json(

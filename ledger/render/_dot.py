@@ -9,8 +9,9 @@ from ledger.render._marks import marks
 from ledger.render._style import AMBER, RED
 
 
-def render_dot(graph: Graph, *, verdict: Verdict | None = None) -> str:
-    """Graphviz DOT (:func:`ledger.provenance.graph.render_dot`), the verdict's marks coloured."""
+def render_dot(graph: Graph, *, verdict: Verdict | None = None, direction: str = "auto") -> str:
+    """Graphviz DOT (:func:`ledger.provenance.graph.render_dot`), the verdict's marks coloured
+    (``direction`` is left to Graphviz, which lays the graph out itself)."""
     found = marks(graph, verdict)
     node_colors = {n: AMBER for n in found.unknown_nodes} | {n: RED for n in found.offending_nodes}
     edge_colors = {e: AMBER for e in found.unknown_edges} | {e: RED for e in found.offending_edges}

@@ -15,7 +15,9 @@ from ledger.render._svg import render_svg
 class Renderer(Protocol):
     """A graph and, optionally, the verdict to mark on it in; the picture's text out."""
 
-    def __call__(self, graph: Graph, *, verdict: Verdict | None = None) -> str: ...
+    def __call__(
+        self, graph: Graph, *, verdict: Verdict | None = None, direction: str = "auto"
+    ) -> str: ...
 
 
 RENDERERS: Mapping[str, Renderer] = {

@@ -6,6 +6,7 @@ The page and each fragment are also well-formed XML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from ledger.compliance import SourcePath, Verdict, mass_text
@@ -37,13 +38,14 @@ STYLESHEET = """
 .bloc-chain { font-family: Menlo, Consolas, monospace; }
 .bloc-chain abbr { text-decoration: none; border-bottom: 1px dotted #5f6b7a; }
 .bloc-figure { overflow-x: auto; margin-top: 12px; border-top: 1px solid #eef0f2; }
-.bloc-figure svg { display: block; }
+.bloc-figure svg { display: block; height: auto;
+  width: max(100%, calc(var(--bloc-width) * 0.62px)); max-width: calc(var(--bloc-width) * 1px); }
 .bloc-records table { border-collapse: collapse; font-size: 13px; margin: 4px 0 16px; }
 .bloc-records th, .bloc-records td { border-bottom: 1px solid #e5e7eb; padding: 4px 10px;
   text-align: left; white-space: nowrap; }
 .bloc-records th { background: #f5f7f9; }
 .bloc-records td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.bloc-records tr.offending td { color: #c62828; }
+.bloc-records tr.restricted td { color: #c62828; font-weight: 600; }
 .bloc-records tr.offending td:first-child { box-shadow: inset 3px 0 #c62828; }
 .bloc-records tr.unknown td:first-child { box-shadow: inset 3px 0 #d98c00; }
 """.strip()
@@ -73,11 +75,16 @@ def _whys_html(path: SourcePath) -> str:
     )
 
 
-def verdict_block(graph: Graph, verdict: Verdict | None = None) -> str:
+def verdict_block(graph: Graph, verdict: Verdict | None = None, *, direction: str = "auto") -> str:
     """An HTML fragment: the verdict on the graph's lot and its picture, for a page that
     shows several (style it with :data:`STYLESHEET`)."""
     root = graph.graph.get("root") or ""
-    figure = f'<div class="bloc-figure">\n{render_svg(graph, verdict=verdict)}</div>'
+    picture = render_svg(graph, verdict=verdict, direction=direction)
+    # A wide picture shrinks to the card down to 62% of its size (text stays legible),
+    # and scrolls sideways beyond that.
+    width = re.search(r'width="([0-9.]+)"', picture)
+    style = f' style="--bloc-width: {width.group(1)}"' if width else ""
+    figure = f'<div class="bloc-figure"{style}>\n{picture}</div>'
     if verdict is None:
         return (
             f'<section class="bloc-verdict none" data-lot="{esc(root)}">\n'
@@ -164,6 +171,7 @@ def records_block(graph: Graph, *, verdict: Verdict | None = None) -> str:
     for node in lots:
         d = graph.nodes[node]
         mark = found.node(node)
+        where = "restricted" if found.restricted(node) else None
         stage = f"{d['stage']} ({d['source']})" if d["source"] else d["stage"]
         out.append(
             _row(
@@ -177,7 +185,7 @@ def records_block(graph: Graph, *, verdict: Verdict | None = None) -> str:
                     (d["country"], False),
                     (d["date"], False),
                 ],
-                " ".join(c for c in ("lot", mark) if c),
+                " ".join(c for c in ("lot", mark, where) if c),
                 f' data-id="{esc(node)}"',
             )
         )
@@ -242,7 +250,13 @@ def records_block(graph: Graph, *, verdict: Verdict | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_html(graph: Graph, *, verdict: Verdict | None = None, title: str | None = None) -> str:
+def render_html(
+    graph: Graph,
+    *,
+    verdict: Verdict | None = None,
+    title: str | None = None,
+    direction: str = "auto",
+) -> str:
     """A self-contained HTML page: the verdict, the picture, and the tables of records
     (inline CSS; no scripts, fonts or other URLs). It is also well-formed XML."""
     root = graph.graph.get("root")
@@ -251,6 +265,7 @@ def render_html(graph: Graph, *, verdict: Verdict | None = None, title: str | No
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
         f"<title>{esc(heading)}</title>\n<style>\n{STYLESHEET}\n</style>\n</head>\n"
         f'<body class="bloc-page">\n<h1>{esc(heading)}</h1>\n'
-        f"{verdict_block(graph, verdict)}{records_block(graph, verdict=verdict)}"
+        f"{verdict_block(graph, verdict, direction=direction)}"
+        f"{records_block(graph, verdict=verdict)}"
         "</body>\n</html>\n"
     )

@@ -1,7 +1,9 @@
 """Where each box and edge of a provenance picture goes, in pure Python (no Graphviz,
 browser or font files), and what each box says.
 
-Stages run left to right from mine to buyer. A node's column is its depth
+Stages run left to right from mine to buyer (or top to bottom, ``direction="down"``: the
+same columns become rows, which keeps a long chain narrow enough for a README column).
+A node's column is its depth
 (:func:`ledger.provenance.graph.depths`, the longest path to it from a node without inputs), so
 every edge points right; a node without inputs (a mine, scrap, an untraced input) sits in the
 column just before the first lot it went into, left of what it fed, so that iron bought for
@@ -51,6 +53,8 @@ class Box:
     title: str
     mark: str | None
     data: dict[str, str] = field(default_factory=dict)
+    restricted: bool = False
+    """Made by a restricted stage where the policy forbids it (see :class:`Marks`)."""
     x: float = 0.0
     y: float = 0.0  # centre
     w: float = 0.0
@@ -67,7 +71,8 @@ class Edge:
     mark: str | None
     data: dict[str, str] = field(default_factory=dict)
     slots: list[str] = field(default_factory=list)  # its places in the columns it crosses
-    slot_y: list[float] = field(default_factory=list)
+    slot_at: list[float] = field(default_factory=list)
+    """Where it crosses each column: a height (``right``) or an abscissa (``down``)."""
 
 
 @dataclass(slots=True)
@@ -76,6 +81,18 @@ class Layout:
     edges: list[Edge]
     width: float
     height: float
+    direction: str = "right"
+    """``right``: stages run left to right, a column per stage; ``down``: top to bottom, a
+    row per stage (narrow enough for a README column)."""
+
+
+DIRECTIONS = ("right", "down", "auto")
+"""``auto``: ``down`` when a left-to-right picture would be wider than :data:`WIDE` and the
+top-to-bottom one is narrower."""
+
+WIDE = 1400.0
+ROW_GAP = 60
+"""Between the rows of a ``down`` picture: room for the mass labels."""
 
 
 def text_width(text: str, size: float, *, bold: bool = False) -> float:
@@ -179,6 +196,7 @@ def _buyer_box(key: str, hop: Mapping[str, Any]) -> Box:
     )
 
 
+_RESTRICTED = "\nmade by a restricted stage where the policy forbids it: its mass is non-compliant"
 _NOTES = {
     "offending": "\non an offending path: carries non-compliant mass",
     "unknown": "\na source of unknown mass",
@@ -186,13 +204,27 @@ _NOTES = {
 }
 
 
-def lay_out(graph: Graph, found: Marks) -> Layout:
+def lay_out(graph: Graph, found: Marks, *, direction: str = "right") -> Layout:
     """Boxes and edges for ``graph`` and its buyers, each at its place (see the module
-    docstring)."""
+    docstring), stages running ``right`` or ``down`` (see :data:`DIRECTIONS`)."""
+    if direction == "auto":
+        across = _lay_out(graph, found, down=False)
+        if across.width <= WIDE:
+            return across
+        stacked = _lay_out(graph, found, down=True)
+        return stacked if stacked.width < across.width else across
+    if direction not in ("right", "down"):
+        raise ValueError(f"direction {direction!r} is not one of {DIRECTIONS}")
+    return _lay_out(graph, found, down=direction == "down")
+
+
+def _lay_out(graph: Graph, found: Marks, *, down: bool) -> Layout:
     boxes: dict[str, Box] = {}
     for node in sorted(graph.nodes):
         mark = found.node(node)
-        boxes[node] = _lot_box(graph, node, mark, _NOTES[mark])
+        where = found.restricted(node)
+        boxes[node] = _lot_box(graph, node, mark, _RESTRICTED if where else _NOTES[mark])
+        boxes[node].restricted = where
     edges = [_flow_edge(a, b, data, found.edge(a, b)) for a, b, data in _sorted_edges(graph)]
     column = _columns(graph)
     root = graph.graph.get("root")
@@ -219,21 +251,50 @@ def lay_out(graph: Graph, found: Marks) -> Layout:
     for box in boxes.values():
         box.w = width
     columns = max((box.column for box in boxes.values()), default=0) + 1
-    layers, heights = _layers(boxes, edges, columns)
+    layers, sizes = _layers(boxes, edges, columns, box_size=width if down else BOX_H)
     _order(layers, edges)
-    centres = _place(layers, edges, heights)
-    top = min((centres[k] - heights[k] / 2 for layer in layers for k in layer), default=0.0)
-    bottom = max((centres[k] + heights[k] / 2 for layer in layers for k in layer), default=0.0)
+    centres = _place(layers, edges, sizes)
+    return _positioned(boxes, edges, layers, sizes, centres, down=down)
+
+
+def _positioned(
+    boxes: dict[str, Box],
+    edges: list[Edge],
+    layers: Sequence[Sequence[str]],
+    sizes: Mapping[str, float],
+    centres: Mapping[str, float],
+    *,
+    down: bool,
+) -> Layout:
+    """Boxes and slots at their coordinates: stage by stage along the direction, each at
+    its placed centre across it."""
+    width = max((box.w for box in boxes.values()), default=float(BOX_MIN_W))
+    columns = len(layers)
+    low = min((centres[k] - sizes[k] / 2 for layer in layers for k in layer), default=0.0)
+    high = max((centres[k] + sizes[k] / 2 for layer in layers for k in layer), default=0.0)
+    if down:
+        for key, box in boxes.items():
+            box.x = centres[key] - width / 2 - low + MARGIN
+            box.y = MARGIN + HEADER + box.column * (BOX_H + ROW_GAP) + BOX_H / 2
+        for edge in edges:
+            edge.slot_at = [centres[slot] - low + MARGIN for slot in edge.slots]
+        return Layout(
+            boxes=boxes,
+            edges=edges,
+            width=high - low + 2 * MARGIN,
+            height=2 * MARGIN + HEADER + columns * BOX_H + (columns - 1) * ROW_GAP,
+            direction="down",
+        )
     for key, box in boxes.items():
         box.x = MARGIN + box.column * (width + COLUMN_GAP)
-        box.y = centres[key] - top + MARGIN + HEADER
+        box.y = centres[key] - low + MARGIN + HEADER
     for edge in edges:
-        edge.slot_y = [centres[slot] - top + MARGIN + HEADER for slot in edge.slots]
+        edge.slot_at = [centres[slot] - low + MARGIN + HEADER for slot in edge.slots]
     return Layout(
         boxes=boxes,
         edges=edges,
         width=2 * MARGIN + columns * width + (columns - 1) * COLUMN_GAP,
-        height=bottom - top + 2 * MARGIN + HEADER,
+        height=high - low + 2 * MARGIN + HEADER,
     )
 
 
@@ -283,13 +344,14 @@ def _slot(edge: Edge, column: int) -> str:
 
 
 def _layers(
-    boxes: Mapping[str, Box], edges: Sequence[Edge], columns: int
+    boxes: Mapping[str, Box], edges: Sequence[Edge], columns: int, *, box_size: float
 ) -> tuple[list[list[str]], dict[str, float]]:
+    """The columns (rows, going down), and each box's and slot's size across them."""
     layers: list[list[str]] = [[] for _ in range(columns)]
     heights: dict[str, float] = {}
     for key in sorted(boxes):
         layers[boxes[key].column].append(key)
-        heights[key] = BOX_H
+        heights[key] = box_size
     for edge in edges:
         first, last = boxes[edge.source].column, boxes[edge.target].column
         edge.slots = [_slot(edge, c) for c in range(first + 1, last)]
@@ -387,7 +449,7 @@ def _place(
 
 
 def _spacing(a: str, b: str, heights: Mapping[str, float]) -> float:
-    gap = BOX_GAP if heights[a] == BOX_H and heights[b] == BOX_H else SLOT_GAP
+    gap = SLOT_GAP if SLOT_H in (heights[a], heights[b]) else BOX_GAP
     return (heights[a] + heights[b]) / 2 + gap
 
 

@@ -12,7 +12,8 @@ Without a verdict nothing is marked. With one:
   When the judged lot is red, so are the shipments to its buyers. Red means non-compliant
   mass, not a failing verdict: a threshold policy can pass a lot with red paths below its
   threshold, an exempt lot keeps its red paths, and a verdict that fails on unknown mass
-  alone has none.
+  alone has none. Of the red lots, those made by a step the path says offends (class
+  ``restricted``) are *where* the mass became non-compliant; the others only carry it.
 - *amber* (class ``unknown``): the sources of unknown mass the verdict names — an untraced
   input (and its edge into the transformation that consumed it), the lots made by a
   transformation or extraction whose required upstream stage is not recorded, a lot named
@@ -49,6 +50,13 @@ class Marks:
     offending_edges: frozenset[tuple[str, str]] = frozenset()
     unknown_nodes: frozenset[str] = frozenset()
     unknown_edges: frozenset[tuple[str, str]] = frozenset()
+    restricted_nodes: frozenset[str] = frozenset()
+    """Of the offending nodes, those made by a restricted stage done where the policy forbids
+    it (a path step that says why it offends): *where* the mass became non-compliant, as
+    opposed to the lots that merely carry it downstream."""
+
+    def restricted(self, node: str) -> bool:
+        return node in self.restricted_nodes
 
     def node(self, node: str) -> str | None:
         """``"offending"``, ``"unknown"`` or ``None``; red wins over amber."""
@@ -89,7 +97,9 @@ def marks(graph: Graph, verdict: Verdict | None) -> Marks:
         return Marks()
     red_nodes: set[str] = set()
     red_edges: set[tuple[str, str]] = set()
+    where: set[str] = set()
     for _, path in offending_paths(verdict):
+        where.update(step.lot for step in path.steps if step.why and step.lot in graph)
         lots = [step.lot for step in path.steps if step.lot in graph]
         if lots and lots[-1] != verdict.lot and verdict.lot in graph:
             lots.append(verdict.lot)
@@ -110,6 +120,7 @@ def marks(graph: Graph, verdict: Verdict | None) -> Marks:
         offending_edges=frozenset(red_edges),
         unknown_nodes=frozenset(amber),
         unknown_edges=frozenset(amber_edges - red_edges),
+        restricted_nodes=frozenset(where),
     )
 
 

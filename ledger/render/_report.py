@@ -13,14 +13,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.compliance import FAIL, INCONCLUSIVE, Outcome, Verdict
+from ledger.compliance import FAIL, INCONCLUSIVE, PASS, Outcome, Verdict
 from ledger.provenance.findings import Finding
 from ledger.provenance.graph import Graph
 from ledger.render._html import STYLESHEET, verdict_block
 from ledger.render._style import esc
 
 _CSS = """
-table.bloc-summary td, table.bloc-lots td { vertical-align: top; }
+.bloc-page { max-width: 1400px; }
+.bloc-page h2 { font-size: 18px; margin: 28px 0 10px; }
+table.bloc-summary, table.bloc-lots, table.bloc-findings { border-collapse: collapse;
+  font-size: 14px; margin: 4px 0 12px; }
+table.bloc-summary { font-size: 15px; }
+table.bloc-summary th, table.bloc-summary td, table.bloc-lots th, table.bloc-lots td,
+table.bloc-findings th, table.bloc-findings td { border-bottom: 1px solid #e5e7eb;
+  padding: 6px 12px; text-align: left; vertical-align: top; }
+table.bloc-summary th, table.bloc-lots th, table.bloc-findings th { background: #f5f7f9;
+  font-weight: 600; }
+table.bloc-summary td.num { text-align: right; font-variant-numeric: tabular-nums;
+  min-width: 4em; }
+td.lot, td.code { white-space: nowrap; font-family: Menlo, Consolas, monospace;
+  font-size: 13px; }
+td.why { max-width: 46em; color: #3e4c59; }
+p.bloc-note { color: #5f6b7a; }
 td.v-pass, td.v-exempt { color: #1b5e20; font-weight: 600; }
 td.v-fail { color: #c62828; font-weight: 600; }
 td.v-inconclusive { color: #b26a00; font-weight: 600; }
@@ -105,11 +120,14 @@ def _lots_table(runs: Sequence[PolicyRun], highlights: Mapping[str, str]) -> lis
     for run in runs:
         for v in run.verdicts:
             by_lot.setdefault(v.lot, {})[run.policy] = v
+    shows = any(lot in highlights for lot in by_lot)
     out = [
         "<h2>Every judged lot</h2>",
         '<table class="bloc-lots"><thead><tr><th>lot</th><th>material</th>',
         *(f"<th>{esc(run.policy)}</th>" for run in runs),
-        "<th>what it shows</th></tr></thead><tbody>",
+        "<th>why</th>",
+        "<th>what it shows</th>" if shows else "",
+        "</tr></thead><tbody>",
     ]
     for lot in sorted(by_lot):
         verdicts = by_lot[lot]
@@ -120,18 +138,33 @@ def _lots_table(runs: Sequence[PolicyRun], highlights: Mapping[str, str]) -> lis
             if found is None:
                 cells.append("<td>—</td>")
                 continue
-            v = found
             cells.append(
-                f'<td class="v-{esc(v.verdict)}" title="{esc(v.reason)}">{esc(v.verdict)}'
-                f"<br><small>{esc(v.reason)}</small></td>"
+                f'<td class="v-{esc(found.verdict)}" title="{esc(found.reason)}">'
+                f"{esc(found.verdict)}</td>"
             )
-        note = highlights.get(lot, "")
+        note = f"<td>{esc(highlights.get(lot, '—'))}</td>" if shows else ""
         out.append(
-            f"<tr><td>{esc(lot)}</td><td>{esc(material)}</td>{''.join(cells)}"
-            f"<td>{esc(note)}</td></tr>"
+            f'<tr><td class="lot">{esc(lot)}</td><td>{esc(material)}</td>{"".join(cells)}'
+            f'<td class="why">{_why(runs, verdicts)}</td>{note}</tr>'
         )
     out.append("</tbody></table>")
     return out
+
+
+def _why(runs: Sequence[PolicyRun], verdicts: Mapping[str, Verdict]) -> str:
+    """The reason once: the reasons of the verdicts that did not pass (each once, naming
+    its policies when they differ), or the pass's when every policy passed."""
+    judged = [(run.policy, verdicts[run.policy]) for run in runs if run.policy in verdicts]
+    shown = [(p, v) for p, v in judged if v.verdict != PASS] or judged[:1]
+    by_reason: dict[str, list[str]] = {}
+    for policy, v in shown:
+        by_reason.setdefault(v.reason, []).append(policy)
+    if len(by_reason) == 1:
+        return esc(next(iter(by_reason)))
+    return "<br>".join(
+        f"<b>{esc(', '.join(policies))}</b>: {esc(reason)}"
+        for reason, policies in by_reason.items()
+    )
 
 
 def _findings_table(findings: Sequence[Finding]) -> list[str]:
@@ -143,7 +176,7 @@ def _findings_table(findings: Sequence[Finding]) -> list[str]:
     for f in findings:
         proof = ", ".join(str(i) for i in f.evidence)
         out.append(
-            f'<tr><td class="num">{f.log_index}</td><td>{esc(f.code)}</td>'
+            f'<tr><td class="num">{f.log_index}</td><td class="code">{esc(f.code)}</td>'
             f"<td>{esc(f.severity)}</td><td>{esc(f.message)}</td><td>{esc(proof)}</td></tr>"
         )
     if not findings:

@@ -19,9 +19,11 @@ from ledger.render._layout import (
     BADGE_W,
     BOX_H,
     COLUMN_GAP,
+    HEADER,
     LABEL_H,
     MARGIN,
     PAD,
+    ROW_GAP,
     Box,
     Edge,
     Layout,
@@ -49,19 +51,22 @@ def _stroke(mark: str | None, normal: str) -> tuple[str, float]:
 def _ports(layout: Layout) -> dict[tuple[int, str], float]:
     """Where each edge leaves its source and enters its target: spread along the box side
     in the order of the other end, so that edges do not converge on one point."""
-    centre = {key: box.y for key, box in layout.boxes.items()}
+    down = layout.direction == "down"
+    centre = {key: box.x + box.w / 2 if down else box.y for key, box in layout.boxes.items()}
+    span = max(box.w for box in layout.boxes.values()) if down else BOX_H
+    most = 24.0 if down else 12.0
     ports: dict[tuple[int, str], float] = {}
     outgoing: dict[str, list[tuple[float, str, int]]] = {}
     incoming: dict[str, list[tuple[float, str, int]]] = {}
     for n, edge in enumerate(layout.edges):
-        first = edge.slot_y[0] if edge.slot_y else centre[edge.target]
-        last = edge.slot_y[-1] if edge.slot_y else centre[edge.source]
+        first = edge.slot_at[0] if edge.slot_at else centre[edge.target]
+        last = edge.slot_at[-1] if edge.slot_at else centre[edge.source]
         outgoing.setdefault(edge.source, []).append((first, edge.target, n))
         incoming.setdefault(edge.target, []).append((last, edge.source, n))
     for side, table in (("out", outgoing), ("in", incoming)):
         for key, items in table.items():
             items.sort()
-            step = min(12.0, (BOX_H - 24) / max(1, len(items) - 1))
+            step = min(most, (span - 2 * most) / max(1, len(items) - 1))
             for i, (_, _, n) in enumerate(items):
                 ports[(n, side)] = centre[key] + (i - (len(items) - 1) / 2) * step
     return ports
@@ -79,20 +84,36 @@ def _edge_geometry(
 ) -> tuple[str, list[list[tuple[float, float]]], tuple[float, float]]:
     """The path data, its curved pieces (for labels), and the arrow's tip."""
     source, target = layout.boxes[edge.source], layout.boxes[edge.target]
-    points = [(source.x + source.w, ports[(n, "out")])]
-    for column, y in zip(range(source.column + 1, target.column), edge.slot_y, strict=True):
-        x = MARGIN + column * (source.w + COLUMN_GAP)
-        points += [(x, y), (x + source.w, y)]
-    tip = (target.x, ports[(n, "in")])
-    points.append((tip[0] - ARROW, tip[1]))
+    down = layout.direction == "down"
+    crossed = zip(range(source.column + 1, target.column), edge.slot_at, strict=True)
+    points: list[tuple[float, float]]
+    if down:
+        points = [(ports[(n, "out")], source.y + source.h / 2)]
+        for row, across in crossed:
+            top = float(MARGIN + HEADER + row * (BOX_H + ROW_GAP))
+            points += [(across, top), (across, top + BOX_H)]
+        tip = (ports[(n, "in")], target.y - target.h / 2)
+        points.append((tip[0], tip[1] - ARROW))
+    else:
+        points = [(source.x + source.w, ports[(n, "out")])]
+        for column, across in crossed:
+            left = MARGIN + column * (source.w + COLUMN_GAP)
+            points += [(left, across), (left + source.w, across)]
+        tip = (target.x, ports[(n, "in")])
+        points.append((tip[0] - ARROW, tip[1]))
     parts = [f"M{_n(points[0][0])} {_n(points[0][1])}"]
     curves: list[list[tuple[float, float]]] = []
     for i in range(0, len(points) - 1, 2):
         (x0, y0), (x1, y1) = points[i], points[i + 1]
-        k = (x1 - x0) / 2
-        curve = [(x0, y0), (x0 + k, y0), (x1 - k, y1), (x1, y1)]
+        if down:
+            k = (y1 - y0) / 2
+            curve = [(x0, y0), (x0, y0 + k), (x1, y1 - k), (x1, y1)]
+        else:
+            k = (x1 - x0) / 2
+            curve = [(x0, y0), (x0 + k, y0), (x1 - k, y1), (x1, y1)]
         curves.append(curve)
-        parts.append(f"C{_n(x0 + k)} {_n(y0)} {_n(x1 - k)} {_n(y1)} {_n(x1)} {_n(y1)}")
+        (_, (ax, ay), (bx, by), _) = curve
+        parts.append(f"C{_n(ax)} {_n(ay)} {_n(bx)} {_n(by)} {_n(x1)} {_n(y1)}")
         if i + 2 < len(points):
             parts.append(f"L{_n(points[i + 2][0])} {_n(points[i + 2][1])}")
     return " ".join(parts), curves, tip
@@ -158,16 +179,32 @@ def _header(graph: Graph, verdict: Verdict | None) -> list[tuple[str, float, boo
     return [(title, 15.0, True, INK), summary]
 
 
+_LEGEND = (
+    ("where", RED, "restricted stage done here (red country)"),
+    ("line", RED, "carries its non-compliant mass"),
+    ("line", AMBER, "source of unknown mass"),
+    ("dash", GREY, "untraced input"),
+    ("box", BUYER, "buyer (shipment of the judged lot)"),
+)
+
+
+def _legend_step(text: str) -> float:
+    return 28 + len(text) * 5.6 + 20
+
+
+LEGEND_WIDTH = sum(_legend_step(text) for _, _, text in _LEGEND)
+
+
 def _legend(x: float, y: float) -> list[str]:
     out: list[str] = ['<g class="legend" font-size="11" fill="#5f6b7a">']
-    items = [
-        ("line", RED, "offending path (carries non-compliant mass)"),
-        ("line", AMBER, "source of unknown mass"),
-        ("dash", GREY, "untraced input"),
-        ("box", BUYER, "buyer (shipment of the judged lot)"),
-    ]
+    items = _LEGEND
     for kind, color, text in items:
-        if kind == "line":
+        if kind == "where":
+            out.append(
+                f'<rect x="{_n(x)}" y="{_n(y - 10)}" width="22" height="12" rx="2" '
+                f'fill="#fdecea" stroke="{color}" stroke-width="2"/>'
+            )
+        elif kind == "line":
             out.append(
                 f'<line x1="{_n(x)}" y1="{_n(y - 4)}" x2="{_n(x + 22)}" y2="{_n(y - 4)}" '
                 f'stroke="{color}" stroke-width="3"/>'
@@ -179,7 +216,7 @@ def _legend(x: float, y: float) -> list[str]:
                 f'fill="#fff" stroke="{color}" stroke-width="1.3"{dash}/>'
             )
         out.append(f'<text x="{_n(x + 28)}" y="{_n(y)}">{esc(text)}</text>')
-        x += 28 + len(text) * 5.6 + 20
+        x += _legend_step(text)
     out.append("</g>")
     return out
 
@@ -187,10 +224,14 @@ def _legend(x: float, y: float) -> list[str]:
 def _box_svg(box: Box) -> list[str]:
     normal = BUYER if box.kind == "buyer" else GREY
     stroke, width = _stroke(box.mark, normal)
-    fill = {"offending": "#fdecea", "unknown": "#fff4dc"}.get(box.mark or "", "#ffffff")
+    # Where the mass became non-compliant is filled red; a lot that only carries it is
+    # outlined red; a source of unknown mass is filled amber.
+    fill = "#fdecea" if box.restricted else "#fff4dc" if box.mark == "unknown" else "#ffffff"
     if box.mark is None and box.kind == "buyer":
         fill = "#eef3fb"
-    classes = " ".join(c for c in ("node", box.kind, box.mark) if c)
+    badge = RED if box.restricted else "#3e4c59"
+    where = "restricted" if box.restricted else None
+    classes = " ".join(c for c in ("node", box.kind, box.mark, where) if c)
     attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in sorted(box.data.items()))
     top = box.y - box.h / 2
     dash = ' stroke-dasharray="5 3"' if box.kind == "untraced" else ""
@@ -200,7 +241,7 @@ def _box_svg(box: Box) -> list[str]:
         f'<rect x="{_n(box.x)}" y="{_n(top)}" width="{_n(box.w)}" height="{_n(box.h)}" '
         f'rx="6" fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dash}/>',
         f'<rect x="{_n(box.x + box.w - BADGE_W - 6)}" y="{_n(top + 6)}" width="{BADGE_W}" '
-        f'height="{BADGE_H}" rx="3" fill="#3e4c59"/>',
+        f'height="{BADGE_H}" rx="3" fill="{badge}"/>',
         f'<text x="{_n(box.x + box.w - BADGE_W / 2 - 6)}" y="{_n(top + 6 + 12.5)}" '
         f'font-size="11" font-weight="bold" fill="#ffffff" text-anchor="middle" '
         f'class="country">{esc(box.badge)}</text>',
@@ -225,7 +266,9 @@ def _edge_svg(
     ports: Mapping[tuple[int, str], float],
     taken: list[tuple[float, float, float, float]],
     near: str,
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
+    """The edge's line and arrowhead, and its mass label (drawn after every line, on a
+    white ground, so that no line runs through a figure)."""
     color, width = _stroke(edge.mark, "#8a96a3")
     d, curves, (tx, ty) = _edge_geometry(edge, layout, ports, n)
     classes = " ".join(c for c in ("edge", edge.kind, edge.mark) if c)
@@ -234,20 +277,31 @@ def _edge_svg(
     lx, ly = _label_spot(curves, label_w, taken, near)
     head = ARROW + (2 if edge.mark else 0)
     half = head * 0.55
-    return [
+    if layout.direction == "down":
+        wings = ((tx - half, ty - head), (tx + half, ty - head))
+    else:
+        wings = ((tx - head, ty - half), (tx - head, ty + half))
+    (ax, ay), (bx, by) = wings
+    arrow = f"M{_n(ax)} {_n(ay)} L{_n(tx)} {_n(ty)} L{_n(bx)} {_n(by)} Z"
+    line = [
         f'<g class="{classes}" data-from="{esc(edge.source)}" data-to="{esc(edge.target)}"{attrs}>',
         f"<title>{esc(edge.title)}</title>",
         f'<path d="{d}" fill="none" stroke="{color}" stroke-width="{width}"/>',
-        f'<path d="M{_n(tx - head)} {_n(ty - half)} L{_n(tx)} {_n(ty)} '
-        f'L{_n(tx - head)} {_n(ty + half)} Z" fill="{color}"/>',
-        f'<text x="{_n(lx)}" y="{_n(ly + 4)}" font-size="11" text-anchor="middle" '
-        f'fill="{color if edge.mark else INK}" stroke="#ffffff" stroke-width="4" '
-        f'stroke-linejoin="round" paint-order="stroke" class="mass">{esc(edge.label)}</text>',
+        f'<path d="{arrow}" fill="{color}"/>',
         "</g>",
     ]
+    label = [
+        f'<g class="label" data-from="{esc(edge.source)}" data-to="{esc(edge.target)}">',
+        f'<rect x="{_n(lx - label_w / 2)}" y="{_n(ly - LABEL_H / 2)}" width="{_n(label_w)}" '
+        f'height="{LABEL_H}" rx="3" fill="#ffffff" fill-opacity="0.92"/>',
+        f'<text x="{_n(lx)}" y="{_n(ly + 4)}" font-size="11" text-anchor="middle" '
+        f'fill="{color if edge.mark else INK}" class="mass">{esc(edge.label)}</text>',
+        "</g>",
+    ]
+    return line, label
 
 
-def render_svg(graph: Graph, *, verdict: Verdict | None = None) -> str:
+def render_svg(graph: Graph, *, verdict: Verdict | None = None, direction: str = "auto") -> str:
     """A self-contained SVG picture of ``graph``, marked by ``verdict`` when given.
 
     Elements tests and style sheets can rely on: ``<g class="node lot|untraced|buyer
@@ -255,12 +309,12 @@ def render_svg(graph: Graph, *, verdict: Verdict | None = None) -> str:
     and ``<g class="edge flow|ship [offending|unknown]" data-from=... data-to=...>``.
     """
     found = marks(graph, verdict)
-    layout = lay_out(graph, found)
+    layout = lay_out(graph, found, direction=direction)
     header = _header(graph, verdict)
     width = max(
         layout.width,
         2 * MARGIN + max(text_width(t, s, bold=b) for t, s, b, _ in header),
-        2 * MARGIN + 640,  # the legend
+        2 * MARGIN + LEGEND_WIDTH,
     )
     height = layout.height
     judged = f' data-verdict="{esc(verdict.verdict)}"' if verdict else ""
@@ -296,12 +350,16 @@ def render_svg(graph: Graph, *, verdict: Verdict | None = None) -> str:
         fan_out[edge.source] = fan_out.get(edge.source, 0) + 1
         fan_in[edge.target] = fan_in.get(edge.target, 0) + 1
     out.append('<g class="edges">')
+    labels: list[str] = ['<g class="labels">']
     for n in order:
         edge = layout.edges[n]
         many, few = fan_in[edge.target], fan_out[edge.source]
         near = "source" if many > few else "target" if few > many else "middle"
-        out += _edge_svg(edge, n, layout, ports, taken, near)
+        line, label = _edge_svg(edge, n, layout, ports, taken, near)
+        out += line
+        labels += label
     out.append("</g>")
+    out += [*labels, "</g>"]
     out.append('<g class="nodes">')
     for key in sorted(layout.boxes):
         out += _box_svg(layout.boxes[key])

@@ -27,6 +27,7 @@ from ledger.provenance.graph import Graph
 from ledger.render import (
     RENDERERS,
     PolicyRun,
+    offending_paths,
     render_dot,
     render_html,
     render_report,
@@ -242,7 +243,7 @@ def test_failing_lot_svg_has_one_group_per_node_and_edge_and_red_exactly_on_the_
     magnet = small_chain(Scenario(empty_world))
     graph, verdict = judged(empty_world, magnet)
     assert verdict.verdict == "fail"
-    svg = render_svg(graph, verdict=verdict)
+    svg = render_svg(graph, verdict=verdict, direction="right")
     nodes, edges = groups(svg, "node"), groups(svg, "edge")
     ids = [g.get("data-id") for g in nodes]
     assert len(ids) == len(set(ids))
@@ -376,7 +377,7 @@ def test_report_with_a_control_character_in_a_facility_name_is_well_formed(
     for text in (
         f"<title>Lots from {replaced}</title>",
         f"What {replaced} made.",
-        f"<small>separated at {replaced}</small>",
+        f'<td class="why">separated at {replaced}</td>',
         f"<td>shipped from {replaced} before it was made</td>",
         f"<td>made at {replaced}</td>",
     ):
@@ -410,7 +411,7 @@ def test_thirty_node_chain_layout_is_readable(empty_world: World) -> None:
     graph, verdict = judged(empty_world, root)
     assert len(graph) >= 28
     assert verdict.verdict == "fail"
-    svg = render_svg(graph, verdict=verdict)
+    svg = render_svg(graph, verdict=verdict, direction="right")
     nodes, edges = groups(svg, "node"), groups(svg, "edge")
     boxes = {g.get("data-id"): box(g) for g in nodes}
     assert len(boxes) == len(graph) + 1
@@ -435,6 +436,74 @@ def test_thirty_node_chain_layout_is_readable(empty_world: World) -> None:
     assert marked(edges, "offending", "data-from", "data-to") == steps | ships
     untraced = {n for n, d in graph.nodes(data=True) if d["kind"] == "untraced"}
     assert marked(nodes, "unknown", "data-id") == untraced
+
+
+def test_a_wide_chain_is_drawn_top_to_bottom_and_stays_narrow(empty_world: World) -> None:
+    """The README picture was 3,376 px wide: its text was about 3 px tall in a README column.
+    Drawn down (as 'auto' does when left to right would be wider than 1,400 px), each stage
+    is a row: no two boxes overlap, every edge points down, the judged lot is the lowest lot
+    and its buyer below it, and the picture is narrower than left to right."""
+    root = large_chain(Scenario(empty_world))
+    graph, verdict = judged(empty_world, root)
+    across = ET.fromstring(render_svg(graph, verdict=verdict, direction="right"))
+    svg = render_svg(graph, verdict=verdict)  # auto
+    view = ET.fromstring(svg)
+    assert float(across.get("width", "")) > 1400
+    assert float(view.get("width", "")) < float(across.get("width", ""))
+    assert svg == render_svg(graph, verdict=verdict, direction="down")
+    nodes, edges = groups(svg, "node"), groups(svg, "edge")
+    boxes = {g.get("data-id"): box(g) for g in nodes}
+    placed = sorted(boxes.items())
+    for i, (a, (ax0, ay0, ax1, ay1)) in enumerate(placed):
+        for b, (bx0, by0, bx1, by1) in placed[i + 1 :]:
+            assert ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0, f"{a} overlaps {b}"
+    for g in edges:
+        source, target = boxes[g.get("data-from")], boxes[g.get("data-to")]
+        assert source[3] < target[1], (g.get("data-from"), g.get("data-to"))
+    lots = [n for n, d in graph.nodes(data=True) if d["kind"] == "lot"]
+    assert max(boxes[n][1] for n in lots) == boxes[root][1]
+    assert boxes["buyer:ship:mxtrade/S-19"][1] > boxes[root][1]
+    width, height = float(view.get("width", "")), float(view.get("height", ""))
+    assert all(x1 <= width and y1 <= height for _, _, x1, y1 in boxes.values())
+    lots_on_path, _ = path_marks(verdict)
+    assert marked(nodes, "offending", "data-id") == lots_on_path
+
+
+def test_a_narrow_picture_stays_left_to_right(empty_world: World) -> None:
+    magnet = small_chain(Scenario(empty_world))
+    graph, _ = judged(empty_world, magnet)
+    mined = min(n for n in graph if graph.nodes[n]["kind"] == "lot" and not graph.in_degree(n))
+    small = empty_world.ledger.trace(mined)
+    auto = render_svg(small)
+    assert float(ET.fromstring(auto).get("width", "")) <= 1400
+    assert auto == render_svg(small, direction="right")
+    assert auto != render_svg(small, direction="down")
+
+
+def test_where_the_restricted_stage_happened_is_marked_apart_from_what_carries_it(
+    empty_world: World,
+) -> None:
+    """Whole rows of lots that merely carried tainted mass were red, reading as 'KR is
+    non-compliant': only the lots made by a step the verdict says offends are 'restricted'
+    (filled, red country badge); the others on the path are outlined only."""
+    root = large_chain(Scenario(empty_world))
+    graph, verdict = judged(empty_world, root)
+    svg = render_svg(graph, verdict=verdict)
+    nodes = groups(svg, "node")
+    where = {step.lot for _, path in offending_paths(verdict) for step in path.steps if step.why}
+    assert where
+    assert marked(nodes, "restricted", "data-id") == where
+    carriers = marked(nodes, "offending", "data-id") - where
+    assert carriers, "the path carries the mass on to the judged lot"
+    badges = {g.get("data-id"): g.findall(f"{SVG}rect")[1].get("fill") for g in nodes}
+    assert {badges[n] for n in where} == {"#c62828"}
+    assert "#c62828" not in {badges[n] for n in carriers}
+    page = render_html(graph, verdict=verdict)
+    rows = {
+        m.group(2): m.group(1) for m in re.finditer(r'<tr class="([^"]*)" data-id="([^"]*)"', page)
+    }
+    assert all("restricted" in rows[n] for n in where)
+    assert all("restricted" not in rows[n] and "offending" in rows[n] for n in carriers)
 
 
 # -- HTML and DOT ----------------------------------------------------------------------------
