@@ -36,6 +36,12 @@ def print_verdict(v: compliance.Verdict) -> None:
             click.echo(f"  grams      {render.grams(v)}")
     for number, path in enumerate(v.paths, 1):
         _print_path(number, path)
+    for step in v.upstream_offences:
+        click.echo(
+            f"  upstream   log {step.log_index:<6} {step.stage} at {step.facility} "
+            f"({step.country}) on {step.date} → {step.lot} ({step.material})"
+        )
+        click.echo(f"{'':<15}why: {step.why}")
     for why, share in v.unknown_reasons[:5]:
         click.echo(f"  unknown    {render.percent(share)}: {why}")
     for part in v.parts:

@@ -48,6 +48,7 @@ def judge(
     unknown_grams: Mapping[str, int],
     rule_shares: dict[str, RuleShares] | None = None,
     declarations: Mapping[str, Declaration] | None = None,
+    explain_upstream: bool = False,
 ) -> Verdict:
     """The verdict on ``lot`` under ``policy`` as of ``as_of``, exceptions applied.
 
@@ -62,6 +63,7 @@ def judge(
         facilities=facilities,
         unknown_grams=unknown_grams,
         rule_shares=rule_shares,
+        explain_upstream=explain_upstream,
     )
     return apply(verdict, graph, policy=policy, declarations=declarations or {})
 

@@ -44,11 +44,14 @@ def judge(
     facilities: Mapping[str, FacilityFacts],
     unknown_grams: Mapping[str, int],
     rule_shares: dict[str, RuleShares] | None = None,
+    explain_upstream: bool = False,
 ) -> Verdict:
     """The verdict on ``lot`` under ``policy`` as of ``as_of``.
 
     ``rule_shares`` caches one :class:`RuleShares` per material rule, so that judging every
-    lot of a ledger computes each rule's shares once.
+    lot of a ledger computes each rule's shares once. With ``explain_upstream`` the verdict
+    also names the restricted stages upstream of its paths' sources
+    (:attr:`Verdict.upstream_offences`).
     """
     cache: dict[str, RuleShares] = {} if rule_shares is None else rule_shares
     material = graph.nodes[lot]["material"]
@@ -86,7 +89,7 @@ def judge(
                 None,
             ),
         )
-    return _covered(lot, cache[key], policy, window, rule, as_of)
+    return _covered(lot, cache[key], policy, window, rule, as_of, explain=explain_upstream)
 
 
 def _plain(
@@ -117,7 +120,14 @@ def _plain(
 
 
 def _covered(
-    lot: str, run: RuleShares, policy: Policy, window: Window, rule: MaterialRule, as_of: date
+    lot: str,
+    run: RuleShares,
+    policy: Policy,
+    window: Window,
+    rule: MaterialRule,
+    as_of: date,
+    *,
+    explain: bool = False,
 ) -> Verdict:
     shares = run.of(lot)
     asked = shares.asked
@@ -161,6 +171,7 @@ def _covered(
         "unknown_reasons": reasons,
         "grams": _grams(shares, mass),
         "unknown_reason_grams": tuple((why, weight * mass) for why, weight in ordered),
+        "upstream_offences": _upstream_offences(run, paths) if explain else (),
     }
     for exemption in policy.exemptions:
         if material not in exemption.materials:
@@ -211,6 +222,26 @@ def _covered(
         paths=paths if verdict == FAIL or n > 0 else (),
         reason=reason,
     )
+
+
+def _upstream_offences(run: RuleShares, paths: tuple[SourcePath, ...]) -> tuple[Step, ...]:
+    """The restricted stages done at forbidden places upstream of the lots where the paths
+    start, each with why it offends (the shares recorded it when they tainted that lot)."""
+    on_paths = {step.lot for path in paths for step in path.steps}
+    todo = [step.lot for path in paths for step in path.steps if step.why]
+    seen = set(todo)
+    found: list[Step] = []
+    while todo:
+        for lot in run.graph.predecessors(todo.pop()):
+            if lot in seen:
+                continue
+            seen.add(lot)
+            todo.append(lot)
+            data = run.graph.nodes[lot]
+            why = run.causes.get((data["log_index"], lot))
+            if why is not None and lot not in on_paths:
+                found.append(replace(step_of(run.graph, lot), why=why))
+    return tuple(sorted(found, key=lambda s: (s.log_index, s.lot)))
 
 
 def _grams(shares: Shares, mass: Fraction) -> Grams:

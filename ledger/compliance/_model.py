@@ -147,6 +147,11 @@ class Verdict:
     """``unknown_reasons`` in exact grams."""
     exceptions: tuple[ExceptionNote, ...] = ()
     """Declared exceptions judged, and those that may apply but are not judged."""
+    upstream_offences: tuple[Step, ...] = ()
+    """Restricted stages done where the policy forbids them *upstream* of the paths' sources,
+    each saying why: their mass was already non-compliant, so the paths start at the later
+    stage, but a reader should see them too. Found for a lot judged alone (``bloc check
+    LOT``, ``bloc graph``), not under ``--all``; not part of the verdict document."""
 
     def __post_init__(self) -> None:
         # Fail closed on a misspelt outcome, and hold a member even when given its string.

@@ -127,6 +127,20 @@ def verdict_block(graph: Graph, verdict: Verdict | None = None, *, direction: st
                 f"{_path_html(path)}{_whys_html(path)}</li>"
             )
         out.append("</ol>")
+    earlier = [step for part in verdicts(v) for step in part.upstream_offences]
+    if earlier:
+        out.append(
+            "<h3>Restricted stages further upstream (their mass was already non-compliant "
+            "where the paths start)</h3>"
+        )
+        out.append('<ul class="bloc-upstream">')
+        out += [
+            f'<li><div class="bloc-why">log {s.log_index}, {esc(s.stage)} at '
+            f"{esc(s.facility)} ({esc(s.country)}) → {esc(s.lot)} — why: {esc(s.why or '')}"
+            "</div></li>"
+            for s in earlier
+        ]
+        out.append("</ul>")
     if v.parts:
         out.append("<h3>Parts</h3>")
         out.append('<ul class="bloc-parts">')

@@ -14,6 +14,8 @@ Without a verdict nothing is marked. With one:
   threshold, an exempt lot keeps its red paths, and a verdict that fails on unknown mass
   alone has none. Of the red lots, those made by a step the path says offends (class
   ``restricted``) are *where* the mass became non-compliant; the others only carry it.
+  The restricted stages upstream of a path's start that the verdict names
+  (``upstream_offences``) are ``restricted`` too, though no path is drawn through them.
 - *amber* (class ``unknown``): the sources of unknown mass the verdict names — an untraced
   input (and its edge into the transformation that consumed it), the lots made by a
   transformation or extraction whose required upstream stage is not recorded, a lot named
@@ -97,7 +99,9 @@ def marks(graph: Graph, verdict: Verdict | None) -> Marks:
         return Marks()
     red_nodes: set[str] = set()
     red_edges: set[tuple[str, str]] = set()
-    where: set[str] = set()
+    where = {
+        step.lot for v in verdicts(verdict) for step in v.upstream_offences if step.lot in graph
+    }
     for _, path in offending_paths(verdict):
         where.update(step.lot for step in path.steps if step.why and step.lot in graph)
         lots = [step.lot for step in path.steps if step.lot in graph]

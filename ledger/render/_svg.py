@@ -223,7 +223,7 @@ def _legend(x: float, y: float) -> list[str]:
 
 def _box_svg(box: Box) -> list[str]:
     normal = BUYER if box.kind == "buyer" else GREY
-    stroke, width = _stroke(box.mark, normal)
+    stroke, width = _stroke("offending" if box.restricted else box.mark, normal)
     # Where the mass became non-compliant is filled red; a lot that only carries it is
     # outlined red; a source of unknown mass is filled amber.
     fill = "#fdecea" if box.restricted else "#fff4dc" if box.mark == "unknown" else "#ffffff"

@@ -64,6 +64,7 @@ def judge(tx: Transaction, lot: str, *, policy: Policy, as_of: date) -> complian
         facilities=facilities,
         unknown_grams=unknown,
         declarations=declarations(tx, upstream, policy),
+        explain_upstream=True,
     )
 
 

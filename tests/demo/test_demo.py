@@ -8,6 +8,7 @@ the verdicts and findings the story claims, and generation must be deterministic
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import compliance, demo
-from ledger.compliance import Verdict
+from ledger.compliance import Verdict, verdict_document
 from ledger.compliance.policy import load
 from ledger.core.codec import canonical_json
 from ledger.core.signing import Signer
@@ -279,9 +280,19 @@ def test_story_is_accepted_and_every_highlight_gets_its_verdict(
         assert dfars(lot).compliant == 1.0
         assert bloc(lot).compliant == 1.0
 
+    # Every restricted stage upstream of where the path starts is named too (the Rwandan
+    # mining and the Vietnamese APT refining before the Vietnamese calcination), with why;
+    # none of them in the verdict document (bundles are unchanged).
+    earlier = bloc(TUNGSTEN_VIETNAM).upstream_offences
+    assert {(s.stage, s.country) for s in earlier} == {("mining", "RW"), ("apt_refining", "VN")}
+    assert all(s.why and s.country in s.why for s in earlier)
+    assert "upstream_offences" not in json.dumps(verdict_document(bloc(TUNGSTEN_VIETNAM)))
+
     judged = ledger.check_all(policy=DFARS, as_of=AS_OF, end_use="defense")
     assert set(EXPECTED) <= {v.lot for v in judged}
     assert {v.verdict for v in judged} == {"pass", "fail", "inconclusive"}
+    # Under --all they are not looked for (each lot judged alone finds them).
+    assert all(v.upstream_offences == () for v in judged)
     assert ledger.verify().clean
 
 

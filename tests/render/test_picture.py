@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from scenarios import Scenario, japanese_magnet, magnet_sites
 
 from ledger.cli.main import bloc
-from ledger.compliance import Verdict
+from ledger.compliance import Step, Verdict
 from ledger.compliance import policy as policies
 from ledger.provenance.findings import Finding
 from ledger.provenance.graph import Graph
@@ -639,3 +639,33 @@ def test_bloc_graph_as_of_without_policy_is_refused(world: World, tmp_path: Path
     result = run(world, "lot:lynas/NDPR-1", "-o", str(tmp_path / "g.svg"), "--as-of", "2027-02-01")
     assert result.exit_code == 2
     assert result.stderr == "bloc: error: --as-of goes with --policy\n"
+
+
+def test_restricted_stages_upstream_of_a_path_are_marked_where_they_happened(
+    empty_world: World,
+) -> None:
+    """Red used to start at the last restricted stage: earlier ones upstream of it (the
+    mining before a forbidden separation) were drawn like any other box."""
+    root = large_chain(Scenario(empty_world))
+    graph, verdict = judged(empty_world, root)
+    (_, first), *_ = offending_paths(verdict)
+    source = next(step for step in first.steps if step.why)
+    upstream = next(iter(graph.predecessors(source.lot)))
+    data = graph.nodes[upstream]
+    earlier = Step(
+        log_index=data["log_index"],
+        lot=upstream,
+        material=data["material"],
+        facility=data["facility"],
+        country=data["country"],
+        stage=data["stage"],
+        date=data["date"],
+        why="a test: made where the policy forbids it",
+    )
+    told = dataclasses.replace(verdict, upstream_offences=(earlier,))
+    nodes = groups(render_svg(graph, verdict=told), "node")
+    assert upstream in marked(nodes, "restricted", "data-id")
+    assert upstream not in marked(nodes, "offending", "data-id"), "no path runs through it"
+    page = render_html(graph, verdict=told)
+    assert "Restricted stages further upstream" in page
+    assert "a test: made where the policy forbids it" in page
