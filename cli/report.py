@@ -54,17 +54,24 @@ def audit(
     ledger: Ledger, names: Sequence[str], *, as_of: date, end_use: str | None, quiet: bool = False
 ) -> Audit:
     runs = []
+    loaded: dict[str, policies.Policy] = {}
     for name in names:
-        chosen = policies.load(name)
+        chosen = loaded.setdefault(name, policies.load(name))
         with progress_steps(f"judging under {chosen.name}", quiet=quiet) as steps:
             verdicts = ledger.check_all(policy=chosen, as_of=as_of, end_use=end_use, steps=steps)
         runs.append(render.PolicyRun(policy=chosen.name, as_of=as_of, verdicts=verdicts))
     failing = worst(runs)
+    by_name = {p.name: p for p in loaded.values()}
+    # Each drawn lot is judged again alone, which also names the restricted stages upstream
+    # of its paths (check --all does not look for them).
     return Audit(
         runs=runs,
         findings=ledger.findings(as_of=as_of),
         failing=failing,
-        pictures=[(ledger.trace(v.lot), v) for v in failing[:PICTURES]],
+        pictures=[
+            (ledger.trace(v.lot), ledger.check(v.lot, policy=by_name[v.policy], as_of=as_of))
+            for v in failing[:PICTURES]
+        ],
     )
 
 
