@@ -8,11 +8,28 @@ from typing import Any, TypeVar
 import click
 
 from ledger.core.codec import format_kg
+from ledger.core.vocabulary import did_you_mean, vocabulary
 from ledger.store import LotFilter
 
 from .common import counted, emit_json, json_option, reading_ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Term(click.ParamType[str, Any]):
+    """A material or stage of the vocabulary: a misspelt filter is refused with a
+    suggestion, never answered with an empty list."""
+
+    def __init__(self, kind: str) -> None:
+        self.name = kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        known = vocabulary().materials if self.name == "material" else vocabulary().stages
+        text = str(value).strip().lower()
+        if text in known:
+            return text
+        hint = did_you_mean(text, known)
+        return self.fail(f"{value!r} is not a {self.name} in the vocabulary{hint}", param, ctx)
 
 
 def _upper(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -27,7 +44,7 @@ def _country_option(what: str) -> Callable[[F], F]:
 
 
 @click.command()
-@click.option("--material", help="Only lots of this material.")
+@click.option("--material", type=Term("material"), help="Only lots of this material.")
 @click.option("--holder", metavar="FACILITY", help="Only lots this facility holds now.")
 @click.option(
     "--owner", metavar="PARTICIPANT", help="Only lots whose id names this owner (lot:OWNER/...)."
@@ -92,7 +109,7 @@ def participants(ctx: click.Context, country: str | None, role: str | None, as_j
 @click.command()
 @_country_option("facilities")
 @click.option("--operator", metavar="PARTICIPANT", help="Only facilities it operates.")
-@click.option("--stage", help="Only facilities registered for this stage.")
+@click.option("--stage", type=Term("stage"), help="Only facilities registered for this stage.")
 @json_option
 @click.pass_context
 def facilities(

@@ -7,7 +7,8 @@ statutory verb of 10 U.S.C. 4872 it performs (``mined``, ``refined``, ``separate
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
@@ -43,6 +44,12 @@ class Vocabulary:
 
     def is_stage(self, name: str) -> bool:
         return name in self.stages
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the nearest known term, or nothing when none is near."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @cache

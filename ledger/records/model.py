@@ -8,7 +8,6 @@ dates that exist). Masses are integer grams; timestamps are aware UTC datetimes.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from ledger.core.codec import (
     parse_timestamp,
 )
 from ledger.core.signing import KeyId, PublicKey
-from ledger.core.vocabulary import vocabulary
+from ledger.core.vocabulary import did_you_mean, vocabulary
 from ledger.errors import InputError
 
 RecordId = NewType("RecordId", str)
@@ -262,7 +261,7 @@ def _material(name: str, field: str) -> str:
     if not vocabulary().is_material(name):
         raise InputError(
             f"{field} {name!r} is not a material in the vocabulary"
-            f"{_did_you_mean(name, vocabulary().materials)}"
+            f"{did_you_mean(name, vocabulary().materials)}"
         )
     return name
 
@@ -271,14 +270,9 @@ def _stage(name: str, field: str) -> str:
     if not vocabulary().is_stage(name):
         raise InputError(
             f"{field} {name!r} is not a stage in the vocabulary"
-            f"{_did_you_mean(name, vocabulary().stages)}"
+            f"{did_you_mean(name, vocabulary().stages)}"
         )
     return name
-
-
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _no_repeats(values: Iterable[str], field: str) -> None:

@@ -511,3 +511,31 @@ def test_sign_json_says_what_it_wrote(
         "keyid": world.lynas.keyid,
         "owner": "org:lynas",
     }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["lots", "--material", "ndpr_oxid"],
+            "'ndpr_oxid' is not a material in the vocabulary (did you mean 'ndpr_oxide'?)",
+        ),
+        (
+            ["facilities", "--stage", "seperation"],
+            "'seperation' is not a stage in the vocabulary (did you mean 'separation'?)",
+        ),
+    ],
+    ids=["material", "stage"],
+)
+def test_a_misspelt_filter_is_refused_not_answered_with_nothing(
+    world: World, args: list[str], message: str
+) -> None:
+    result = run(world, *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert message in result.stderr
+
+
+def test_filters_of_the_vocabulary_ignore_case(world: World) -> None:
+    assert run(world, "lots", "--material", "NdPr_Oxide").stdout.startswith("lot:lynas/NDPR-1")
+    assert run(world, "facilities", "--stage", "SEPARATION").stdout.startswith("fac:lynas-kuantan")
