@@ -69,7 +69,8 @@ def settings(ctx: click.Context) -> Settings:
 
 
 def current_home(ctx: click.Context) -> Home:
-    """The home named by --home, else $BLOC_HOME, else the current directory."""
+    """The home named by --home, else $BLOC_HOME, else the nearest one from the current
+    directory upward (ledger.service.home.find_home)."""
     return find_home(settings(ctx).home, os.environ.get("BLOC_HOME"), Path.cwd())
 
 
@@ -259,9 +260,12 @@ def read_items(paths: tuple[str, ...]) -> list[Item]:
 
 
 @contextmanager
-def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal and the work is long."""
-    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+def progress_bar(
+    total: int, description: str, *, quiet: bool = False
+) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal, the work is long and not
+    ``quiet`` (``--json``)."""
+    if quiet or total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         yield None
         return
     from rich.progress import (
@@ -342,7 +346,7 @@ def _exists(output: Path) -> InputError:
 def write_output(data: bytes, output: Path | None, *, force: bool = False) -> None:
     """Write ``data`` to ``output`` whole or not at all (a temporary file, then a rename);
     to stdout when ``output`` is None. Without ``force`` an existing file is never replaced
-    (the temporary file is linked into place, which fails if the name was taken meanwhile)."""
+    (the name is claimed with O_EXCL first, which fails if it was taken meanwhile)."""
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -358,17 +362,23 @@ def write_output(data: bytes, output: Path | None, *, force: bool = False) -> No
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are not secrets
-        if force:
-            os.replace(temp, output)
-        else:
-            _link_new(temp, output)
+        if not force:
+            _claim(output)  # the name is ours now, or taken: refused
+        try:
+            os.replace(temp, output)  # a symlink in the way is replaced, not written through
+        except BaseException:
+            if not force:
+                output.unlink(missing_ok=True)  # the empty file _claim made
+            raise
     finally:
         Path(temp).unlink(missing_ok=True)
 
 
-def _link_new(temp: str, output: Path) -> None:
+def _claim(output: Path) -> None:
+    """Create ``output`` empty, failing if anything has the name (O_EXCL: atomic, and works
+    where hard links do not, FAT or SMB); the finished file then replaces it."""
     try:
-        os.link(temp, output)
+        os.close(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError as e:
         raise _exists(output) from e
     except OSError as e:

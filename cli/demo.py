@@ -14,7 +14,7 @@ from ledger.service import Ledger
 from ledger.service.home import REGISTRAR_KEY, init_home
 
 from . import report
-from .common import emit_json, json_option, now, progress_bar, write_output
+from .common import counted, emit_json, json_option, now, progress_bar, write_output
 
 BATCH = 2000
 """Envelopes per atomic submission."""
@@ -81,10 +81,7 @@ def demo_command(
                 "as_of": str(plan.as_of),
                 "end_use": END_USE,
                 "lots": len(found.runs[0].verdicts),
-                "policies": {
-                    run.policy: {str(k): n for k, n in render.counts(run).items()}
-                    for run in found.runs
-                },
+                "policies": report.counts_document(found.runs),
                 "findings": len(found.findings),
                 "report": str(directory / "report.html"),
             }
@@ -98,7 +95,7 @@ def demo_command(
 
 def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer, *, quiet: bool) -> None:
     envelopes: list[bytes] = []
-    with progress_bar(len(plan.items), "signing") as advance:
+    with progress_bar(len(plan.items), "signing", quiet=quiet) as advance:
         for envelope in demo.envelopes(plan, registrar):
             envelopes.append(envelope)
             if advance is not None:
@@ -108,7 +105,7 @@ def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer, *, quiet: bool) -
             f"building a ledger of {len(envelopes)} signed records "
             f"({len(plan.keys)} participants' keys)"
         )
-    with progress_bar(len(envelopes), "submitting") as advance:
+    with progress_bar(len(envelopes), "submitting", quiet=quiet) as advance:
         for start in range(0, len(envelopes), BATCH):
             batch = envelopes[start : start + BATCH]
             results = ledger.submit(batch, now=now(), atomic=True)
@@ -122,8 +119,8 @@ def _build(ledger: Ledger, plan: demo.Plan, registrar: Signer, *, quiet: bool) -
 
 
 def _summary(runs: Sequence[render.PolicyRun], plan: demo.Plan) -> None:
-    count = len(runs[0].verdicts) if runs else 0
-    click.echo(f"\n{count} lots shipped for {END_USE} use, judged as of {plan.as_of}:\n")
+    lots = counted(len(runs[0].verdicts) if runs else 0, "lot")
+    click.echo(f"\n{lots} shipped for {END_USE} use, judged as of {plan.as_of}:\n")
     width = max(len(run.policy) for run in runs)
     click.echo(f"  {'policy':<{width}}  " + "  ".join(f"{v:>14}" for v in compliance.Outcome))
     for run in runs:

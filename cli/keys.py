@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from ledger.core.signing import KeyId, Signer
-from ledger.errors import ConfigError
+from ledger.core.signing import Signer
+from ledger.errors import ConfigError, LedgerError
+from ledger.service import Ledger
 from ledger.service.home import (
-    LOG_KEY,
-    REGISTRAR_KEY,
     Home,
     is_encrypted,
     read_signer,
@@ -80,15 +79,23 @@ def list_keys(ctx: click.Context, as_json: bool) -> None:
     """The keys in the home's keys/ directory: key id and whose key the ledger says it is
     (an encrypted key's id needs its passphrase: 'bloc keys show NAME --passphrase-env')."""
     home = current_home(ctx)
+    ledger = _registry(home)
     for name in home.key_names():
-        path = home.key_path(name)
-        shown = _described(home, name, None) if not is_encrypted(path) else None
+        try:
+            path = home.key_path(name)
+            shown = None if is_encrypted(path) else _described(home, ledger, name, None)
+        except LedgerError as e:  # one bad file does not hide the others
+            if as_json:
+                emit_json({"name": name, "error": str(e)})
+            else:
+                click.echo(f"{name:<16} (unreadable: {e})")
+            continue
         if as_json:
             emit_json(shown or {"name": name, "file": str(path), "encrypted": True})
         elif shown is None:
             click.echo(f"{name:<16} (encrypted)")
         else:
-            click.echo(f"{name:<16} {shown['keyid']}  {shown['owner'] or 'not registered'}")
+            click.echo(f"{name:<16} {shown['keyid']}  {shown['owner']}")
 
 
 @keys.command()
@@ -100,7 +107,7 @@ def show(ctx: click.Context, name: str, passphrase_env: str | None, as_json: boo
     """A key of the home's keys/ directory: its key id and public key (what a participant
     record lists), and whose key the ledger says it is."""
     home = current_home(ctx)
-    shown = _described(home, name, passphrase_from(passphrase_env))
+    shown = _described(home, _registry(home), name, passphrase_from(passphrase_env))
     if as_json:
         emit_json(shown)
         return
@@ -108,32 +115,28 @@ def show(ctx: click.Context, name: str, passphrase_env: str | None, as_json: boo
     click.echo(f"file        {shown['file']}")
     click.echo(f"keyid       {shown['keyid']}")
     click.echo(f"public_key  {shown['public_key']}")
-    click.echo(f"owner       {shown['owner'] or 'not registered in this ledger'}")
+    click.echo(f"owner       {shown['owner']}")
 
 
-def _described(home: Home, name: str, passphrase: bytes | None) -> dict[str, object]:
+def _registry(home: Home) -> Ledger | None:
+    """The ledger that says whose a key is (a remote home has no registry of its own)."""
+    return None if home.remote is not None else home.ledger(writer=False)
+
+
+def _described(
+    home: Home, ledger: Ledger | None, name: str, passphrase: bytes | None
+) -> dict[str, object]:
     path = home.key_path(name)
     if not path.is_file():
         raise ConfigError(f"no key {name!r} in {path.parent} ('bloc keys list' shows them)")
     signer = read_signer(path, passphrase=passphrase)
+    holder = ledger.key_holder(signer.keyid) if ledger is not None else None
     return {
         "name": name,
         "file": str(path),
         "encrypted": is_encrypted(path),
         "keyid": signer.keyid,
         "public_key": signer.public_key.to_base64(),
-        "owner": _owner(home, signer.keyid),
+        "owner": holder
+        or ("unknown (a remote home: ask the server)" if ledger is None else "not registered"),
     }
-
-
-def _owner(home: Home, keyid: str) -> str | None:
-    """Whose key ``keyid`` is: the root's registrar or log key, or a registered
-    participant's (a remote home has no registry of its own to ask)."""
-    root = home.root()
-    if keyid in root.registrar_keys():
-        return f"the registrar (root.json, {REGISTRAR_KEY})"
-    if keyid == root.log_key.keyid:
-        return f"the log ({LOG_KEY} key of root.json)"
-    if home.remote is not None:
-        return None
-    return home.ledger(writer=False).key_owner(KeyId(keyid))

@@ -79,7 +79,7 @@ def lots(
             f"{format_kg(lot.mass_g)}  {where_now}  (log index {lot.created_index}, "
             f"{lot.created_on})"
         )
-    click.echo(counted(len(found), "lot"), err=True)
+    click.echo(counted(len(found), "lot"))
 
 
 def _left(grams: int) -> str:
@@ -103,7 +103,7 @@ def participants(ctx: click.Context, country: str | None, role: str | None, as_j
             f"{p.id}  {p.country}  {p.name}  roles {', '.join(p.roles)}  "
             f"{counted(p.keys, 'key')}  (log index {p.log_index})"
         )
-    click.echo(counted(len(found), "participant"), err=True)
+    click.echo(counted(len(found), "participant"))
 
 
 @click.command()
@@ -131,4 +131,4 @@ def facilities(
             f"{f.id}  {f.country}{region}  {f.name}  operated by {f.operator}  "
             f"stages {', '.join(f.stages)}  (log index {f.log_index})"
         )
-    click.echo(counted(len(found), "facility", "facilities"), err=True)
+    click.echo(counted(len(found), "facility", "facilities"))

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
 import click
 
 from ledger.core.files import read_bounded
-from ledger.core.signing import KeyId
 from ledger.errors import VerificationError
 from ledger.log.checkpoint import MAX_NOTE_BYTES, verify_checkpoint
 from ledger.log.cosignature import parse_vkey
 from ledger.log.proofs import require_extends
+from ledger.records.admission import open_envelope
 from ledger.records.trust import WitnessEntry
-from ledger.service import Ledger
 from ledger.service.home import replace_root
 
 from .common import (
@@ -135,11 +133,11 @@ def show(ctx: click.Context, index: int, as_json: bool) -> None:
     """The entry at INDEX, decoded: its record, who signed it with which key, its leaf hash."""
     ledger = reading_ledger(ctx)
     entry = ledger.entry(index)
-    envelope = json.loads(entry.envelope)
-    record = json.loads(base64.b64decode(envelope["payload"]))
+    opened = open_envelope(entry.envelope)
+    record = json.loads(opened.envelope.payload)
     signatures = [
-        {"keyid": sig["keyid"], "owner": _signed_by(ledger, sig["keyid"])}
-        for sig in envelope["signatures"]
+        {"keyid": sig.keyid, "owner": ledger.key_holder(sig.keyid)}
+        for sig in opened.envelope.signatures
     ]
     if as_json:
         emit_json(
@@ -163,12 +161,6 @@ def show(ctx: click.Context, index: int, as_json: bool) -> None:
     for sig in signatures:
         click.echo(f"signed     with key {sig['keyid']} ({sig['owner'] or 'unknown key'})")
     click.echo(json.dumps(record, indent=2, ensure_ascii=False))
-
-
-def _signed_by(ledger: Ledger, keyid: str) -> str | None:
-    if keyid in ledger.root.registrar_keys():
-        return "the registrar"
-    return ledger.key_owner(KeyId(keyid))
 
 
 @log.command()

@@ -36,7 +36,7 @@ FAIL_ON = (*SEVERITIES, "never")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(RENDERERS)),
+    type=click.Choice(sorted(RENDERERS), case_sensitive=False),
     default="tree",
     show_default=True,
     help="Output format.",
@@ -102,7 +102,7 @@ def findings(
 def reindex(ctx: click.Context, as_json: bool) -> None:
     """Rebuild the derived index (lots, flows, shipments, findings) from the log."""
     ledger = writing_ledger(current_home(ctx))
-    with progress_bar(0 if as_json else ledger.store.tree_size(), "reindexing") as advance:
+    with progress_bar(ledger.store.tree_size(), "reindexing", quiet=as_json) as advance:
         count = ledger.reindex(progress=advance)
     if as_json:
         emit_json({"entries": count})

@@ -118,7 +118,7 @@ def submit(ctx: click.Context, files: tuple[str, ...], atomic: bool, as_json: bo
         _send(remote, items, [i.data for i in items], atomic=atomic, as_json=as_json)
         return
     ledger = writing_ledger(home)
-    with progress_bar(len(items), "submitting") as advance:
+    with progress_bar(len(items), "submitting", quiet=as_json) as advance:
         results = _submitted(
             lambda: ledger.submit(
                 [i.data for i in items], now=now(), atomic=atomic, progress=advance
@@ -169,7 +169,7 @@ def register(
         _send(remote, items, envelopes, atomic=atomic, as_json=as_json)
         return
     ledger = writing_ledger(home)
-    with progress_bar(len(items), "registering") as advance:
+    with progress_bar(len(items), "registering", quiet=as_json) as advance:
         results = _submitted(
             lambda: ledger.submit(envelopes, now=moment, atomic=atomic, progress=advance),
             items,

@@ -12,6 +12,7 @@ import click
 
 from ledger import compliance, render
 from ledger.compliance import policy as policies
+from ledger.errors import InputError
 from ledger.provenance.findings import Finding
 from ledger.provenance.graph import Graph
 from ledger.records.model import END_USES
@@ -53,15 +54,13 @@ class Audit:
 def audit(
     ledger: Ledger, names: Sequence[str], *, as_of: date, end_use: str | None, quiet: bool = False
 ) -> Audit:
+    by_name = load_policies(names)
     runs = []
-    loaded: dict[str, policies.Policy] = {}
-    for name in names:
-        chosen = loaded.setdefault(name, policies.load(name))
+    for chosen in by_name.values():
         with progress_steps(f"judging under {chosen.name}", quiet=quiet) as steps:
             verdicts = ledger.check_all(policy=chosen, as_of=as_of, end_use=end_use, steps=steps)
         runs.append(render.PolicyRun(policy=chosen.name, as_of=as_of, verdicts=verdicts))
     failing = worst(runs)
-    by_name = {p.name: p for p in loaded.values()}
     # Each drawn lot is judged again alone, which also names the restricted stages upstream
     # of its paths (check --all does not look for them).
     return Audit(
@@ -75,14 +74,33 @@ def audit(
     )
 
 
+def load_policies(names: Sequence[str]) -> dict[str, policies.Policy]:
+    """Every policy named, loaded before any judging (a bad name fails at once), by name;
+    two that share a name could not be told apart on the page.
+
+    Raises:
+        InputError: two of them have the same name.
+    """
+    loaded: dict[str, policies.Policy] = {}
+    for name in names:
+        chosen = policies.load(name)
+        if chosen.name in loaded:
+            raise InputError(f"--policy {name}: a policy named {chosen.name} is given twice")
+        loaded[chosen.name] = chosen
+    return loaded
+
+
 def worst(runs: Sequence[render.PolicyRun]) -> list[compliance.Verdict]:
-    """Each lot that failed or was inconclusive under some policy, once, with its verdict
-    under the first policy that found it so."""
+    """Each lot that failed or was inconclusive under some policy, once, with its worst
+    verdict (a fail before an inconclusive; the first policy's of equals): the failed lots
+    first, then the inconclusive, each by lot id."""
     chosen: dict[str, compliance.Verdict] = {}
     for run in runs:
         for v in render.failing(run):
-            chosen.setdefault(v.lot, v)
-    return list(chosen.values())
+            held = chosen.get(v.lot)
+            if held is None or v.verdict.severity > held.verdict.severity:
+                chosen[v.lot] = v
+    return sorted(chosen.values(), key=lambda v: (-v.verdict.severity, v.lot))
 
 
 def page(
@@ -97,6 +115,11 @@ def page(
         findings=found.findings,
         highlights=highlights or {},
     )
+
+
+def counts_document(runs: Sequence[render.PolicyRun]) -> dict[str, dict[str, int]]:
+    """How many lots got each verdict under each policy, as JSON."""
+    return {run.policy: {str(k): n for k, n in render.counts(run).items()} for run in runs}
 
 
 def scope(end_use: str | None) -> str:
@@ -140,6 +163,7 @@ def report(
     refuse_existing(target, force=force)
     day = as_of_day(as_of)
     names = policy_names or BUILT_IN
+    load_policies(names)  # a bad or repeated --policy is refused before any work
     ledger = reading_ledger(ctx)
     found = audit(ledger, names, as_of=day, end_use=end_use, quiet=as_json)
     judged = len(found.runs[0].verdicts)
@@ -162,10 +186,7 @@ def report(
                 "as_of": str(day),
                 "end_use": end_use,
                 "lots": judged,
-                "policies": {
-                    run.policy: {str(k): n for k, n in render.counts(run).items()}
-                    for run in found.runs
-                },
+                "policies": counts_document(found.runs),
                 "findings": len(found.findings),
                 "pictures": len(found.pictures),
                 "failing_or_inconclusive": len(found.failing),

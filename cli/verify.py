@@ -19,7 +19,7 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     ledger = reading_ledger(ctx)
     with ledger.store.reader() as tx:
         size = tx.tree_size
-    with progress_bar(size, "verifying") as advance:
+    with progress_bar(size, "verifying", quiet=as_json) as advance:
         report = ledger.verify(progress=advance)
     if as_json:
         emit_json(

@@ -38,7 +38,8 @@ class RecordRejected(InputError):
     def __init__(self, check: str, message: str) -> None:
         # "envelope.payload ...", "payload is not valid UTF-8": the message already says
         # where; "envelope: envelope: ..." would say it twice.
-        named = message.startswith(check) and message[len(check) : len(check) + 1] in ".: ["
+        named = len(message) > len(check) and message.startswith(check)
+        named = named and message[len(check)] in ".: ["
         super().__init__(message if named else f"{check}: {message}")
         self.check = check
         self.message = message

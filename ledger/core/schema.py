@@ -144,16 +144,23 @@ def validate(instance: Any, schema: str, *, what: str) -> None:
     first = _describe(best, what)
     # The other fields' problems too (one per field), so that a record is not fixed one
     # field per attempt.
-    seen = {tuple(best.absolute_path)}
+    seen = {(tuple(best.absolute_path), _kind(best.validator))}
     more: list[str] = []
     for error in errors:
-        where = tuple(error.absolute_path)
+        where = (tuple(error.absolute_path), _kind(error.validator))
+        # One problem per field and kind: a pattern and a format failing on one value are
+        # one problem; a missing field and an unknown one on one object are two.
         if where not in seen and not error.context:
             seen.add(where)
             more.append(_describe(error, what))
     if more:
         first += f"; also {'; '.join(more[:_MORE])}" + ("; ..." if len(more) > _MORE else "")
     raise InputError(first)
+
+
+def _kind(keyword: Any) -> str:
+    """What a failed keyword is about: the object's fields, or the value itself."""
+    return str(keyword) if keyword in ("required", "additionalProperties") else "value"
 
 
 _MORE = 4

@@ -453,11 +453,17 @@ def render_dot(
     *,
     node_colors: Mapping[str, str] | None = None,
     edge_colors: Mapping[tuple[str, str], str] | None = None,
+    across: bool = True,
 ) -> str:
     """Graphviz DOT; ``node_colors`` and ``edge_colors`` draw the nodes and edges they name
     in that colour (any DOT colour, e.g. ``"#c62828"``), with a thicker line."""
     nodes, edges = node_colors or {}, edge_colors or {}
-    lines = ["digraph provenance {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
+    rankdir = "LR" if across else "TB"
+    lines = [
+        "digraph provenance {",
+        f"  rankdir={rankdir};",
+        "  node [shape=box, fontname=Helvetica];",
+    ]
     for node in sorted(graph.nodes):
         extra = _dot_color(nodes.get(node))
         lines.append(f"  {_quote(node)} [label={_quote(node_label(graph, node))}{extra}];")

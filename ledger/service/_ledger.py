@@ -178,6 +178,15 @@ class Ledger:
         """The participant a key is registered to, if any."""
         return _queries.key_owner(self.store, keyid)
 
+    def key_holder(self, keyid: KeyId) -> str | None:
+        """Whose key ``keyid`` is, in words: the registrar's or the log's (root.json), or a
+        registered participant's id; ``None`` for a key the ledger does not know."""
+        if keyid in self.root.registrar_keys():
+            return "the registrar (root.json)"
+        if keyid == self.root.log_key.keyid:
+            return "the log (root.json)"
+        return self.key_owner(keyid)
+
     # -- provenance -----------------------------------------------------------------------
 
     def trace(self, lot: str, *, downstream: bool = False) -> graph.Graph:

@@ -205,11 +205,26 @@ def _chosen_home(explicit: Path | None, env: str | None, cwd: Path) -> tuple[Pat
         return Path(env), "BLOC_HOME"
     for directory in (cwd, *cwd.parents):
         if (directory / CONFIG_FILE).is_file():
-            return directory, "the current directory"
+            _require_own(directory / CONFIG_FILE)
+            how = "the current directory" if directory == cwd else f"found upward from {cwd}"
+            return directory, how
     raise NoHomeError(
         f"no ledger home at {cwd} or any directory above it: no {CONFIG_FILE}; "
         "run 'bloc init DIR' or point --home or BLOC_HOME at one"
     )
+
+
+def _require_own(config: Path) -> None:
+    """A home found by looking upward must be the user's own: a ``bloc.toml`` planted in a
+    shared directory above (another user's, or one anybody may change) could point commands
+    at any database (as git refuses a repository another user owns)."""
+    info = config.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o002:
+        raise ConfigError(
+            f"{config} was found looking upward but is not yours (owner uid "
+            f"{info.st_uid}, mode {info.st_mode & 0o777:o}): name the home with --home or "
+            "BLOC_HOME if you trust it"
+        )
 
 
 def default_origin(path: Path) -> str:
@@ -377,8 +392,12 @@ def write_signer(path: Path, signer: Signer, *, passphrase: bytes | None = None)
 
 
 def is_encrypted(path: Path) -> bool:
-    """Whether a PEM private key file is encrypted (read without decrypting it)."""
-    head = read_bounded(path, limit=64 * KIB, what="key")[:64]
+    """Whether a PEM private key file is encrypted (read without decrypting it).
+
+    Raises:
+        ConfigError: as :func:`read_signer` (the file cannot be read, or is open to others).
+    """
+    head = _private_key_bytes(path)[:64]
     return head.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
 
 
@@ -388,6 +407,10 @@ def read_signer(path: Path, *, passphrase: bytes | None = None) -> Signer:
     Raises:
         ConfigError: the file cannot be read, or group or others may read or write it.
     """
+    return Signer.from_pem(_private_key_bytes(path), passphrase=passphrase, source=str(path))
+
+
+def _private_key_bytes(path: Path) -> bytes:
     try:
         mode = path.stat().st_mode
     except OSError as e:
@@ -396,8 +419,7 @@ def read_signer(path: Path, *, passphrase: bytes | None = None) -> Signer:
         raise ConfigError(
             f"key {path} is open to other users (mode {mode & 0o777:o}): run 'chmod 600 {path}'"
         )
-    pem = read_bounded(path, limit=64 * KIB, what="key")
-    return Signer.from_pem(pem, passphrase=passphrase, source=str(path))
+    return read_bounded(path, limit=64 * KIB, what="key")
 
 
 def write_key_pair(

@@ -258,8 +258,9 @@ def test_lots_lists_every_lot_with_its_holder_and_the_index_that_made_it(world: 
         "(log index 8, 2026-03-02)",
         "lot:lynas/ORE-1  rare_earth_concentrate  0 of 25,000 kg  at fac:lynas-mt-weld  "
         "(log index 7, 2026-01-30)",
+        "2 lots",
     ]
-    assert result.stderr == "2 lots\n"
+    assert result.stderr == ""
 
 
 def test_lots_filters_and_json(world: World) -> None:
@@ -307,8 +308,8 @@ def test_participants_and_facilities_list_the_registry_with_filters(world: World
         "org:lynas",
         "org:mallory",
         "org:shinetsu",
+        "3",
     ]
-    assert people.stderr == "3 participants\n"
     (jp,) = [
         json.loads(x)
         for x in run(world, "participants", "--country", "jp", "--json").stdout.splitlines()
@@ -320,12 +321,12 @@ def test_participants_and_facilities_list_the_registry_with_filters(world: World
         "fac:mallory-works",
     ]
     mine = run(world, "facilities", "--operator", "org:lynas")
-    assert [line.split()[0] for line in mine.stdout.splitlines()] == [
+    assert mine.stdout.splitlines()[-1] == "2 facilities"
+    assert [line.split()[0] for line in mine.stdout.splitlines()[:-1]] == [
         "fac:lynas-kuantan",
         "fac:lynas-mt-weld",
     ]
-    assert mine.stderr == "2 facilities\n"
-    assert run(world, "facilities", "--country", "FR").stderr == "0 facilities\n"
+    assert run(world, "facilities", "--country", "FR").stdout == "0 facilities\n"
 
 
 def test_log_show_decodes_the_record_at_an_index(world: World) -> None:
@@ -339,7 +340,7 @@ def test_log_show_decodes_the_record_at_an_index(world: World) -> None:
     assert shown["leaf_hash"] == world.log[7].leaf_hash.hex()
     text = run(world, "log", "show", "0").stdout
     assert text.startswith("log index 0: participant ")
-    assert "(the registrar)" in text
+    assert "(the registrar (root.json))" in text
 
 
 def test_log_show_beyond_the_log_is_one_line(world: World) -> None:
@@ -352,7 +353,8 @@ def test_keys_list_and_show_give_a_public_key_back(world: World) -> None:
     listed = run(world, "keys", "list").stdout.splitlines()
     assert [line.split()[0] for line in listed] == ["log", "lynas-2", "registrar"]
     assert listed[1].endswith("not registered")
-    assert "the registrar" in listed[2]
+    assert listed[2].endswith("the registrar (root.json)")
+    assert listed[0].endswith("the log (root.json)")
     shown = json.loads(run(world, "keys", "show", "registrar", "--json").stdout)
     assert shown["keyid"] == world.registrar.keyid
     assert shown["public_key"] == world.registrar.public_key.to_base64()
@@ -539,3 +541,105 @@ def test_a_misspelt_filter_is_refused_not_answered_with_nothing(
 def test_filters_of_the_vocabulary_ignore_case(world: World) -> None:
     assert run(world, "lots", "--material", "NdPr_Oxide").stdout.startswith("lot:lynas/NDPR-1")
     assert run(world, "facilities", "--stage", "SEPARATION").stdout.startswith("fac:lynas-kuantan")
+
+
+def test_force_replaces_a_symlink_rather_than_writing_through_it(
+    world: World, tmp_path: Path
+) -> None:
+    target = tmp_path / "elsewhere.svg"
+    target.write_bytes(b"kept")
+    link = tmp_path / "out.svg"
+    link.symlink_to(target)
+    assert run(world, "graph", "lot:lynas/NDPR-1", "-o", link, "--force").exit_code == 0
+    assert target.read_bytes() == b"kept"
+    assert not link.is_symlink()
+    assert link.read_bytes().startswith(b"<svg")
+
+
+def test_report_refuses_two_policies_of_one_name_before_judging(
+    world: World, tmp_path: Path
+) -> None:
+    out = tmp_path / "audit.html"
+    line = one_error_line(run(world, "report", "--policy", DFARS, "--policy", DFARS, "-o", out))
+    assert "a policy named dfars-252.225-7052 is given twice" in line
+    assert not out.exists()
+
+
+def test_keys_list_shows_a_bad_key_file_and_still_lists_the_others(world: World) -> None:
+    bad = world.home.path / "keys" / "leaky.pem"
+    bad.write_bytes((world.home.path / "keys" / "registrar.pem").read_bytes())
+    bad.chmod(0o644)
+    listed = run(world, "keys", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["leaky", "log", "registrar"]
+    assert "open to other users" in lines[0]
+    assert "chmod 600" in lines[0]
+
+
+def test_a_home_above_that_anybody_may_change_is_not_used(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As git refuses a repository another user owns: a bloc.toml found upward that anybody
+    could have written may point at any database, so it is refused, and named."""
+    below = world.home.path / "inbox"
+    below.mkdir()
+    monkeypatch.chdir(below)
+    monkeypatch.delenv("BLOC_HOME", raising=False)
+    assert CliRunner().invoke(bloc, ["lots"]).exit_code == 0  # found upward, and it is ours
+    config = world.home.path / "bloc.toml"
+    config.chmod(0o666)
+    line = one_error_line(CliRunner().invoke(bloc, ["lots"]))
+    assert line.startswith(f"bloc: error: {config} was found looking upward but is not yours")
+    assert "--home" in line
+
+
+def test_the_report_draws_each_lot_with_its_worst_verdict_fails_first() -> None:
+    """Under two policies a lot inconclusive under the first and failed under the second is
+    drawn failed, and every failed lot comes before any inconclusive one."""
+    from datetime import date
+
+    from ledger.cli.report import worst
+    from ledger.compliance import Verdict
+    from ledger.render import PolicyRun
+
+    def verdict(lot: str, outcome: str, policy: str) -> Verdict:
+        return Verdict(
+            lot=lot,
+            material="ndfeb_magnet",
+            policy=policy,
+            as_of=date(2027, 2, 1),
+            verdict=outcome,
+            compliant=0.0,
+            non_compliant=0.0,
+            unknown=0.0,
+            window=None,
+            rule=None,
+            paragraph=None,
+            citation=None,
+        )
+
+    first = PolicyRun(
+        policy="a",
+        as_of=date(2027, 2, 1),
+        verdicts=[
+            verdict("lot:x/1", "inconclusive", "a"),
+            verdict("lot:x/2", "pass", "a"),
+            verdict("lot:x/3", "inconclusive", "a"),
+        ],
+    )
+    second = PolicyRun(
+        policy="b",
+        as_of=date(2027, 2, 1),
+        verdicts=[
+            verdict("lot:x/1", "fail", "b"),
+            verdict("lot:x/2", "fail", "b"),
+            verdict("lot:x/3", "inconclusive", "b"),
+        ],
+    )
+    drawn = [(v.lot, v.verdict.value, v.policy) for v in worst([first, second])]
+    assert drawn == [
+        ("lot:x/1", "fail", "b"),
+        ("lot:x/2", "fail", "b"),
+        ("lot:x/3", "inconclusive", "a"),
+    ]

@@ -423,3 +423,19 @@ def test_canonical_bytes_equal_the_general_canonical_encoder(
     envelope = sign_envelope(payload, [key_for(name) for name in names])
     assert envelope.canonical_bytes() == canonical_json(envelope.to_dict())
     assert parse_envelope(envelope.canonical_bytes()) == envelope
+
+
+def test_every_problem_of_a_record_is_listed_at_once() -> None:
+    """'register' used to report one field per attempt: a missing field and an unknown one
+    on the same object, and a bad value elsewhere, are all named in the one line."""
+    record = extraction("lynas", "lynas-mt-weld", [("lot:lynas/ORE-1", "ndpr_oxide", 1)])
+    del record["facility"]
+    record["extra"] = 1
+    record["issued_at"] = "2026-05-01T10:00:00"
+    with pytest.raises(InputError) as info:
+        prepare_record(json.dumps(record).encode(), now=NOW)
+    message = str(info.value)
+    assert message.startswith("extraction: missing required field 'facility'; also ")
+    assert "extraction: unknown field 'extra'" in message
+    assert 'extraction.issued_at "2026-05-01T10:00:00" is not a valid date-time' in message
+    assert message.count("issued_at") == 1, "a pattern and a format on one value: one problem"

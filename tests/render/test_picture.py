@@ -669,3 +669,12 @@ def test_restricted_stages_upstream_of_a_path_are_marked_where_they_happened(
     page = render_html(graph, verdict=told)
     assert "Restricted stages further upstream" in page
     assert "a test: made where the policy forbids it" in page
+
+
+def test_dot_follows_the_direction(empty_world: World) -> None:
+    magnet = small_chain(Scenario(empty_world))
+    graph, verdict = judged(empty_world, magnet)
+    assert "rankdir=LR;" in render_dot(graph, verdict=verdict, direction="right")
+    assert "rankdir=TB;" in render_dot(graph, verdict=verdict, direction="down")
+    # auto: as the SVG is drawn (this chain is wider than 1,400 px left to right)
+    assert "rankdir=TB;" in render_dot(graph, verdict=verdict)
