@@ -98,7 +98,7 @@ def test_a_batch_keeps_its_good_records_and_answers_in_order(world: World, serve
     assert [r["status"] for r in results] == ["accepted", "rejected", "rejected", "accepted"]
     assert [r.get("log_index") for r in results] == [11, None, None, 12]
     assert results[1]["reason"] == ORE_1_TAKEN
-    assert results[2]["reason"].startswith("envelope:")
+    assert results[2]["reason"].startswith("envelope is not valid JSON: ")
 
 
 @SQLITE_ONLY
