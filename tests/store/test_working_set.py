@@ -27,7 +27,7 @@ from ledger.records.admission import Opened, admit, open_envelope
 from ledger.records.model import FacilityId, LotId, ParticipantId, ShipmentId
 from ledger.service import Ledger
 from ledger.service.home import LOG_KEY, REGISTRAR_KEY, Home, init_home
-from ledger.store import Store, Transaction, sqlite_files, stamp, unstamp
+from ledger.store import LotFilter, Store, Transaction, sqlite_files, stamp, unstamp
 from ledger.store._rows import DERIVED_TABLES, MerkleNode, StoredEntry
 
 
@@ -194,6 +194,10 @@ _READS: list[tuple[str, _Read]] = [
     ("facility_facts", lambda tx, ids: tx.facility_facts(ids.facilities)),
     # issue 11 item 1: the facility's latest registration, as findings read it
     ("facility_registered", lambda tx, ids: [tx.facility_registered(f) for f in ids.facilities]),
+    # issue 15: what bloc lots, participants and facilities list
+    ("list_lots", lambda tx, ids: tx.list_lots(LotFilter())),
+    ("list_participants", lambda tx, ids: tx.list_participants()),
+    ("list_facilities", lambda tx, ids: tx.list_facilities()),
 ]
 
 _NOT_READ_HERE = {
