@@ -352,7 +352,6 @@ def write_output(data: bytes, output: Path | None, *, force: bool = False) -> No
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    refuse_existing(output, force=force)
     directory = output.parent if str(output.parent) else Path(".")
     try:
         fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")

@@ -58,7 +58,8 @@ def demo_command(
     ledger = home.ledger()
     try:
         _build(ledger, plan, home.signer(REGISTRAR_KEY), quiet=as_json)
-        found = report.audit(ledger, POLICIES, as_of=plan.as_of, end_use=END_USE, quiet=as_json)
+        chosen = report.load_policies(POLICIES)
+        found = report.audit(ledger, chosen, as_of=plan.as_of, end_use=END_USE, quiet=as_json)
     finally:
         ledger.store.dispose()
     page = report.page(

@@ -52,9 +52,14 @@ class Audit:
 
 
 def audit(
-    ledger: Ledger, names: Sequence[str], *, as_of: date, end_use: str | None, quiet: bool = False
+    ledger: Ledger,
+    by_name: Mapping[str, policies.Policy],
+    *,
+    as_of: date,
+    end_use: str | None,
+    quiet: bool = False,
 ) -> Audit:
-    by_name = load_policies(names)
+    """``by_name``: the policies of :func:`load_policies`."""
     runs = []
     for chosen in by_name.values():
         with progress_steps(f"judging under {chosen.name}", quiet=quiet) as steps:
@@ -162,10 +167,9 @@ def report(
     target = output or Path("report.html")
     refuse_existing(target, force=force)
     day = as_of_day(as_of)
-    names = policy_names or BUILT_IN
-    load_policies(names)  # a bad or repeated --policy is refused before any work
+    chosen = load_policies(policy_names or BUILT_IN)  # refused before any work
     ledger = reading_ledger(ctx)
-    found = audit(ledger, names, as_of=day, end_use=end_use, quiet=as_json)
+    found = audit(ledger, chosen, as_of=day, end_use=end_use, quiet=as_json)
     judged = len(found.runs[0].verdicts)
     lede = (
         f"{scope(end_use).capitalize()} ({counted(judged, 'lot')}), judged as of {day} under "

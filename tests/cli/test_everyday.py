@@ -619,24 +619,12 @@ def test_the_report_draws_each_lot_with_its_worst_verdict_fails_first() -> None:
             citation=None,
         )
 
-    first = PolicyRun(
-        policy="a",
-        as_of=date(2027, 2, 1),
-        verdicts=[
-            verdict("lot:x/1", "inconclusive", "a"),
-            verdict("lot:x/2", "pass", "a"),
-            verdict("lot:x/3", "inconclusive", "a"),
-        ],
-    )
-    second = PolicyRun(
-        policy="b",
-        as_of=date(2027, 2, 1),
-        verdicts=[
-            verdict("lot:x/1", "fail", "b"),
-            verdict("lot:x/2", "fail", "b"),
-            verdict("lot:x/3", "inconclusive", "b"),
-        ],
-    )
+    def run_of(policy: str, *outcomes: str) -> PolicyRun:
+        verdicts = [verdict(f"lot:x/{n}", o, policy) for n, o in enumerate(outcomes, 1)]
+        return PolicyRun(policy=policy, as_of=date(2027, 2, 1), verdicts=verdicts)
+
+    first = run_of("a", "inconclusive", "pass", "inconclusive")
+    second = run_of("b", "fail", "fail", "inconclusive")
     drawn = [(v.lot, v.verdict.value, v.policy) for v in worst([first, second])]
     assert drawn == [
         ("lot:x/1", "fail", "b"),
